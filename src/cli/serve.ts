@@ -1,0 +1,96 @@
+import type { Command } from "./command.ts";
+import { str, UsageError } from "./command.ts";
+import { DEFAULT_LIMITS, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
+import { startServer } from "../server/index.ts";
+import { VERSION } from "../core/version.ts";
+import { log } from "../log/index.ts";
+import { dbFlag } from "./common.ts";
+
+function address(value: string | undefined, flag: string): ListenAddress | null {
+  if (value === undefined || value === "" || value === "off") return null;
+  try {
+    return parseListenAddress(value);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig {
+  const s = (k: string) => str(flags, k);
+  const domain = s("domain")?.toLowerCase().replace(/\.$/, "") || null;
+  if (domain !== null && !/^[a-z0-9.-]+\.[a-z0-9-]+$/.test(domain)) throw new UsageError(`--domain: "${domain}" is not a hostname`);
+  return {
+    dbPath: s("db")!,
+    http: address(s("http") ?? (domain ? ":80" : ":8080"), "http"),
+    https: address(s("https") ?? (domain ? ":443" : undefined), "https"),
+    domain,
+    acmeEmail: s("acme-email") ?? null,
+    acmeDirectory: s("acme-directory") ?? LETS_ENCRYPT,
+    acmeCaRoot: s("acme-ca-root") ?? null,
+    smtp: address(s("smtp"), "smtp"),
+    mailWebhookSecret: s("mail-webhook-secret") ?? null,
+    trustProxy: flags.flags["trust-proxy"] === true,
+    limits: {
+      maxFileBytes: positiveInt(s("max-file-bytes"), "max-file-bytes", DEFAULT_LIMITS.maxFileBytes),
+      maxDeployBytes: positiveInt(s("max-deploy-bytes"), "max-deploy-bytes", DEFAULT_LIMITS.maxDeployBytes),
+      maxFiles: positiveInt(s("max-files"), "max-files", DEFAULT_LIMITS.maxFiles),
+      maxPathLength: positiveInt(s("max-path-length"), "max-path-length", DEFAULT_LIMITS.maxPathLength),
+      keepDeploys: positiveInt(s("keep-deploys"), "keep-deploys", DEFAULT_LIMITS.keepDeploys),
+    },
+  };
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.",
+  usage: "[flags]",
+  maxArgs: 0,
+  flags: {
+    ...dbFlag,
+    http: { type: "string", description: "plain HTTP listener, host:port or :port (default :8080, :80 with --domain; 'off' disables)" },
+    https: { type: "string", description: "TLS listener (default off, :443 with --domain)" },
+    domain: { type: "string", description: "base domain: site NAME answers at NAME.DOMAIN, the admin at admin.DOMAIN" },
+    "acme-email": { type: "string", description: "ACME account contact" },
+    "acme-directory": { type: "string", description: "ACME directory URL (default Let's Encrypt production)" },
+    "acme-ca-root": { type: "string", description: "extra root CA (PEM file) to trust for the ACME server" },
+    smtp: { type: "string", description: "inbound SMTP listener (default off)" },
+    "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
+    "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
+    "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },
+    "max-deploy-bytes": { type: "string", description: "largest deploy (default 1 GiB)" },
+    "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
+    "max-path-length": { type: "string", description: "longest file path in a deploy (default 1024)" },
+    "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
+  },
+  async run(args) {
+    const config = serveConfig(args);
+    // Handlers first, so a signal that arrives during start-up still stops us cleanly.
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once("SIGINT", () => resolve("SIGINT"));
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+    });
+    const server = await startServer(config);
+    if (server.createdToken) {
+      process.stderr.write(`\nCreated the first admin token (shown once, keep it):\n  ${server.createdToken}\n\n`);
+    }
+    const where = [
+      config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
+      config.https && `https ${formatAddress(config.https)}`,
+    ].filter(Boolean);
+    const admin = config.domain ? `admin.${config.domain}` : "localhost";
+    log.info(`fazt ${VERSION} listening on ${where.join(", ")}; admin at ${admin}; db ${config.dbPath}`, {
+      http_port: server.httpPort,
+    });
+    log.info("shutting down", { signal: await stopSignal });
+    await server.stop();
+    log.info("stopped");
+    return 0;
+  },
+};

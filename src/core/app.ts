@@ -1,0 +1,47 @@
+// The core that owns the database and the shared state of a running server.
+import type { Store } from "../db/index.ts";
+import { RoutingTable } from "../serve/routes.ts";
+import type { ServerConfig } from "./config.ts";
+
+type Listener = () => void;
+
+export class App {
+  readonly routes: RoutingTable;
+  private siteListeners: Listener[] = [];
+  private shutdownHooks: (() => Promise<void> | void)[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly config: ServerConfig,
+  ) {
+    this.routes = new RoutingTable(store, config.domain);
+  }
+
+  /** Called after any change to sites, domains or live deploys. */
+  onSitesChanged(fn: Listener): void {
+    this.siteListeners.push(fn);
+  }
+
+  sitesChanged(): void {
+    this.routes.reload();
+    for (const fn of this.siteListeners) fn();
+  }
+
+  /** The public URL of a site (or of one deploy's preview). */
+  siteUrl(siteName: string, deployId?: string): string {
+    const https = this.config.https !== null && this.config.domain !== null;
+    const port = https ? this.config.https!.port : (this.config.http?.port ?? null);
+    return this.routes.siteUrl(siteName, https ? "https" : "http", port, deployId);
+  }
+
+  /** Registered hooks run in reverse order on shutdown (flush, then close). */
+  onShutdown(fn: () => Promise<void> | void): void {
+    this.shutdownHooks.push(fn);
+  }
+
+  async shutdown(): Promise<void> {
+    const hooks = this.shutdownHooks.reverse();
+    this.shutdownHooks = [];
+    for (const fn of hooks) await fn();
+  }
+}

@@ -1,0 +1,49 @@
+// The server's configuration, as read from flags and FAZT_* variables.
+export interface Limits {
+  maxFileBytes: number;
+  maxDeployBytes: number;
+  maxFiles: number;
+  maxPathLength: number;
+  keepDeploys: number;
+}
+
+export interface ServerConfig {
+  dbPath: string;
+  http: ListenAddress | null;
+  https: ListenAddress | null;
+  domain: string | null;
+  acmeEmail: string | null;
+  acmeDirectory: string;
+  acmeCaRoot: string | null;
+  smtp: ListenAddress | null;
+  mailWebhookSecret: string | null;
+  trustProxy: boolean;
+  limits: Limits;
+}
+
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
+
+export const DEFAULT_LIMITS: Limits = {
+  maxFileBytes: 100 * 1024 * 1024,
+  maxDeployBytes: 1024 * 1024 * 1024,
+  maxFiles: 50_000,
+  maxPathLength: 1024,
+  keepDeploys: 10,
+};
+
+/** "host:port", ":port", "[::1]:port" or "port". */
+export function parseListenAddress(value: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*))?:?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`invalid listen address "${value}" (want host:port or :port)`);
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+export function formatAddress(a: ListenAddress): string {
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}

@@ -1,0 +1,13 @@
+// Migrations are embedded in the binary as text. Add a new numbered file in
+// migrations/ and list it here; test/db.test.ts checks the two agree.
+import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "0001_init.sql", sql: m0001 },
+];

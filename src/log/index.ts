@@ -1,0 +1,28 @@
+// One line per event, logfmt-ish JSON on stderr. Level from FAZT_LOG_LEVEL.
+type Level = "debug" | "info" | "warn" | "error";
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function threshold(): number {
+  const l = (process.env.FAZT_LOG_LEVEL ?? "info").toLowerCase() as Level;
+  return ORDER[l] ?? ORDER.info;
+}
+
+let min = threshold();
+
+export function setLogLevel(level: string): void {
+  min = ORDER[level as Level] ?? min;
+}
+
+function emit(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < min) return;
+  const line: Record<string, unknown> = { t: new Date().toISOString(), level, msg, ...fields };
+  for (const [k, v] of Object.entries(line)) if (v instanceof Error) line[k] = v.message;
+  process.stderr.write(JSON.stringify(line) + "\n");
+}
+
+export const log = {
+  debug: (msg: string, f?: Record<string, unknown>) => emit("debug", msg, f),
+  info: (msg: string, f?: Record<string, unknown>) => emit("info", msg, f),
+  warn: (msg: string, f?: Record<string, unknown>) => emit("warn", msg, f),
+  error: (msg: string, f?: Record<string, unknown>) => emit("error", msg, f),
+};

@@ -1,0 +1,86 @@
+// Starting and stopping a Fazt server: the database, the listeners and the
+// background workers, with a graceful shutdown.
+import type { Server } from "bun";
+import { Store } from "../db/index.ts";
+import { App } from "../core/app.ts";
+import { formatAddress, type ServerConfig } from "../core/config.ts";
+import { createApi } from "../api/index.ts";
+import { VfsReader } from "../vfs/read.ts";
+import { SiteHandler, notFound } from "../serve/handler.ts";
+import { normalizeHost } from "../serve/host.ts";
+import { setClientIp } from "./client-ip.ts";
+import { createToken, hasAdminToken } from "../auth/tokens.ts";
+import { log } from "../log/index.ts";
+
+export interface RunningServer {
+  app: App;
+  httpPort: number | null;
+  /** The first admin token when this start created it (printed once). */
+  createdToken: string | null;
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
+  const api = createApi(app);
+  const sites = new SiteHandler(new VfsReader(app.store));
+  const routes = app.routes;
+  return (req, server) => {
+    const host = normalizeHost(req.headers.get("host"));
+    if (routes.isAdminHost(host)) {
+      setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      return api(req);
+    }
+    const route = routes.lookup(host);
+    return route ? sites.handle(req, route) : notFound();
+  };
+}
+
+/** Stop accepting, let in-flight requests finish (bounded), then close idle keep-alive connections. */
+async function drain(server: Server<undefined>): Promise<void> {
+  void server.stop(false);
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+  while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(10);
+  await server.stop(true);
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const store = Store.open(config.dbPath);
+  const app = new App(store, config);
+  app.onShutdown(() => store.close());
+  let createdToken: string | null = null;
+  if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
+
+  const fetch = createFetch(app);
+  let http: Server<undefined> | null = null;
+  if (config.http) {
+    try {
+      http = Bun.serve({
+        hostname: config.http.hostname,
+        port: config.http.port,
+        fetch,
+        error(err) {
+          log.error("request failed", { err });
+          return new Response("internal error\n", { status: 500 });
+        },
+      });
+    } catch (err) {
+      await app.shutdown();
+      throw new Error(`cannot listen on ${formatAddress(config.http)}: ${(err as Error).message}`);
+    }
+  }
+
+  let stopped = false;
+  return {
+    app,
+    httpPort: http?.port ?? null,
+    createdToken,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (http) await drain(http);
+      await app.shutdown();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Sites and their custom domains.
+import type { Store } from "../db/index.ts";
+
+export class SiteError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Site {
+  id: number;
+  name: string;
+  liveDeployId: string | null;
+  settings: Record<string, unknown>;
+  createdAt: number;
+  domains: string[];
+}
+
+const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// Names that would shadow the admin host or preview hosts.
+const RESERVED = new Set(["admin", "www-admin", "api"]);
+
+export function validateSiteName(name: unknown): string {
+  if (typeof name !== "string" || !SITE_NAME_RE.test(name) || name.includes("--")) {
+    throw new SiteError(400, "invalid_name", "site name must be a DNS label: a-z, 0-9 and single dashes, 1-63 characters, lower case");
+  }
+  if (RESERVED.has(name)) throw new SiteError(400, "reserved_name", `site name "${name}" is reserved`);
+  return name;
+}
+
+/** Lower-case ASCII (punycode) hostname without trailing dot, or an error. */
+export function normalizeDomain(input: unknown): string {
+  if (typeof input !== "string" || input.length === 0 || input.length > 253) {
+    throw new SiteError(400, "invalid_domain", "domain must be a hostname");
+  }
+  let host: string;
+  try {
+    const u = new URL(`http://${input.trim().replace(/\.$/, "")}/`);
+    if (u.port || u.username || u.pathname !== "/" || u.search || u.hash) throw new Error();
+    host = u.hostname;
+  } catch {
+    throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
+  }
+  const labels = host.split(".");
+  const ok =
+    labels.length >= 2 &&
+    labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
+    !/^\d+$/.test(labels.at(-1)!);
+  if (!ok) throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
+  return host;
+}
+
+interface SiteRow {
+  id: number;
+  name: string;
+  live_deploy_id: string | null;
+  settings: string;
+  created_at: number;
+}
+
+function toSite(store: Store, row: SiteRow): Site {
+  const domains = (store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]).map(
+    (d) => d.domain,
+  );
+  return {
+    id: row.id,
+    name: row.name,
+    liveDeployId: row.live_deploy_id,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    createdAt: row.created_at,
+    domains,
+  };
+}
+
+export function listSites(store: Store): Site[] {
+  return (store.write.query("SELECT * FROM sites ORDER BY name").all() as SiteRow[]).map((r) => toSite(store, r));
+}
+
+export function findSite(store: Store, name: string): Site | null {
+  const row = store.write.query("SELECT * FROM sites WHERE name = ?").get(name) as SiteRow | null;
+  return row ? toSite(store, row) : null;
+}
+
+export function getSite(store: Store, name: string): Site {
+  const site = findSite(store, name);
+  if (!site) throw new SiteError(404, "site_not_found", `no site named "${name}"`);
+  return site;
+}
+
+export function createSite(store: Store, name: unknown, domains: unknown[] = []): Site {
+  const siteName = validateSiteName(name);
+  const hosts = [...new Set(domains.map(normalizeDomain))];
+  return store.tx(() => {
+    if (findSite(store, siteName)) throw new SiteError(409, "site_exists", `site "${siteName}" already exists`);
+    const { id } = store.write
+      .query("INSERT INTO sites (name, created_at) VALUES (?, ?) RETURNING id")
+      .get(siteName, Date.now()) as { id: number };
+    for (const d of hosts) insertDomain(store, id, d);
+    return getSite(store, siteName);
+  });
+}
+
+function insertDomain(store: Store, siteId: number, domain: string): void {
+  const owner = store.write.query("SELECT site_id FROM domains WHERE domain = ?").get(domain) as { site_id: number } | null;
+  if (owner) throw new SiteError(409, "domain_taken", `domain ${domain} already belongs to a site`);
+  store.write.query("INSERT INTO domains (domain, site_id, created_at) VALUES (?, ?, ?)").run(domain, siteId, Date.now());
+}
+
+export function addDomain(store: Store, siteName: string, domain: unknown): string {
+  const host = normalizeDomain(domain);
+  store.tx(() => insertDomain(store, getSite(store, siteName).id, host));
+  return host;
+}
+
+export function removeDomain(store: Store, siteName: string, domain: string): void {
+  const site = getSite(store, siteName);
+  const host = normalizeDomain(domain);
+  const r = store.write.query("DELETE FROM domains WHERE domain = ? AND site_id = ?").run(host, site.id);
+  if (r.changes === 0) throw new SiteError(404, "domain_not_found", `site "${siteName}" has no domain ${host}`);
+}
+
+export function deleteSite(store: Store, name: string): void {
+  const site = getSite(store, name);
+  store.tx(() => {
+    store.write.query("UPDATE sites SET live_deploy_id = NULL WHERE id = ?").run(site.id);
+    store.write.query("DELETE FROM sites WHERE id = ?").run(site.id);
+  });
+}

@@ -1,0 +1,71 @@
+// The read side of the VFS, on the reader connection with prepared statements.
+import type { Statement } from "bun:sqlite";
+import type { Store } from "../db/index.ts";
+import { CHUNK_SIZE } from "./content.ts";
+
+export interface FileMeta {
+  blobId: number;
+  hash: string;
+  size: number;
+  mime: string;
+  chunks: number;
+}
+
+export class VfsReader {
+  private lookupStmt: Statement;
+  private chunkStmt: Statement;
+  private chunkRangeStmt: Statement;
+
+  constructor(private readonly store: Store) {
+    const db = store.read;
+    this.lookupStmt = db.prepare(
+      `SELECT f.blob_id AS blobId, b.hash AS hash, f.size AS size, f.mime AS mime, b.chunks AS chunks
+       FROM deploy_files f JOIN blobs b ON b.id = f.blob_id WHERE f.deploy_id = ? AND f.path = ?`,
+    );
+    this.chunkStmt = db.prepare("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?");
+    this.chunkRangeStmt = db.prepare("SELECT data FROM chunks WHERE blob_id = ? AND seq >= ? AND seq <= ? ORDER BY seq");
+  }
+
+  lookup(deployId: string, path: string): FileMeta | null {
+    return this.lookupStmt.get(deployId, path) as FileMeta | null;
+  }
+
+  /** The whole content in one buffer: for small files only. */
+  readAll(meta: Pick<FileMeta, "blobId" | "chunks" | "size">): Uint8Array {
+    if (meta.chunks === 1) return (this.chunkStmt.get(meta.blobId, 0) as { data: Uint8Array }).data;
+    const out = new Uint8Array(meta.size);
+    const rows = this.chunkRangeStmt.all(meta.blobId, 0, meta.chunks - 1) as { data: Uint8Array }[];
+    let off = 0;
+    for (const r of rows) {
+      out.set(r.data, off);
+      off += r.data.length;
+    }
+    return out;
+  }
+
+  /**
+   * Bytes [start, end] (inclusive) as a pull stream: one chunk row is read
+   * only when the client has taken the previous one (backpressure).
+   */
+  stream(blobId: number, start: number, end: number): ReadableStream<Uint8Array> {
+    let seq = Math.floor(start / CHUNK_SIZE);
+    const last = Math.floor(end / CHUNK_SIZE);
+    const chunkStmt = this.chunkStmt;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (seq > last) return controller.close();
+          const row = chunkStmt.get(blobId, seq) as { data: Uint8Array } | null;
+          if (!row) return controller.error(new Error(`missing chunk ${seq} of blob ${blobId}`));
+          const base = seq * CHUNK_SIZE;
+          const from = Math.max(0, start - base);
+          const to = Math.min(row.data.length, end - base + 1);
+          controller.enqueue(from === 0 && to === row.data.length ? row.data : row.data.subarray(from, to));
+          seq++;
+          if (seq > last) controller.close();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+  }
+}

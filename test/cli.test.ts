@@ -1,0 +1,115 @@
+import { describe, expect, test, afterAll } from "bun:test";
+import { writeFileSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { runFazt, tempDir, cleanup, startFazt, api } from "./helpers/fazt.ts";
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+describe("exit codes and help", () => {
+  test("--help exits 0 with usage on stdout, for fazt and every command", async () => {
+    const top = await runFazt(["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("Usage: fazt COMMAND");
+    for (const cmd of ["serve", "version", "token create", "user create", "backup", "restore"]) {
+      const r = await runFazt([...cmd.split(" "), "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: fazt ${cmd}`);
+    }
+  });
+
+  test("unknown command, bad flag, bad value, missing argument: one line on stderr, exit 2", async () => {
+    for (const args of [["frobnicate"], ["serve", "--no-such-flag"], ["serve", "--http", "not an address"], ["backup"], ["version", "extra"], []]) {
+      const r = await runFazt(args, { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  test("version prints the version", async () => {
+    const r = await runFazt(["version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe((await Bun.file(join(import.meta.dir, "../package.json")).json()).version);
+  });
+
+  test("runtime failure exits 1: a non-SQLite --db is refused and not overwritten", async () => {
+    const path = join(dir, "notes.txt");
+    writeFileSync(path, "not a database\n".repeat(50));
+    for (const args of [["token", "create", "--db", path], ["serve", "--db", path, "--http", "127.0.0.1:0"]]) {
+      const r = await runFazt(args, { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("not a Fazt database");
+    }
+    expect(readFileSync(path, "utf8")).toBe("not a database\n".repeat(50));
+  });
+
+  test("flags come from FAZT_* variables too", async () => {
+    const db = join(dir, "env.db");
+    const r = await runFazt(["token", "create"], { cwd: dir, env: { FAZT_DB: db } });
+    expect(r.code).toBe(0);
+    expect(existsSync(db)).toBe(true);
+  });
+});
+
+describe("local commands", () => {
+  test("token create prints a working admin token as the last line", async () => {
+    const db = join(dir, "tok.db");
+    const r = await runFazt(["token", "create", "--db", db]);
+    expect(r.code).toBe(0);
+    const token = r.stdout.trim().split("\n").at(-1)!;
+    expect(token).toMatch(/^fzt_[a-z2-7]{12}_[A-Za-z0-9_-]{43}$/);
+    const f = await startFazt({ db, dir });
+    try {
+      expect(f.token).toBeNull(); // an admin token existed: none printed
+      const res = await api(f, "/api/sites", { token });
+      expect(res.status).toBe(200);
+      expect((await api(f, "/api/sites", { token: token.slice(0, -2) + "zz" })).status).toBe(401);
+      expect((await api(f, "/api/sites", { token: null })).status).toBe(401);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  test("token create --site for an unknown site fails with exit 1", async () => {
+    const r = await runFazt(["token", "create", "--db", join(dir, "tok2.db"), "--site", "nope"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no site named "nope"');
+  });
+
+  test("user create stores an argon2id hash", async () => {
+    const db = join(dir, "users.db");
+    const r = await runFazt(["user", "create", "alice", "--db", db, "--password-stdin"], { stdin: "correct horse battery\n" });
+    expect(r.code).toBe(0);
+    const row = new Database(db).query("SELECT password_hash FROM users WHERE name='alice'").get() as { password_hash: string };
+    expect(row.password_hash.startsWith("$argon2id$")).toBe(true);
+    const again = await runFazt(["user", "create", "alice", "--db", db, "--password-stdin"], { stdin: "another password\n" });
+    expect(again.code).toBe(1);
+  });
+
+  test("backup copies the live database; restore checks and swaps it in", async () => {
+    const f = await startFazt({ dir: tempDir() });
+    try {
+      expect((await api(f, "/api/sites", { method: "POST", json: { name: "blog" } })).status).toBe(201);
+      const out = join(dir, "backup.db");
+      const b = await runFazt(["backup", out, "--db", f.db]);
+      expect(b.code).toBe(0);
+      const copy = new Database(out, { readonly: true });
+      expect(copy.query("SELECT name FROM sites").all()).toEqual([{ name: "blog" }]);
+      copy.close();
+      const target = join(dir, "restored.db");
+      const rs = await runFazt(["restore", out, "--db", target]);
+      expect(rs.code).toBe(0);
+      const restored = new Database(target, { readonly: true });
+      expect(restored.query("SELECT name FROM sites").all()).toEqual([{ name: "blog" }]);
+      restored.close();
+      writeFileSync(join(dir, "junk.db"), "junk");
+      const bad = await runFazt(["restore", join(dir, "junk.db"), "--db", target]);
+      expect(bad.code).toBe(1);
+    } finally {
+      await f.stop();
+      cleanup(f.dir);
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, test, afterAll } from "bun:test";
+import { Database } from "bun:sqlite";
+import { readdirSync, writeFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Store, migrate, schemaVersion, DatabaseError, PRAGMAS } from "../src/db/index.ts";
+import { migrations } from "../src/db/migrations.ts";
+import { tempDir, cleanup, ROOT } from "./helpers/fazt.ts";
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+describe("migrations", () => {
+  test("every file in migrations/ is embedded, numbered in order", () => {
+    const files = readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort();
+    expect(migrations.map((m) => m.name)).toEqual(files);
+    migrations.forEach((m, i) => {
+      expect(m.version).toBe(i + 1);
+      expect(m.name.startsWith(String(i + 1).padStart(4, "0") + "_")).toBe(true);
+    });
+  });
+
+  test("fresh database gets the whole schema, recorded", () => {
+    const store = Store.open(join(dir, "fresh.db"));
+    expect(schemaVersion(store.write)).toBe(migrations.length);
+    const tables = (store.write.query("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((r) => r.name);
+    for (const t of ["sites", "domains", "deploys", "deploy_files", "blobs", "chunks", "certificates", "locks", "analytics_events", "mail_outbox", "mail_inbox", "users", "tokens", "settings"]) {
+      expect(tables).toContain(t);
+    }
+    store.close();
+  });
+
+  test("upgrade applies only the pending migrations, in one transaction", () => {
+    const db = new Database(":memory:");
+    const list = [
+      { version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);" },
+      { version: 2, name: "0002_b.sql", sql: "CREATE TABLE b (y INTEGER);" },
+    ];
+    expect(migrate(db, list.slice(0, 1))).toEqual({ from: 0, to: 1 });
+    db.run("INSERT INTO a VALUES (42)");
+    expect(migrate(db, list)).toEqual({ from: 1, to: 2 });
+    expect(db.query("SELECT x FROM a").get()).toEqual({ x: 42 });
+    expect(migrate(db, list)).toEqual({ from: 2, to: 2 });
+    // A failing migration leaves nothing half-applied.
+    const broken = [...list, { version: 3, name: "0003_c.sql", sql: "CREATE TABLE c (z); INSERT INTO nope VALUES (1);" }];
+    expect(() => migrate(db, broken)).toThrow();
+    expect(schemaVersion(db)).toBe(2);
+    expect(db.query("SELECT name FROM sqlite_master WHERE name='c'").get()).toBeNull();
+  });
+
+  test("a newer schema is refused", () => {
+    const path = join(dir, "newer.db");
+    Store.open(path).close();
+    const db = new Database(path);
+    db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 0)");
+    db.close();
+    expect(() => Store.open(path)).toThrow(/newer than this fazt knows/);
+  });
+});
+
+describe("connections", () => {
+  test("pragmas are set on both connections", () => {
+    const store = Store.open(join(dir, "pragmas.db"));
+    for (const db of [store.write, store.read]) {
+      const get = (p: string) => Object.values(db.query(`PRAGMA ${p}`).get() as object)[0];
+      expect(get("journal_mode")).toBe("wal");
+      expect(get("busy_timeout")).toBe(5000);
+      expect(get("synchronous")).toBe(1); // NORMAL
+      expect(get("foreign_keys")).toBe(1);
+      expect(get("cache_size")).toBe(PRAGMAS.cache_size);
+      expect(get("mmap_size")).toBe(PRAGMAS.mmap_size);
+    }
+    expect(() => store.read.run("INSERT INTO settings VALUES ('a','b',0)")).toThrow();
+    store.close();
+  });
+
+  test("the reader sees committed state only and never waits for the writer", () => {
+    const store = Store.open(join(dir, "isolation.db"));
+    store.write.run("BEGIN IMMEDIATE");
+    store.write.run("INSERT INTO settings VALUES ('k', 'v', 0)");
+    expect(store.read.query("SELECT count(*) AS n FROM settings").get()).toEqual({ n: 0 });
+    store.write.run("COMMIT");
+    expect(store.read.query("SELECT count(*) AS n FROM settings").get()).toEqual({ n: 1 });
+    store.close();
+  });
+
+  test("a non-SQLite file is refused and left untouched", () => {
+    const path = join(dir, "not-a-db.db");
+    const content = "this is my precious text file, not a database\n".repeat(100);
+    writeFileSync(path, content);
+    expect(() => Store.open(path)).toThrow(DatabaseError);
+    expect(readFileSync(path, "utf8")).toBe(content);
+  });
+
+  test("a corrupt SQLite file gives a clear error", () => {
+    const path = join(dir, "corrupt.db");
+    const store = Store.open(path);
+    store.write.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    store.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 100, 4096); // trash the first page after the header
+    writeFileSync(path, bytes);
+    expect(() => Store.open(path)).toThrow(/cannot open|malformed|not a database/);
+  });
+});
