@@ -6,6 +6,8 @@ import { ApiError, errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { siteRoutes } from "./sites.ts";
 import { tokenRoutes } from "./tokens.ts";
+import { deployRoutes } from "./deploys.ts";
+import { VfsError } from "../vfs/errors.ts";
 import { log } from "../log/index.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
@@ -13,7 +15,7 @@ export type ApiHandler = (req: Request) => Promise<Response> | Response;
 export function createApi(app: App): ApiHandler {
   const api = new Elysia({ aot: true })
     .onError(({ error, code }) => {
-      if (error instanceof ApiError || error instanceof SiteError) {
+      if (error instanceof ApiError || error instanceof SiteError || error instanceof VfsError) {
         const headers: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Bearer realm="fazt"' } : {};
         return errorResponse(error.status, error.code, error.message, headers);
       }
@@ -25,6 +27,7 @@ export function createApi(app: App): ApiHandler {
     })
     .use(healthRoutes(app))
     .use(siteRoutes(app))
-    .use(tokenRoutes(app));
+    .use(tokenRoutes(app))
+    .use(deployRoutes(app));
   return (req) => api.handle(req);
 }

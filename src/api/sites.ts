@@ -8,6 +8,9 @@ import { parseBody } from "./body.ts";
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
 
+// JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded.
+export const JSON_BODY = { parse: "json" } as const;
+
 export function siteView(app: App, site: Site) {
   return {
     name: site.name,
@@ -39,7 +42,7 @@ export function siteRoutes(app: App) {
       app.sitesChanged();
       set.status = 201;
       return siteView(app, site);
-    })
+    }, JSON_BODY)
     .get("/api/sites/:site", ({ request, params }) => siteView(app, siteFor(request, params.site)))
     .delete("/api/sites/:site", ({ request, params }) => {
       requireAdmin(authenticate(app, request));
@@ -53,7 +56,7 @@ export function siteRoutes(app: App) {
       app.sitesChanged();
       set.status = 201;
       return { domain, site: params.site };
-    })
+    }, JSON_BODY)
     .delete("/api/sites/:site/domains/:domain", ({ request, params }) => {
       siteFor(request, params.site);
       removeDomain(store, params.site, decodeURIComponent(params.domain));

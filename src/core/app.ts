@@ -2,11 +2,14 @@
 import type { Store } from "../db/index.ts";
 import { RoutingTable } from "../serve/routes.ts";
 import type { ServerConfig } from "./config.ts";
+import { GarbageCollector } from "../vfs/gc.ts";
 
 type Listener = () => void;
 
 export class App {
   readonly routes: RoutingTable;
+  /** Background removal of content no deploy needs (see vfs/gc.ts). */
+  readonly gc: GarbageCollector;
   private siteListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
 
@@ -15,6 +18,7 @@ export class App {
     readonly config: ServerConfig,
   ) {
     this.routes = new RoutingTable(store, config.domain);
+    this.gc = new GarbageCollector(store);
   }
 
   /** Called after any change to sites, domains or live deploys. */

@@ -1,6 +1,7 @@
 // Migrations are embedded in the binary as text. Add a new numbered file in
 // migrations/ and list it here; test/db.test.ts checks the two agree.
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_uploads.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -10,4 +11,5 @@ export interface Migration {
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "0001_init.sql", sql: m0001 },
+  { version: 2, name: "0002_uploads.sql", sql: m0002 },
 ];

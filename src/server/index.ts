@@ -49,6 +49,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = Store.open(config.dbPath);
   const app = new App(store, config);
   app.onShutdown(() => store.close());
+  app.gc.dropStreamUploads();
+  app.onShutdown(() => app.gc.stop());
+  app.gc.schedule();
   let createdToken: string | null = null;
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
@@ -60,6 +63,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         hostname: config.http.hostname,
         port: config.http.port,
         fetch,
+        // Deploy uploads are streamed and limited by the deploy code (413 naming the limit), not here.
+        maxRequestBodySize: config.limits.maxDeployBytes + config.limits.maxFiles * 2048 + 16 * 1024 * 1024,
         error(err) {
           log.error("request failed", { err });
           return new Response("internal error\n", { status: 500 });

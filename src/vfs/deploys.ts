@@ -2,6 +2,7 @@
 // column; switching it is one UPDATE, so readers see old or new, never a mix.
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
+import { VfsError } from "./errors.ts";
 
 export interface ManifestEntry {
   path: string; // "/index.html"
@@ -18,22 +19,35 @@ export interface DeployInfo {
   createdAt: number;
 }
 
-export function createDeploy(
-  store: Store,
-  siteId: number,
-  entries: readonly ManifestEntry[],
-  opts: { activate: boolean; config?: unknown },
-): DeployInfo {
+export interface CreateDeployOptions {
+  activate: boolean;
+  config?: unknown;
+  /** The upload whose content this deploy now references; it ends in the same transaction. */
+  uploadId?: string;
+  /** Keep this many newest deploys of the site (and always the live one). */
+  keepDeploys?: number;
+}
+
+/**
+ * THE one way a manifest is written (archive upload, single-file PUT,
+ * incremental commit): one transaction writes the deploy, ends its upload,
+ * optionally makes it live and prunes old deploys.
+ */
+export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
   return store.tx(() => {
     const id = randomId(10);
     const bytes = entries.reduce((n, e) => n + e.size, 0);
-    const createdAt = Date.now();
+    // Strictly increasing per site, so "newest first" is well defined.
+    const last = store.write.query("SELECT MAX(created_at) AS t FROM deploys WHERE site_id = ?").get(siteId) as { t: number | null };
+    const createdAt = Math.max(Date.now(), (last.t ?? 0) + 1);
     store.write
       .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at) VALUES (?, ?, ?, ?, ?, ?)")
       .run(id, siteId, entries.length, bytes, JSON.stringify(opts.config ?? {}), createdAt);
     const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime) VALUES (?, ?, ?, ?, ?)");
     for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime);
+    if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
     if (opts.activate) activateDeploy(store, siteId, id);
+    if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
     return { id, siteId, files: entries.length, bytes, createdAt };
   });
 }
@@ -43,5 +57,44 @@ export function activateDeploy(store: Store, siteId: number, deployId: string): 
   const changed = store.write
     .query("UPDATE sites SET live_deploy_id = ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM deploys WHERE id = ?1 AND site_id = ?2)")
     .run(deployId, siteId);
-  if (changed.changes !== 1) throw new Error(`deploy ${deployId} does not belong to site ${siteId}`);
+  if (changed.changes !== 1) throw new VfsError(404, "deploy_not_found", `no deploy ${deployId} for this site`);
+}
+
+/** Delete all but the newest `keep` deploys of a site, never the live one. Returns how many went. */
+export function pruneDeploys(store: Store, siteId: number, keep: number): number {
+  return store.write
+    .query(
+      `DELETE FROM deploys WHERE site_id = ?1
+         AND id NOT IN (SELECT id FROM deploys WHERE site_id = ?1 ORDER BY created_at DESC LIMIT ?2)
+         AND id IS NOT (SELECT live_deploy_id FROM sites WHERE id = ?1)`,
+    )
+    .run(siteId, keep).changes;
+}
+
+export interface DeployRow extends DeployInfo {
+  live: boolean;
+}
+
+/** A site's deploys, newest first. */
+export function listDeploys(store: Store, siteId: number): DeployRow[] {
+  const rows = store.write
+    .query(
+      `SELECT d.id, d.site_id AS siteId, d.files, d.bytes, d.created_at AS createdAt, (s.live_deploy_id IS d.id) AS live
+       FROM deploys d JOIN sites s ON s.id = d.site_id WHERE d.site_id = ? ORDER BY d.created_at DESC`,
+    )
+    .all(siteId) as (DeployInfo & { live: number })[];
+  return rows.map((r) => ({ ...r, live: r.live === 1 }));
+}
+
+export function getDeploy(store: Store, siteId: number, deployId: string): DeployRow {
+  const d = listDeploys(store, siteId).find((r) => r.id === deployId);
+  if (!d) throw new VfsError(404, "deploy_not_found", `no deploy ${deployId} for this site`);
+  return d;
+}
+
+/** The manifest of a deploy (for single-file PUT: live deploy + one file). */
+export function deployEntries(store: Store, deployId: string): ManifestEntry[] {
+  return store.write
+    .query("SELECT path, blob_id AS blobId, size, mime FROM deploy_files WHERE deploy_id = ?")
+    .all(deployId) as ManifestEntry[];
 }

@@ -1,0 +1,199 @@
+// Reading an uploaded archive into a DeployBuilder. The format is told by its
+// first bytes. tar and tar.gz stream straight through (tar-stream, native
+// gunzip): nothing but the file being read is held in memory. A zip's index
+// (the central directory) sits at its end, so a zip is first spooled into
+// temporary chunk rows of fazt.db (no other file is written) and then read
+// with random access by yauzl, which checks local headers against the index.
+import { Readable, pipeline, Transform, type TransformCallback } from "node:stream";
+import { createGunzip } from "node:zlib";
+import * as tar from "tar-stream";
+import * as yauzl from "yauzl";
+import type { Store } from "../db/index.ts";
+import { CHUNK_SIZE, StagedBlob } from "./content.ts";
+import type { DeployBuilder } from "./builder.ts";
+import { formatBytes } from "./builder.ts";
+import { badArchive, tooLarge, VfsError } from "./errors.ts";
+
+export type ArchiveKind = "tar" | "tar.gz" | "zip";
+
+export interface ArchiveLimits {
+  maxDeployBytes: number;
+  maxFiles: number;
+}
+
+/** What an archive may weigh beyond its files' bytes: headers, padding, names. */
+function archiveBudget(l: ArchiveLimits): number {
+  return l.maxDeployBytes + l.maxFiles * 2048 + 1024 * 1024;
+}
+
+function budgetError(l: ArchiveLimits) {
+  return tooLarge("deploy_too_large", `the archive is larger than the deploy size limit allows (${formatBytes(l.maxDeployBytes)}; --max-deploy-bytes)`);
+}
+
+interface ByteReader {
+  read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
+export function detectArchive(head: Uint8Array): ArchiveKind | null {
+  if (head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
+  if (head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))) return "zip";
+  if (head.length >= 262 && Buffer.from(head.subarray(257, 262)).toString("latin1") === "ustar") return "tar";
+  return null;
+}
+
+/** Read until `n` bytes (or the end) are in hand; give them back with the rest of the stream. */
+async function peek(reader: ByteReader, n: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  while (got < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** The body's bytes (the peeked head first), refusing to read past `limit`. */
+async function* bodyBytes(head: Uint8Array, reader: ByteReader, limit: number, onOver: () => Error) {
+  let total = head.length;
+  try {
+    if (total > limit) throw onOver();
+    if (head.length) yield head;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      total += value.length;
+      if (total > limit) throw onOver();
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** Counts bytes passing through; errors as soon as they exceed the limit. */
+function byteLimit(limit: number, onOver: () => Error): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      total += chunk.length;
+      if (total > limit) return cb(onOver());
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Read the archive in `body` into the builder. Throws VfsError (400/413) on bad input. */
+export async function readArchive(
+  store: Store,
+  body: ReadableStream<Uint8Array> | null,
+  builder: DeployBuilder,
+  limits: ArchiveLimits,
+): Promise<ArchiveKind> {
+  if (!body) throw new VfsError(400, "empty_archive", "the request body is empty; send a .tar, .tar.gz or .zip archive");
+  const reader = body.getReader() as unknown as ByteReader;
+  const head = await peek(reader, 512);
+  if (head.length === 0) {
+    reader.cancel().catch(() => {});
+    throw new VfsError(400, "empty_archive", "the request body is empty; send a .tar, .tar.gz or .zip archive");
+  }
+  const kind = detectArchive(head);
+  if (!kind) {
+    reader.cancel().catch(() => {});
+    throw new VfsError(415, "unsupported_archive", "the body is not a .tar, .tar.gz or .zip archive (detected by its first bytes)");
+  }
+  const bytes = bodyBytes(head, reader, archiveBudget(limits), () => budgetError(limits));
+  try {
+    if (kind === "zip") await readZip(store, bytes, builder, limits);
+    else await readTar(bytes, kind === "tar.gz", builder, limits);
+  } catch (err) {
+    if (err instanceof VfsError) throw err;
+    throw badArchive(`cannot read the ${kind} archive: ${(err as Error).message}`);
+  }
+  return kind;
+}
+
+async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, builder: DeployBuilder, limits: ArchiveLimits): Promise<void> {
+  const extract = tar.extract();
+  const source = Readable.from(bytes, { objectMode: false });
+  const stages = gzipped ? [source, createGunzip(), byteLimit(archiveBudget(limits), () => budgetError(limits)), extract] : [source, extract];
+  // pipeline destroys every stage on the first error; the error reaches the loop below.
+  (pipeline as (...s: unknown[]) => void)(...stages, (err: Error | null) => {
+    if (err && !extract.destroyed) extract.destroy(err);
+  });
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      if (h.type === "file" || h.type === "contiguous-file") {
+        const path = builder.admit(h.name, h.size ?? 0);
+        await builder.addFile(path, entry as AsyncIterable<Uint8Array>);
+      } else if (h.type === "directory") {
+        entry.resume();
+      } else if (h.type === "symlink" || h.type === "link") {
+        throw badArchive(`${h.name} is a ${h.type === "link" ? "hard link" : "symbolic link"}; links are not allowed in a deploy`);
+      } else {
+        throw badArchive(`${h.name}: unsupported tar entry type "${h.type}"`);
+      }
+    }
+  } finally {
+    if (!source.destroyed) source.destroy();
+  }
+}
+
+async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: DeployBuilder, limits: ArchiveLimits): Promise<void> {
+  const spool = new StagedBlob(store, builder.uploadId);
+  for await (const piece of bytes) spool.write(piece);
+  const { blobId, size } = spool.close();
+  const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId), size, {
+    lazyEntries: true,
+    validateEntrySizes: true,
+    strictFileNames: true,
+    autoClose: false,
+  });
+  try {
+    if (zip.entryCount > limits.maxFiles) {
+      throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
+    }
+    for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {
+      const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+      if (mode === 0o120000) throw badArchive(`${entry.fileName} is a symbolic link; links are not allowed in a deploy`);
+      if (entry.fileName.endsWith("/")) continue;
+      if (entry.isEncrypted()) throw badArchive(`${entry.fileName} is encrypted`);
+      const path = builder.admit(entry.fileName, entry.uncompressedSize);
+      await builder.addFile(path, await zip.openReadStreamPromise(entry));
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+/** yauzl's random access over the spooled chunk rows. */
+class ChunkReader extends yauzl.RandomAccessReader {
+  constructor(
+    private readonly store: Store,
+    private readonly blobId: number,
+  ) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    const { store, blobId } = this;
+    return Readable.from(
+      (function* () {
+        const chunk = store.write.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?");
+        for (let pos = start; pos < end; ) {
+          const seq = Math.floor(pos / CHUNK_SIZE);
+          const row = chunk.get(blobId, seq) as { data: Uint8Array } | null;
+          if (!row) throw new Error(`spooled chunk ${seq} missing`);
+          const from = pos - seq * CHUNK_SIZE;
+          const to = Math.min(row.data.length, end - seq * CHUNK_SIZE);
+          yield Buffer.from(row.data.subarray(from, to));
+          pos += to - from;
+        }
+      })(),
+      { objectMode: false },
+    );
+  }
+}

@@ -1,0 +1,220 @@
+// Building one deploy from a stream of files (an archive, one PUT file):
+// limits checked while reading, content deduplicated and written in small
+// transactions, the manifest committed at the end through createDeploy.
+import type { Store } from "../db/index.ts";
+import type { Limits } from "../core/config.ts";
+import { randomId } from "../core/ids.ts";
+import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
+import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import { VfsError, tooLarge } from "./errors.ts";
+import { mimeFor } from "./mime.ts";
+import { deployPath } from "./paths.ts";
+
+/** An upload lives this long without progress before GC may drop it. */
+export const UPLOAD_TTL_MS = 60 * 60 * 1000;
+
+// Small files are buffered and written together: one transaction per batch.
+const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_FILES = 500;
+
+export const MiB = 1024 * 1024;
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
+  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
+  return `${n} bytes`;
+}
+
+/** Open an upload: content it writes is kept until it commits or is dropped. */
+export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
+  const id = randomId(16);
+  const now = Date.now();
+  store.write
+    .query("INSERT INTO uploads (id, site_id, kind, manifest, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+    .run(id, siteId, kind, manifest === undefined ? null : JSON.stringify(manifest), now, now + UPLOAD_TTL_MS);
+  return id;
+}
+
+export function touchUpload(store: Store, uploadId: string): void {
+  store.write.query("UPDATE uploads SET expires_at = ? WHERE id = ?").run(Date.now() + UPLOAD_TTL_MS, uploadId);
+}
+
+/** Forget an upload; the content only it referenced is left for GC. */
+export function dropUpload(store: Store, uploadId: string): void {
+  store.write.query("DELETE FROM uploads WHERE id = ?").run(uploadId);
+}
+
+export class DeployBuilder {
+  readonly uploadId: string;
+  private readonly files = new Map<string, ManifestEntry>();
+  private bytes = 0;
+  private batch: { path: string; data: Uint8Array }[] = [];
+  private batchBytes = 0;
+  private lastTouch = Date.now();
+  private done = false;
+
+  constructor(
+    private readonly store: Store,
+    readonly siteId: number,
+    private readonly limits: Limits,
+  ) {
+    this.uploadId = openUpload(store, siteId, "stream");
+  }
+
+  get fileCount(): number {
+    return this.files.size;
+  }
+
+  /** Check a member before reading it: path, duplicates, count, declared size. */
+  admit(name: string, declaredSize?: number): string {
+    const path = deployPath(name, this.limits.maxPathLength);
+    if (this.files.has(path) || this.batch.some((b) => b.path === path)) {
+      throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
+    }
+    if (this.files.size + this.batch.length + 1 > this.limits.maxFiles) {
+      throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${this.limits.maxFiles}; --max-files)`);
+    }
+    if (declaredSize !== undefined) this.checkSize(path, declaredSize, declaredSize);
+    return path;
+  }
+
+  /** Read one file's bytes to the end, enforcing the limits as they arrive. */
+  async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+    const held: Uint8Array[] = [];
+    let size = 0;
+    let staged: StagedBlob | null = null;
+    try {
+      for await (const piece of body) {
+        size += piece.length;
+        this.checkSize(path, size, size);
+        if (staged) staged.write(piece);
+        else if (size <= CHUNK_SIZE) held.push(piece);
+        else {
+          staged = new StagedBlob(this.store, this.uploadId);
+          for (const h of held) staged.write(h);
+          held.length = 0;
+          staged.write(piece);
+        }
+        this.touch();
+      }
+    } catch (err) {
+      staged?.discard();
+      throw err;
+    }
+    this.bytes += size;
+    if (staged) {
+      const blob = staged.finish();
+      this.files.set(path, { path, blobId: blob.blobId, size, mime: mimeFor(path) });
+      return;
+    }
+    this.batch.push({ path, data: held.length === 1 ? held[0]! : Buffer.concat(held) });
+    this.batchBytes += size;
+    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES) this.flush();
+  }
+
+  /** Carry a file over from another deploy (single-file PUT). */
+  addEntry(entry: ManifestEntry): void {
+    this.files.set(entry.path, entry);
+    this.bytes += entry.size;
+  }
+
+  /** Write the manifest; with activate, make it live in the same transaction. */
+  commit(opts: { activate: boolean; keepDeploys: number }): DeployInfo {
+    this.flush();
+    if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
+    const info = createDeploy(this.store, this.siteId, [...this.files.values()], {
+      activate: opts.activate,
+      uploadId: this.uploadId,
+      keepDeploys: opts.keepDeploys,
+    });
+    this.done = true;
+    return info;
+  }
+
+  /** Give up: nothing was committed; the content written so far is left for GC. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    dropUpload(this.store, this.uploadId);
+  }
+
+  private checkSize(path: string, fileBytes: number, addedBytes: number): void {
+    if (fileBytes > this.limits.maxFileBytes) {
+      throw tooLarge("file_too_large", `${path} is larger than the file size limit (${formatBytes(this.limits.maxFileBytes)}; --max-file-bytes)`);
+    }
+    if (this.bytes + addedBytes > this.limits.maxDeployBytes) {
+      throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(this.limits.maxDeployBytes)}; --max-deploy-bytes)`);
+    }
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const hashed = batch.map((b) => ({ ...b, hash: sha256Hex(b.data) }));
+    this.store.tx(() => {
+      for (const b of hashed) {
+        const blob = putContent(this.store, b.data, b.hash);
+        linkToUpload(this.store, this.uploadId, blob.blobId);
+        this.files.set(b.path, { path: b.path, blobId: blob.blobId, size: b.data.length, mime: mimeFor(b.path) });
+      }
+    });
+  }
+
+  private touch(): void {
+    const now = Date.now();
+    if (now - this.lastTouch < 60_000) return;
+    this.lastTouch = now;
+    touchUpload(this.store, this.uploadId);
+  }
+}
+
+/**
+ * Store one content from a stream for an upload (incremental protocol):
+ * small contents are buffered, big ones staged chunk by chunk; the hash must
+ * match `expectedHash`.
+ */
+export async function storeContent(
+  store: Store,
+  uploadId: string,
+  body: AsyncIterable<Uint8Array>,
+  expectedHash: string,
+  maxBytes: number,
+): Promise<{ blobId: number; size: number }> {
+  const held: Uint8Array[] = [];
+  let size = 0;
+  let staged: StagedBlob | null = null;
+  try {
+    for await (const piece of body) {
+      size += piece.length;
+      if (size > maxBytes) throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(maxBytes)}; --max-file-bytes)`);
+      if (staged) staged.write(piece);
+      else if (size <= CHUNK_SIZE) held.push(piece);
+      else {
+        staged = new StagedBlob(store, uploadId);
+        for (const h of held) staged.write(h);
+        held.length = 0;
+        staged.write(piece);
+      }
+    }
+  } catch (err) {
+    staged?.discard();
+    throw err;
+  }
+  try {
+    if (staged) return staged.finish(expectedHash);
+  } catch (err) {
+    if (err instanceof HashMismatch) throw new VfsError(400, "hash_mismatch", err.message);
+    throw err;
+  }
+  const data = held.length === 1 ? held[0]! : Buffer.concat(held);
+  const hash = sha256Hex(data);
+  if (hash !== expectedHash) throw new VfsError(400, "hash_mismatch", new HashMismatch(expectedHash, hash).message);
+  return store.tx(() => {
+    const blob = putContent(store, data, hash);
+    linkToUpload(store, uploadId, blob.blobId);
+    touchUpload(store, uploadId);
+    return blob;
+  });
+}

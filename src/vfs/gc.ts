@@ -1,0 +1,117 @@
+// Garbage collection of content no deploy needs any more. It runs in the
+// background in small transactions (a few chunk rows each) and yields between
+// them, so serving (the reader connection, never blocked in WAL mode) and
+// other writes go on while a big deploy's content is removed.
+import type { Store } from "../db/index.ts";
+import { log } from "../log/index.ts";
+
+const BLOBS_PER_PASS = 100;
+const CHUNKS_PER_TX = 16; // 4 MiB of chunk rows per transaction
+
+// A blob is garbage when no deploy, upload in progress, or precompressed-variant link needs it.
+// (A variant is kept through its original's row; when the original goes, its blob_variants rows go
+// with it and the variant becomes garbage on the next pass.)
+const UNREFERENCED = `NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM upload_blobs u WHERE u.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)`;
+
+export interface GcResult {
+  uploads: number;
+  blobs: number;
+  bytes: number;
+}
+
+const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
+
+export class GarbageCollector {
+  private running: Promise<GcResult> | null = null;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly store: Store) {}
+
+  /** Uploads streamed by a process that is gone cannot finish: drop them (call at start-up). */
+  dropStreamUploads(): number {
+    return this.store.write.query("DELETE FROM uploads WHERE kind = 'stream'").run().changes;
+  }
+
+  /** Ask for a collection soon, in the background. */
+  schedule(delayMs = 50): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.run().catch((err) => log.error("gc failed", { err: err as Error }));
+    }, delayMs);
+  }
+
+  /** Collect until nothing is left; concurrent callers share one run (and a run is repeated if asked during it). */
+  run(): Promise<GcResult> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      const total: GcResult = { uploads: 0, blobs: 0, bytes: 0 };
+      try {
+        do {
+          this.again = false;
+          const r = await this.collect();
+          total.uploads += r.uploads;
+          total.blobs += r.blobs;
+          total.bytes += r.bytes;
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = null;
+      }
+      if (total.blobs || total.uploads) log.info("gc collected", { ...total });
+      return total;
+    })();
+    return this.running;
+  }
+
+  /** Stop scheduling; wait for a run in progress to finish its current step. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+  }
+
+  private async collect(): Promise<GcResult> {
+    const db = this.store.write;
+    const uploads = db.query("DELETE FROM uploads WHERE expires_at < ?").run(Date.now()).changes;
+    let blobs = 0;
+    let bytes = 0;
+    for (;;) {
+      if (this.stopped) break;
+      const ids = (db.query(`SELECT b.id FROM blobs b WHERE ${UNREFERENCED} LIMIT ${BLOBS_PER_PASS}`).all() as { id: number }[]).map((r) => r.id);
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        if (this.stopped) break;
+        const size = this.condemn(id);
+        if (size === null) continue;
+        await this.removeChunks(id);
+        db.query("DELETE FROM blobs WHERE id = ?").run(id);
+        blobs++;
+        bytes += size;
+        await yieldToEvents();
+      }
+    }
+    return { uploads, blobs, bytes };
+  }
+
+  /** Re-check and rename the blob so no new deploy can find it by hash; null when it is in use again. */
+  private condemn(id: number): number | null {
+    return this.store.tx(() => {
+      const row = this.store.write.query(`SELECT b.size FROM blobs b WHERE b.id = ? AND ${UNREFERENCED}`).get(id) as { size: number } | null;
+      if (!row) return null;
+      this.store.write.query("UPDATE blobs SET hash = 'condemned:' || id WHERE id = ?").run(id);
+      return row.size;
+    });
+  }
+
+  private async removeChunks(id: number): Promise<void> {
+    const del = this.store.write.query(`DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE blob_id = ? LIMIT ${CHUNKS_PER_TX})`);
+    while (del.run(id).changes > 0) await yieldToEvents();
+  }
+}

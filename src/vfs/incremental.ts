@@ -1,0 +1,91 @@
+// Incremental deploys (the digest model): the client sends path -> SHA-256,
+// the server answers which contents it lacks, the client uploads only those,
+// then commits. An unchanged site uploads no content at all.
+import type { Store } from "../db/index.ts";
+import type { Limits } from "../core/config.ts";
+import { findBlob, linkToUpload, SHA256_RE } from "./content.ts";
+import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import { formatBytes, openUpload } from "./builder.ts";
+import { tooLarge, VfsError } from "./errors.ts";
+import { mimeFor } from "./mime.ts";
+import { deployPath } from "./paths.ts";
+
+export interface IncrementalUpload {
+  id: string;
+  /** Hashes the server does not have yet. */
+  required: string[];
+}
+
+/** Check a manifest {"/path": sha256} and open an upload for it. */
+export function openIncremental(store: Store, siteId: number, files: Record<string, string>, limits: Limits): IncrementalUpload {
+  const paths = Object.keys(files);
+  if (paths.length === 0) throw new VfsError(400, "empty_archive", "the manifest lists no files");
+  if (paths.length > limits.maxFiles) {
+    throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
+  }
+  const manifest: Record<string, string> = {};
+  for (const p of paths) {
+    const hash = files[p]!;
+    if (!SHA256_RE.test(hash)) throw new VfsError(400, "bad_request", `files[${JSON.stringify(p)}]: not a lower-case hex SHA-256`);
+    const path = deployPath(p.startsWith("/") ? p.slice(1) : p, limits.maxPathLength);
+    if (manifest[path] !== undefined) throw new VfsError(400, "duplicate_path", `the manifest lists ${path} more than once`);
+    manifest[path] = hash;
+  }
+  return store.tx(() => {
+    const id = openUpload(store, siteId, "incremental", manifest);
+    const required: string[] = [];
+    for (const hash of new Set(Object.values(manifest))) {
+      const blob = findBlob(store, hash);
+      if (blob) linkToUpload(store, id, blob.blobId);
+      else required.push(hash);
+    }
+    return { id, required };
+  });
+}
+
+interface UploadRow {
+  manifest: string;
+}
+
+/** The manifest of an open incremental upload of this site, or 404. */
+export function uploadManifest(store: Store, siteId: number, uploadId: string): Record<string, string> {
+  const row = store.write
+    .query("SELECT manifest FROM uploads WHERE id = ? AND site_id = ? AND kind = 'incremental' AND expires_at >= ?")
+    .get(uploadId, siteId, Date.now()) as UploadRow | null;
+  if (!row) throw new VfsError(404, "upload_not_found", `no open upload ${uploadId} for this site (committed, expired or never opened)`);
+  return JSON.parse(row.manifest) as Record<string, string>;
+}
+
+/** Write the deploy once every content is there. */
+export function commitIncremental(store: Store, siteId: number, uploadId: string, limits: Limits, activate: boolean): DeployInfo {
+  const manifest = uploadManifest(store, siteId, uploadId);
+  const have = new Map(
+    (
+      store.write
+        .query("SELECT b.hash, b.id, b.size FROM upload_blobs u JOIN blobs b ON b.id = u.blob_id WHERE u.upload_id = ?")
+        .all(uploadId) as { hash: string; id: number; size: number }[]
+    ).map((r) => [r.hash, r]),
+  );
+  const entries: ManifestEntry[] = [];
+  const missing = new Set<string>();
+  let bytes = 0;
+  for (const [path, hash] of Object.entries(manifest)) {
+    const blob = have.get(hash);
+    if (!blob) {
+      missing.add(hash);
+      continue;
+    }
+    if (blob.size > limits.maxFileBytes) {
+      throw tooLarge("file_too_large", `${path} is larger than the file size limit (${formatBytes(limits.maxFileBytes)}; --max-file-bytes)`);
+    }
+    bytes += blob.size;
+    entries.push({ path, blobId: blob.id, size: blob.size, mime: mimeFor(path) });
+  }
+  if (missing.size > 0) {
+    throw new VfsError(409, "missing_content", `${missing.size} content(s) not uploaded yet, e.g. ${[...missing].slice(0, 3).join(", ")}`);
+  }
+  if (bytes > limits.maxDeployBytes) {
+    throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
+  }
+  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys });
+}
