@@ -76,6 +76,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
   }
 
+  // Listening on port 0 picks a free port: URLs must name the real one.
+  if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };
   let stopped = false;
   return {
     app,
