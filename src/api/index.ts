@@ -8,6 +8,7 @@ import { siteRoutes } from "./sites.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { deployRoutes } from "./deploys.ts";
 import { VfsError } from "../vfs/errors.ts";
+import { certificateRoutes } from "./certificates.ts";
 import { log } from "../log/index.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
@@ -28,6 +29,7 @@ export function createApi(app: App): ApiHandler {
     .use(healthRoutes(app))
     .use(siteRoutes(app))
     .use(tokenRoutes(app))
-    .use(deployRoutes(app));
+    .use(deployRoutes(app))
+    .use(certificateRoutes(app));
   return (req) => api.handle(req);
 }

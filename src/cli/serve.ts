@@ -82,11 +82,12 @@ export const serveCommand: Command = {
     }
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
-      config.https && `https ${formatAddress(config.https)}`,
+      config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,
     ].filter(Boolean);
     const admin = config.domain ? `admin.${config.domain}` : "localhost";
     log.info(`fazt ${VERSION} listening on ${where.join(", ")}; admin at ${admin}; db ${config.dbPath}`, {
       http_port: server.httpPort,
+      https_port: server.httpsPort,
     });
     log.info("shutting down", { signal: await stopSignal });
     await server.stop();

@@ -63,7 +63,11 @@ export function migrate(db: Database, list: readonly Migration[] = embedded): { 
       `database schema version ${from} is newer than this fazt knows (${known}); upgrade fazt`,
     );
   }
-  const pending = list.filter((m) => m.version > from).sort((a, b) => a.version - b.version);
+  // By set, not by max: migration numbers are reserved per area and may land out of order.
+  const applied = new Set(
+    from === 0 ? [] : (db.query("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
+  );
+  const pending = list.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
   if (pending.length === 0) return { from, to: from };
   db.transaction(() => {
     db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -74,7 +78,7 @@ export function migrate(db: Database, list: readonly Migration[] = embedded): { 
       record.run(m.version, m.name, Date.now());
     }
   }).immediate();
-  return { from, to: pending.at(-1)!.version };
+  return { from, to: Math.max(from, pending.at(-1)!.version) };
 }
 
 function openConnection(path: string, readonly: boolean): Database {

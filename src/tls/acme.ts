@@ -1,0 +1,196 @@
+// Obtaining certificates by ACME HTTP-01 (acme-client). Everything the CA
+// gave us lives in the database: the account key, the pending order (so a
+// restart resumes it instead of ordering again) and the challenge answers
+// (served by the HTTP listener of any process on this database).
+import * as acme from "acme-client";
+import https from "node:https";
+import { rootCertificates } from "node:tls";
+import type { Store } from "../db/index.ts";
+import type { CertStorage } from "./storage.ts";
+import type { Locks } from "./locks.ts";
+import { log } from "../log/index.ts";
+
+export interface AcmeOptions {
+  directory: string;
+  email: string | null;
+  /** Extra root CA (PEM) trusted for the ACME server's HTTPS, added to the system roots. */
+  caRoot: string | null;
+}
+
+export interface IssuedCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/** The CA said to slow down; no attempt before retryAt. */
+export class RateLimitedError extends Error {
+  constructor(
+    message: string,
+    readonly retryAt: number,
+  ) {
+    super(message);
+  }
+}
+
+interface PendingOrder {
+  url: string;
+  keyPem: string;
+  createdAt: number;
+}
+
+/** certmagic's issuer key: the directory's host and path, safe as a path component. */
+export function issuerKey(directory: string): string {
+  const u = new URL(directory);
+  return `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/-+$/, "");
+}
+
+let httpConfigured = false;
+
+/**
+ * acme-client's HTTP client is one shared axios instance: trust the extra
+ * root there, let our own back-off (not axios) retry, and turn HTTP 429 into
+ * a RateLimitedError that carries the CA's Retry-After.
+ */
+function configureHttp(caRoot: string | null): void {
+  if (caRoot) acme.axios.defaults.httpsAgent = new https.Agent({ ca: [...rootCertificates, caRoot], keepAlive: true });
+  if (httpConfigured) return;
+  httpConfigured = true;
+  (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+  acme.axios.interceptors.response.use((resp) => {
+    if (resp.status !== 429) return resp;
+    const header = resp.headers["retry-after"] as string | undefined;
+    const seconds = header && /^\d+$/.test(header) ? Number(header) : header ? (Date.parse(header) - Date.now()) / 1000 : NaN;
+    const retryAt = Date.now() + (Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60 * 60_000);
+    const detail = (resp.data as { detail?: string } | undefined)?.detail ?? "rate limited";
+    throw new RateLimitedError(`rate limited by the CA: ${detail}`, retryAt);
+  });
+}
+
+export class AcmeIssuer {
+  readonly key: string;
+  private client: Promise<acme.Client> | null = null;
+
+  constructor(
+    private readonly db: Store,
+    private readonly storage: CertStorage,
+    private readonly locks: Locks,
+    private readonly opts: AcmeOptions,
+  ) {
+    this.key = issuerKey(opts.directory);
+    configureHttp(opts.caRoot);
+  }
+
+  private get userDir(): string {
+    return `acme/${this.key}/users/${(this.opts.email ?? "default").replace(/[^A-Za-z0-9@.+_-]/g, "_")}`;
+  }
+
+  private orderKey(name: string): string {
+    return `acme/${this.key}/orders/${name}.json`;
+  }
+
+  /** The ACME account, created once per issuer and email and kept in the database. */
+  private account(): Promise<acme.Client> {
+    this.client ??= this.locks
+      .withLock(`acme_account:${this.key}`, async () => {
+        let keyPem = this.storage.loadText(`${this.userDir}/account.key`);
+        const saved = this.storage.loadText(`${this.userDir}/account.json`);
+        if (!keyPem) keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
+        const accountUrl = saved ? (JSON.parse(saved) as { url: string }).url : undefined;
+        const client = new acme.Client({
+          directoryUrl: this.opts.directory,
+          accountKey: keyPem,
+          accountUrl,
+          backoffAttempts: 30,
+          backoffMin: 500,
+          backoffMax: 5_000,
+        });
+        if (!accountUrl) {
+          await client.createAccount({
+            termsOfServiceAgreed: true,
+            ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}),
+          });
+          this.storage.storeAll({
+            [`${this.userDir}/account.key`]: keyPem,
+            [`${this.userDir}/account.json`]: JSON.stringify({ url: client.getAccountUrl(), email: this.opts.email }),
+          });
+          log.info("acme account created", { issuer: this.key, url: client.getAccountUrl() });
+        }
+        return client;
+      })
+      .catch((e) => {
+        this.client = null;
+        throw e;
+      });
+    return this.client;
+  }
+
+  /**
+   * Get a certificate for one name. The caller holds the name's lock. A
+   * pending order from an earlier (maybe killed) run is resumed.
+   */
+  async obtain(name: string): Promise<IssuedCertificate> {
+    const client = await this.account();
+    let pending = this.loadPendingOrder(name);
+    let order: acme.Order | null = null;
+    if (pending) {
+      order = await client.getOrder({ url: pending.url } as acme.Order).catch(() => null);
+      const usable = order && order.status !== "invalid" && Date.parse(order.expires ?? "") > Date.now() + 60_000;
+      if (usable) log.info("acme order resumed", { name, order: pending.url, status: order!.status });
+      else order = null;
+    }
+    if (!order || !pending) {
+      const keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
+      order = await client.createOrder({ identifiers: [{ type: "dns", value: name }] });
+      pending = { url: order.url, keyPem, createdAt: Date.now() };
+      this.storage.store(this.orderKey(name), JSON.stringify(pending));
+      log.info("acme order created", { name, order: order.url });
+    }
+
+    const tokens: string[] = [];
+    try {
+      if (order.status === "pending") {
+        for (const authz of await client.getAuthorizations(order)) {
+          if (authz.status === "valid") continue;
+          const challenge = authz.challenges.find((c) => c.type === "http-01");
+          if (!challenge) throw new Error(`the CA offers no http-01 challenge for ${name}`);
+          const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+          this.db.write
+            .query("INSERT OR REPLACE INTO acme_challenges (token, key_authorization, domain, created_at) VALUES (?, ?, ?, ?)")
+            .run(challenge.token, keyAuthorization, name, Date.now());
+          tokens.push(challenge.token);
+          if (challenge.status === "pending") await client.completeChallenge(challenge);
+          await client.waitForValidStatus(authz);
+        }
+        order = await client.getOrder(order);
+      }
+      if (order.status === "ready") {
+        const [, csr] = await acme.crypto.createCsr({ altNames: [name] }, pending.keyPem);
+        order = await client.finalizeOrder(order, csr);
+      }
+      const certPem = await client.getCertificate(order);
+      return { certPem, keyPem: pending.keyPem };
+    } catch (e) {
+      // An order the CA has failed cannot be resumed: start afresh next time.
+      const now = await client.getOrder(order).catch(() => null);
+      if (!now || now.status === "invalid") this.forgetOrder(name);
+      throw e;
+    } finally {
+      for (const t of tokens) this.db.write.query("DELETE FROM acme_challenges WHERE token = ?").run(t);
+    }
+  }
+
+  /** The order is done (its certificate stored): no resuming it. */
+  forgetOrder(name: string): void {
+    if (this.storage.exists(this.orderKey(name))) this.storage.delete(this.orderKey(name));
+  }
+
+  private loadPendingOrder(name: string): PendingOrder | null {
+    const text = this.storage.loadText(this.orderKey(name));
+    if (!text) return null;
+    try {
+      return JSON.parse(text) as PendingOrder;
+    } catch {
+      return null;
+    }
+  }
+}

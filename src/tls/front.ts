@@ -1,0 +1,93 @@
+// What HTTPS adds in front of the ordinary request handler: on the plain
+// HTTP listener the ACME challenge answers and the 308 to HTTPS; on the TLS
+// listener on-demand ordering and the per-site HSTS header.
+import type { Server } from "bun";
+import type { App } from "../core/app.ts";
+import { normalizeHost } from "../serve/host.ts";
+import type { CertificateManager } from "./manager.ts";
+
+type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
+
+export const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
+
+function pathStart(url: string): number {
+  return url.indexOf("/", url.indexOf("//") + 2);
+}
+
+/**
+ * The HTTP-01 answer, from the database, so any process on it can answer a
+ * challenge another process's order is waiting on. Null when the path is not
+ * a challenge path.
+ */
+export function answerChallenge(app: App, req: Request): Response | null {
+  const url = req.url;
+  const start = pathStart(url);
+  if (start < 0 || !url.startsWith(CHALLENGE_PREFIX, start)) return null;
+  const token = url.slice(start + CHALLENGE_PREFIX.length).split(/[?#]/)[0]!;
+  const host = normalizeHost(req.headers.get("host"));
+  const row = app.store.read
+    .query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?")
+    .get(token, host) as { key_authorization: string } | null;
+  if (!row) return new Response("no such challenge\n", { status: 404, headers: { "content-type": "text/plain" } });
+  return new Response(row.key_authorization, { headers: { "content-type": "application/octet-stream" } });
+}
+
+/** The plain HTTP listener: challenges first, then 308 to HTTPS for hosts that have a certificate. */
+export function plainHttpFront(app: App, manager: CertificateManager | null, httpsPort: () => number, inner: Fetch): Fetch {
+  return (req, server) => {
+    const challenge = answerChallenge(app, req);
+    if (challenge) return challenge;
+    if (manager) {
+      const host = normalizeHost(req.headers.get("host"));
+      if (manager.hasCertificate(host)) {
+        const port = httpsPort();
+        const url = req.url;
+        const target = `https://${host}${port === 443 ? "" : `:${port}`}${url.slice(pathStart(url))}`;
+        return new Response(null, { status: 308, headers: { location: target } });
+      }
+      manager.requested(host);
+    }
+    return inner(req, server);
+  };
+}
+
+/** Per-site HSTS, from the site's settings (`hsts: {max_age, include_subdomains}`). */
+export class HstsPolicy {
+  private bySite = new Map<number, string>();
+
+  constructor(private readonly app: App) {
+    this.reload();
+  }
+
+  reload(): void {
+    const next = new Map<number, string>();
+    for (const row of this.app.store.write.query("SELECT id, settings FROM sites").all() as { id: number; settings: string }[]) {
+      const hsts = (JSON.parse(row.settings) as { hsts?: { max_age?: number; include_subdomains?: boolean } }).hsts;
+      if (!hsts || !(Number(hsts.max_age) > 0)) continue;
+      next.set(row.id, `max-age=${Math.floor(Number(hsts.max_age))}${hsts.include_subdomains ? "; includeSubDomains" : ""}`);
+    }
+    this.bySite = next;
+  }
+
+  header(host: string): string | undefined {
+    if (this.bySite.size === 0) return undefined;
+    const route = this.app.routes.lookup(host);
+    return route ? this.bySite.get(route.siteId) : undefined;
+  }
+}
+
+/** The TLS listener: on-demand ordering for owned hosts, HSTS where a site asks for it. */
+export function httpsFront(manager: CertificateManager, hsts: HstsPolicy, inner: Fetch): Fetch {
+  return (req, server) => {
+    const host = normalizeHost(req.headers.get("host"));
+    manager.requested(host);
+    const header = hsts.header(host);
+    if (!header) return inner(req, server);
+    const withHeader = (res: Response) => {
+      res.headers.set("strict-transport-security", header);
+      return res;
+    };
+    const res = inner(req, server);
+    return res instanceof Promise ? res.then(withHeader) : withHeader(res);
+  };
+}

@@ -1,0 +1,317 @@
+// Which hostnames get certificates, when they are ordered and renewed, and the
+// in-memory set the TLS listener serves. The database is the truth: a
+// certificate another process obtained is picked up on the next check.
+import * as acme from "acme-client";
+import type { App } from "../core/app.ts";
+import type { CertStorage } from "./storage.ts";
+import type { Locks } from "./locks.ts";
+import { RateLimitedError, type AcmeIssuer } from "./acme.ts";
+import { defaultCertificate, type PemPair } from "./selfsigned.ts";
+import { log } from "../log/index.ts";
+
+export interface ManagedCert {
+  name: string;
+  certPem: string;
+  keyPem: string;
+  issuer: string;
+  notBefore: number;
+  notAfter: number;
+  /** When to renew: a third of the lifetime left, minus a little jitter. */
+  renewAt: number;
+  /** The storage key prefix ("certificates/ISSUER/NAME/NAME") and its stored time. */
+  storageKey: string;
+  storedAt: number;
+}
+
+export interface TlsEntry {
+  cert: string;
+  key: string;
+  serverName?: string;
+}
+
+export interface ManagerOptions {
+  /** How often to look for missing, due or elsewhere-renewed certificates. */
+  checkIntervalMs: number;
+  /** Orders running at once. */
+  concurrency: number;
+}
+
+export const BACKOFF_MIN_MS = 60_000;
+export const BACKOFF_MAX_MS = 6 * 3600_000;
+export const GIVE_UP_AFTER_MS = 30 * 86_400_000;
+const DAY_MS = 86_400_000;
+
+/** Names that can never get a public certificate. */
+function certifiable(name: string): boolean {
+  return name.includes(".") && !name.endsWith(".localhost") && !/^[\d.]+$/.test(name) && !name.startsWith("[");
+}
+
+export function backoffDelay(failures: number): number {
+  return Math.min(BACKOFF_MIN_MS * 2 ** Math.max(0, failures - 1), BACKOFF_MAX_MS);
+}
+
+interface StatusRow {
+  failures: number;
+  first_failure_at: number | null;
+  next_attempt_at: number;
+}
+
+export class CertificateManager {
+  private certs = new Map<string, ManagedCert>();
+  private wanted = new Set<string>();
+  private running = new Set<string>();
+  private queued: string[] = [];
+  private changeListeners: (() => void)[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+  private fallback: PemPair | null = null;
+  private lastDemand = new Map<string, number>();
+
+  constructor(
+    private readonly app: App,
+    private readonly issuer: AcmeIssuer,
+    private readonly storage: CertStorage,
+    private readonly locks: Locks,
+    private readonly opts: ManagerOptions,
+  ) {}
+
+  /** The default certificate and what the database holds; no ordering yet. */
+  async load(): Promise<void> {
+    this.fallback = await defaultCertificate(this.storage);
+    // Challenge answers of orders long gone (a process killed mid-order long ago).
+    this.app.store.write.query("DELETE FROM acme_challenges WHERE created_at < ?").run(Date.now() - 7 * DAY_MS);
+    this.wanted = this.computeWanted();
+    this.reloadStored();
+  }
+
+  /** Order what is missing now, then check periodically. */
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.opts.checkIntervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.queued = [];
+    this.locks.releaseAll();
+  }
+
+  /** Called with no arguments whenever the set of served certificates changes. */
+  onChange(fn: () => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** The listener's `tls` array: the default certificate first, then one per name. */
+  tlsEntries(): TlsEntry[] {
+    const entries: TlsEntry[] = [{ cert: this.fallback!.cert, key: this.fallback!.key }];
+    for (const c of this.certs.values()) {
+      if (this.wanted.has(c.name)) entries.push({ cert: c.certPem, key: c.keyPem, serverName: c.name });
+    }
+    return entries;
+  }
+
+  isOwned(host: string): boolean {
+    return this.wanted.has(host);
+  }
+
+  hasCertificate(host: string): boolean {
+    const c = this.certs.get(host);
+    return c !== undefined && this.wanted.has(host) && c.notAfter > Date.now();
+  }
+
+  /** On-demand: a request for an owned host with no certificate yet. Never for a host no site owns. */
+  requested(host: string): void {
+    if (this.stopped || !this.wanted.has(host) || this.certs.has(host)) return;
+    // At most one look at the back-off state per host every few seconds, however busy.
+    const now = Date.now();
+    if ((this.lastDemand.get(host) ?? 0) > now - 5_000) return;
+    this.lastDemand.set(host, now);
+    this.schedule(host);
+  }
+
+  /** Sites or domains changed: newly owned names are ordered at once. */
+  sitesChanged(): void {
+    const before = this.wanted;
+    this.wanted = this.computeWanted();
+    const added = [...this.wanted].filter((n) => !before.has(n));
+    // A name given up on long ago gets a fresh start when it is (re)added.
+    for (const n of added) this.app.store.write.query("DELETE FROM certificate_status WHERE name = ? AND failures > 0 AND next_attempt_at > ?").run(n, Date.now() + BACKOFF_MAX_MS);
+    if (added.length > 0 || [...before].some((n) => !this.wanted.has(n))) this.changed();
+    this.check();
+  }
+
+  private computeWanted(): Set<string> {
+    const names = this.app.routes.ownedHosts();
+    if (this.app.config.domain) names.push(...this.app.routes.adminHostNames());
+    return new Set(names.filter(certifiable));
+  }
+
+  /** Order what is missing or due, and pick up certificates stored by another process. */
+  private check(): void {
+    if (this.stopped) return;
+    if (this.reloadStored()) this.changed();
+    const now = Date.now();
+    for (const name of this.wanted) {
+      const c = this.certs.get(name);
+      if (!c || now >= c.renewAt) this.schedule(name);
+    }
+  }
+
+  private schedule(name: string): void {
+    if (this.running.has(name) || this.queued.includes(name) || !this.due(name)) return;
+    this.queued.push(name);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.opts.concurrency && this.queued.length > 0) {
+      const name = this.queued.shift()!;
+      this.running.add(name);
+      void this.obtain(name).finally(() => {
+        this.running.delete(name);
+        this.pump();
+      });
+    }
+  }
+
+  private due(name: string): boolean {
+    const s = this.status(name);
+    return !s || Date.now() >= s.next_attempt_at;
+  }
+
+  private status(name: string): StatusRow | null {
+    return this.app.store.write
+      .query("SELECT failures, first_failure_at, next_attempt_at FROM certificate_status WHERE name = ?")
+      .get(name) as StatusRow | null;
+  }
+
+  private async obtain(name: string): Promise<void> {
+    const lock = `cert:${name}`;
+    try {
+      await this.locks.acquire(lock);
+    } catch (e) {
+      log.warn("certificate lock busy", { name, err: e as Error });
+      return;
+    }
+    try {
+      if (this.stopped) return;
+      // Another process may have got it while we waited for the lock.
+      if (this.reloadStored()) this.changed();
+      const have = this.certs.get(name);
+      if ((have && Date.now() < have.renewAt) || !this.wanted.has(name) || !this.due(name)) return;
+      this.recordAttempt(name);
+      const renewing = have !== undefined;
+      log.info(renewing ? "renewing certificate" : "obtaining certificate", { name, issuer: this.issuer.key });
+      const issued = await this.issuer.obtain(name);
+      if (this.stopped) return;
+      const base = `certificates/${this.issuer.key}/${name}/${name}`;
+      const info = acme.crypto.readCertificateInfo(issued.certPem);
+      this.storage.storeAll({
+        [`${base}.crt`]: issued.certPem,
+        [`${base}.key`]: issued.keyPem,
+        [`${base}.json`]: JSON.stringify({ names: [name], issuer: this.issuer.key, not_after: info.notAfter.toISOString() }),
+      });
+      this.issuer.forgetOrder(name);
+      this.recordSuccess(name);
+      this.reloadStored();
+      log.info(renewing ? "certificate renewed" : "certificate obtained", { name, not_after: info.notAfter.toISOString() });
+      this.changed();
+    } catch (e) {
+      if (!this.stopped) this.recordFailure(name, e as Error);
+    } finally {
+      if (!this.stopped) this.locks.release(lock);
+    }
+  }
+
+  private recordAttempt(name: string): void {
+    this.app.store.write
+      .query(
+        `INSERT INTO certificate_status (name, last_attempt_at, updated_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT(name) DO UPDATE SET last_attempt_at = ?2, updated_at = ?2`,
+      )
+      .run(name, Date.now());
+  }
+
+  private recordSuccess(name: string): void {
+    this.app.store.write
+      .query("UPDATE certificate_status SET failures = 0, first_failure_at = NULL, last_error = NULL, next_attempt_at = 0, updated_at = ? WHERE name = ?")
+      .run(Date.now(), name);
+  }
+
+  private recordFailure(name: string, err: Error): void {
+    const now = Date.now();
+    const prev = this.status(name);
+    const failures = (prev?.failures ?? 0) + 1;
+    const firstFailure = prev?.first_failure_at ?? now;
+    let next = now + backoffDelay(failures);
+    if (err instanceof RateLimitedError) next = Math.max(next, err.retryAt);
+    const gaveUp = now - firstFailure >= GIVE_UP_AFTER_MS;
+    if (gaveUp) next = Number.MAX_SAFE_INTEGER;
+    this.app.store.write
+      .query(
+        `UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE name = ?`,
+      )
+      .run(failures, firstFailure, err.message.slice(0, 1000), next, now, name);
+    log.warn(gaveUp ? "certificate: giving up after 30 days of failures" : "certificate order failed", {
+      name,
+      failures,
+      retry_at: gaveUp ? null : new Date(next).toISOString(),
+      err,
+    });
+  }
+
+  /** Load stored certificates that are new or changed; true when the served set changed. */
+  private reloadStored(): boolean {
+    const rows = this.app.store.write
+      .query("SELECT key, updated_at FROM certificates WHERE key LIKE 'certificates/%.crt'")
+      .all() as { key: string; updated_at: number }[];
+    let changed = false;
+    for (const { key, updated_at } of rows) {
+      const m = /^certificates\/[^/]+\/([^/]+)\/\1\.crt$/.exec(key);
+      if (!m) continue;
+      const name = m[1]!;
+      const current = this.certs.get(name);
+      const prefix = key.slice(0, -4);
+      if (current && current.storageKey === prefix && current.storedAt === updated_at) continue;
+      const loaded = this.loadCert(name, prefix, updated_at);
+      // Several issuers may hold one name: serve the one that lasts longest.
+      if (loaded && (!current || loaded.notAfter > current.notAfter || current.storageKey === prefix)) {
+        this.certs.set(name, loaded);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private loadCert(name: string, prefix: string, storedAt: number): ManagedCert | null {
+    const certPem = this.storage.loadText(`${prefix}.crt`);
+    const keyPem = this.storage.loadText(`${prefix}.key`);
+    if (!certPem || !keyPem) return null;
+    try {
+      const info = acme.crypto.readCertificateInfo(certPem);
+      const notBefore = info.notBefore.getTime();
+      const notAfter = info.notAfter.getTime();
+      const lifetime = Math.max(0, notAfter - notBefore);
+      const jitter = Math.random() * (lifetime / 30);
+      return {
+        name,
+        certPem,
+        keyPem,
+        issuer: info.issuer.commonName ?? "",
+        notBefore,
+        notAfter,
+        renewAt: notAfter - lifetime / 3 - jitter,
+        storageKey: prefix,
+        storedAt,
+      };
+    } catch (e) {
+      log.warn("unreadable stored certificate", { name, key: prefix, err: e as Error });
+      return null;
+    }
+  }
+
+  private changed(): void {
+    for (const fn of this.changeListeners) fn();
+  }
+}
