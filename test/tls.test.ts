@@ -91,4 +91,95 @@ describe("automatic HTTPS with pebble", () => {
     expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
     db.close();
   }, 60_000);
+
+  test("a domain added at runtime is served without restart; SNI picks each certificate; unowned hosts cause no order", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    seedSite(env.db, "shop", [], "<h1>shop</h1>");
+    const f = await serve(env);
+    await until("blog's certificate", async () => (await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).code === 0);
+
+    const added = await api(f, "/api/sites/shop/domains", { method: "POST", json: { domain: "shop.example.org" } });
+    expect(added.status).toBe(201);
+    const res = await until("shop's certificate", async () => {
+      const r = await curlHttps(f.httpsPort, "shop.example.org", env.pebble.issuerRootFile);
+      return r.code === 0 ? r : null;
+    });
+    expect(res.body).toBe("<h1>shop</h1>");
+
+    // Two certificates on one listener, chosen by SNI; no SNI or an unknown name gets the default.
+    expect((await peerCert(f.httpsPort, "blog.example.com")).subject).toContain("blog.example.com");
+    expect((await peerCert(f.httpsPort, "shop.example.org")).subject).toContain("shop.example.org");
+    expect((await peerCert(f.httpsPort, "nobody.example.net")).subject).toContain("fazt default certificate");
+    expect((await peerCert(f.httpsPort, null)).subject).toContain("fazt default certificate");
+
+    // Handshakes and requests for hosts no site owns: no ACME order, no status row.
+    await curlHttps(f.httpsPort, "evil.example.net", env.pebble.issuerRootFile);
+    const insecure = Bun.spawn(["curl", "-sk", "--resolve", `evil.example.net:${f.httpsPort}:127.0.0.1`, `https://evil.example.net:${f.httpsPort}/`], { stdout: "pipe" });
+    await insecure.exited;
+    await fetch(`${f.url}/`, { headers: { host: "evil.example.net" } });
+    await Bun.sleep(600); // a few of fazt's 250 ms checks
+    expect(f.stderr()).not.toContain("evil.example.net");
+    const list = (await (await api(f, "/api/certificates")).json()) as { certificates: { names: string[] }[] };
+    expect(list.certificates.map((c) => c.names[0]).sort()).toEqual(["blog.example.com", "shop.example.org"]);
+    expect(logCount(f, "acme order created", "blog.example.com")).toBe(1);
+    expect(logCount(f, "acme order created", "shop.example.org")).toBe(1);
+  }, 60_000);
+
+  test("a certificate is renewed by ACME when a third of its lifetime is left, and served live", async () => {
+    const env = await ca({ validitySeconds: 9 });
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    const f = await serve(env);
+    const first = await until("the first certificate", async () => {
+      const c = await peerCert(f.httpsPort, "blog.example.com");
+      return c.issuer.includes("Pebble") ? c : null;
+    });
+    const renewed = await until("a renewed certificate", async () => {
+      const c = await peerCert(f.httpsPort, "blog.example.com");
+      return c.issuer.includes("Pebble") && c.serial !== first.serial ? c : null;
+    }, 20_000, 200);
+    expect(renewed.subject).toContain("blog.example.com");
+    expect(logCount(f, "certificate renewed", "blog.example.com")).toBeGreaterThanOrEqual(1);
+    // Renewal is a new ACME order, validated over HTTP-01 like the first.
+    expect(logCount(f, "acme order created", "blog.example.com")).toBeGreaterThanOrEqual(2);
+    expect((await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).status).toBe(200);
+    expect(f.proc.exitCode).toBeNull(); // the same process, never restarted
+  }, 60_000);
+
+  test("killed mid-order, a restart resumes (or cleanly replaces) the order: no duplicate live order, no stale lock", async () => {
+    // pebble waits a random 0-5 s before validating: time to kill fazt while the order is live.
+    const env = await ca({ vaSleepSeconds: 6 });
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    const knobs = { env: { FAZT_ACME_LOCK_TTL_MS: "1500" } };
+    const first = await serve(env, knobs);
+    const db = new Database(env.db, { readonly: true });
+    stops.push(async () => db.close());
+    await until("a challenge waiting for validation", () => db.query("SELECT 1 FROM acme_challenges").get() !== null);
+    expect(await first.stop("SIGKILL")).not.toBe(0);
+    const created = /"msg":"acme order created".*"order":"([^"]+)"/.exec(first.stderr())?.[1];
+    expect(created).toBeDefined();
+    // The dead process's lock is still there; it expires because nobody renews it.
+    expect(db.query("SELECT COUNT(*) AS n FROM locks WHERE name = 'cert:blog.example.com'").get()).toEqual({ n: 1 });
+
+    const second = await serve(env, knobs);
+    const res = await until("the certificate after restart", async () => {
+      const r = await curlHttps(second.httpsPort, "blog.example.com", env.pebble.issuerRootFile);
+      return r.code === 0 ? r : null;
+    }, 30_000, 200);
+    expect(res.body).toBe("<h1>blog</h1>");
+    const log2 = second.stderr();
+    const notResumable = `"msg":"acme order not resumable, ordering afresh","name":"blog.example.com","order":"${created}"`;
+    if (log2.includes(`"msg":"acme order resumed","name":"blog.example.com","order":"${created}"`)) {
+      expect(logCount(second, "acme order created", "blog.example.com")).toBe(0);
+    } else if (log2.includes(notResumable)) {
+      // pebble tried while fazt was down, so the CA failed that order: only then a new one.
+      expect(log2).toContain(`${notResumable},"status":"invalid"`);
+      expect(logCount(second, "acme order created", "blog.example.com")).toBe(1);
+    } else {
+      // Validation was instant and the first process finished just before the kill.
+      expect(logCount(second, "obtaining certificate", "blog.example.com")).toBe(0);
+    }
+    await until("no lock left", () => (db.query("SELECT COUNT(*) AS n FROM locks").get() as { n: number }).n === 0, 5_000);
+    expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
+  }, 60_000);
 });

@@ -136,7 +136,10 @@ export class AcmeIssuer {
       order = await client.getOrder({ url: pending.url } as acme.Order).catch(() => null);
       const usable = order && order.status !== "invalid" && Date.parse(order.expires ?? "") > Date.now() + 60_000;
       if (usable) log.info("acme order resumed", { name, order: pending.url, status: order!.status });
-      else order = null;
+      else {
+        log.info("acme order not resumable, ordering afresh", { name, order: pending.url, status: order?.status ?? "unknown" });
+        order = null;
+      }
     }
     if (!order || !pending) {
       const keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
