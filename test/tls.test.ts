@@ -4,6 +4,7 @@ import { describe, expect, test, afterEach } from "bun:test";
 import { Database } from "bun:sqlite";
 import { startFazt, tempDir, cleanup, api, type FaztProcess } from "./helpers/fazt.ts";
 import { startPebble, freePort, seedSite, curlHttps, peerCert, until, type Pebble } from "./helpers/pebble.ts";
+import { wrk } from "./helpers/wrk.ts";
 
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -181,5 +182,31 @@ describe("automatic HTTPS with pebble", () => {
     }
     await until("no lock left", () => (db.query("SELECT COUNT(*) AS n FROM locks").get() as { n: number }).n === 0, 5_000);
     expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
+  }, 60_000);
+
+  test("new certificates go live by a listener swap under wrk load: no failed request, only reconnects", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    const f = await serve(env);
+    await until("blog's certificate", async () => (await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).code === 0);
+    const swapsBefore = f.stderr().split("tls listener swapped").length - 1;
+    const connections = 8;
+    const load = wrk(`https://127.0.0.1:${f.httpsPort}/`, { seconds: 4, connections, headers: { Host: "blog.example.com" } });
+    const added = ["a.example.com", "b.example.com", "c.example.com"];
+    for (const d of added) {
+      await Bun.sleep(400);
+      expect((await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain: d } })).status).toBe(201);
+      await until(`${d}'s certificate`, async () => (await curlHttps(f.httpsPort, d, env.pebble.issuerRootFile)).code === 0);
+    }
+    const r = await load;
+    const swaps = f.stderr().split("tls listener swapped").length - 1 - swapsBefore;
+    expect(swaps).toBeGreaterThanOrEqual(2); // changes close together may share one swap
+    expect(r.requests).toBeGreaterThan(100);
+    expect(r.non2xx3xx).toBe(0);
+    expect(r.connectErrors).toBe(0);
+    expect(r.timeouts).toBe(0);
+    expect(r.writeErrors).toBe(0);
+    // A read "error" is an idle keep-alive connection closed by the old listener: at most one per connection per swap.
+    expect(r.readErrors).toBeLessThanOrEqual(connections * swaps);
   }, 60_000);
 });

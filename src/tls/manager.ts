@@ -137,7 +137,9 @@ export class CertificateManager {
     const added = [...this.wanted].filter((n) => !before.has(n));
     // A name given up on long ago gets a fresh start when it is (re)added.
     for (const n of added) this.app.store.write.query("DELETE FROM certificate_status WHERE name = ? AND failures > 0 AND next_attempt_at > ?").run(n, Date.now() + BACKOFF_MAX_MS);
-    if (added.length > 0 || [...before].some((n) => !this.wanted.has(n))) this.changed();
+    const removed = [...before].filter((n) => !this.wanted.has(n));
+    // The served set changes only when a name that has a certificate comes or goes.
+    if ([...added, ...removed].some((n) => this.certs.has(n))) this.changed();
     this.check();
   }
 
