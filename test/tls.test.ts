@@ -209,4 +209,78 @@ describe("automatic HTTPS with pebble", () => {
     // A read "error" is an idle keep-alive connection closed by the old listener: at most one per connection per swap.
     expect(r.readErrors).toBeLessThanOrEqual(connections * swaps);
   }, 60_000);
+
+  test("with --domain, the admin host and NAME.DOMAIN get certificates too", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", [], "<h1>blog</h1>");
+    const f = await serve(env, { args: ["--domain", "example.test"] });
+    const page = await until("blog.example.test over HTTPS", async () => {
+      const r = await curlHttps(f.httpsPort, "blog.example.test", env.pebble.issuerRootFile);
+      return r.code === 0 ? r : null;
+    });
+    expect(page.body).toBe("<h1>blog</h1>");
+    const health = await until("admin.example.test over HTTPS", async () => {
+      const r = await curlHttps(f.httpsPort, "admin.example.test", env.pebble.issuerRootFile, "/api/health");
+      return r.code === 0 ? r : null;
+    });
+    expect(JSON.parse(health.body).ok).toBe(true);
+    const plain = await fetch(`${f.url}/api/health`, { headers: { host: "admin.example.test" }, redirect: "manual" });
+    expect(plain.status).toBe(308);
+    // A new site gets NAME.DOMAIN at once; the site URL is https.
+    const created = await fetch(`https://127.0.0.1:${f.httpsPort}/api/sites`, {
+      method: "POST",
+      headers: { host: "admin.example.test", authorization: `Bearer ${f.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "shop" }),
+      tls: { rejectUnauthorized: false },
+    });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { url: string }).url).toBe(`https://shop.example.test:${f.httpsPort}/`);
+    await until("shop.example.test's certificate", async () => (await peerCert(f.httpsPort, "shop.example.test")).subject.includes("shop.example.test"));
+  }, 60_000);
+
+  test("two processes on one database order each name once", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com", "www.example.com"], "<h1>blog</h1>");
+    // Only the first process's HTTP port is where pebble validates: the second's
+    // orders are answered by the first from the shared database.
+    const [a, b] = await Promise.all([
+      serve(env),
+      serve({ ...env, httpPort: freePort() }),
+    ]);
+    for (const f of [a, b]) {
+      for (const name of ["blog.example.com", "www.example.com"]) {
+        await until(`${name} on ${f.httpsPort}`, async () => (await peerCert(f.httpsPort, name)).issuer.includes("Pebble"));
+      }
+    }
+    for (const name of ["blog.example.com", "www.example.com"]) {
+      expect(logCount(a, "acme order created", name) + logCount(b, "acme order created", name)).toBe(1);
+    }
+  }, 60_000);
+
+  test("an ACME failure is recorded with its error and backed off, not retried in a loop", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    // Without --acme-ca-root the CA's test certificate is not trusted.
+    const f = await startFazt({
+      dir: env.dir,
+      db: env.db,
+      args: ["--http", `127.0.0.1:${env.httpPort}`, "--https", "127.0.0.1:0", "--acme-directory", env.pebble.directory],
+      env: { FAZT_ACME_CHECK_MS: "100" },
+    });
+    stops.push(() => f.stop());
+    const entry = await until("the failure in the API", async () => {
+      const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
+      return list.certificates.find((c) => c.last_error !== null);
+    });
+    expect(entry.names).toEqual(["blog.example.com"]);
+    expect(entry.not_after).toBeNull();
+    expect(entry.failures).toBe(1);
+    expect(String(entry.last_error)).toMatch(/certificate|self.signed|verify/i);
+    expect(Date.parse(entry.next_attempt_at as string) - Date.now()).toBeGreaterThan(50_000);
+    await Bun.sleep(500); // five of fazt's 100 ms checks: still one attempt
+    expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(1);
+    // Bad input for the flag itself: a clear start-up error, exit 1.
+    const bad = await startFazt({ args: ["--https", "127.0.0.1:0", "--acme-ca-root", "/nonexistent.pem"] }).catch((e: Error) => e);
+    expect(String(bad)).toContain("--acme-ca-root: cannot read /nonexistent.pem");
+  }, 60_000);
 });

@@ -46,23 +46,39 @@ export function issuerKey(directory: string): string {
 
 let httpConfigured = false;
 
+interface AxiosFailure {
+  response?: { status: number; headers: Record<string, string | undefined>; data: unknown; config: { retryValidateStatus?: ((s: number) => boolean) | null } };
+}
+
+function rateLimited(resp: NonNullable<AxiosFailure["response"]>): RateLimitedError {
+  const header = resp.headers["retry-after"];
+  const seconds = header && /^\d+$/.test(header) ? Number(header) : header ? (Date.parse(header) - Date.now()) / 1000 : NaN;
+  const retryAt = Date.now() + (Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 3600_000);
+  const detail = (resp.data as { detail?: string } | undefined)?.detail ?? "rate limited";
+  return new RateLimitedError(`rate limited by the CA: ${detail}`, retryAt);
+}
+
 /**
- * acme-client's HTTP client is one shared axios instance: trust the extra
- * root there, let our own back-off (not axios) retry, and turn HTTP 429 into
- * a RateLimitedError that carries the CA's Retry-After.
+ * acme-client's HTTP client is one shared axios instance. Trust the extra
+ * root there, and replace its response interceptor (which retries with
+ * sleeps and, for an error without a response such as a TLS failure, throws
+ * an unrelated TypeError) by one that keeps the real error, turns HTTP 429
+ * into a RateLimitedError with the CA's Retry-After, and leaves retrying to
+ * the certificate manager's back-off.
  */
 function configureHttp(caRoot: string | null): void {
   if (caRoot) acme.axios.defaults.httpsAgent = new https.Agent({ ca: [...rootCertificates, caRoot], keepAlive: true });
   if (httpConfigured) return;
   httpConfigured = true;
-  (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
-  acme.axios.interceptors.response.use((resp) => {
-    if (resp.status !== 429) return resp;
-    const header = resp.headers["retry-after"] as string | undefined;
-    const seconds = header && /^\d+$/.test(header) ? Number(header) : header ? (Date.parse(header) - Date.now()) / 1000 : NaN;
-    const retryAt = Date.now() + (Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60 * 60_000);
-    const detail = (resp.data as { detail?: string } | undefined)?.detail ?? "rate limited";
-    throw new RateLimitedError(`rate limited by the CA: ${detail}`, retryAt);
+  acme.axios.interceptors.response.clear();
+  acme.axios.interceptors.response.use(undefined, (error: AxiosFailure) => {
+    const resp = error.response;
+    if (!resp) throw error;
+    if (resp.status === 429) throw rateLimited(resp);
+    // acme-client's request interceptor defers status checks to here.
+    const valid = resp.config.retryValidateStatus;
+    if (!valid || valid(resp.status)) return resp;
+    throw error;
   });
 }
 
