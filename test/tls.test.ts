@@ -47,6 +47,12 @@ async function serve(env: Env, extra: { args?: string[]; env?: Record<string, st
   return Object.assign(f, { httpsPort, url: `http://127.0.0.1:${env.httpPort}` });
 }
 
+/** Wait until the TLS listener serves a new certificate for name to every new connection (the n-th time). */
+async function live(f: FaztProcess, name: string, n = 1): Promise<void> {
+  const swaps = () => f.stderr().split("\n").filter((l) => l.includes('"msg":"tls listener swapped"') && l.includes(`"${name}"`)).length;
+  await until(`${name} live (${n})`, () => swaps() >= n, 30_000, 50);
+}
+
 function logCount(f: FaztProcess, msg: string, name: string): number {
   return f.stderr().split("\n").filter((l) => l.includes(`"msg":"${msg}"`) && l.includes(`"name":"${name}"`)).length;
 }
@@ -57,10 +63,8 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>hello blog</h1>");
     const f = await serve(env);
 
-    const res = await until("the HTTPS page", async () => {
-      const r = await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile);
-      return r.code === 0 ? r : null;
-    });
+    await live(f, "blog.example.com");
+    const res = await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile);
     expect(res.status).toBe(200);
     expect(res.body).toBe("<h1>hello blog</h1>");
     const cert = await peerCert(f.httpsPort, "blog.example.com");
@@ -74,6 +78,22 @@ describe("automatic HTTPS with pebble", () => {
     // ...except the ACME challenge path (an unknown token: 404, not a redirect).
     const chal = await fetch(`${f.url}/.well-known/acme-challenge/nope`, { headers: { host: "blog.example.com" }, redirect: "manual" });
     expect(chal.status).toBe(404);
+
+    // HSTS is a per-site option, sent over HTTPS only once set.
+    const hstsHeader = async () => {
+      const p = Bun.spawn(["curl", "-sS", "-o", "/dev/null", "-D", "-", "--cacert", env.pebble.issuerRootFile, "--resolve", `blog.example.com:${f.httpsPort}:127.0.0.1`, `https://blog.example.com:${f.httpsPort}/`], { stdout: "pipe" });
+      const head = await new Response(p.stdout).text();
+      return /^strict-transport-security: (.*)\r$/im.exec(head)?.[1] ?? null;
+    };
+    expect(await hstsHeader()).toBeNull();
+    const bad = await api(f, "/api/sites/blog/hsts", { method: "PUT", json: { max_age: -1 } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("bad_request");
+    const set = await api(f, "/api/sites/blog/hsts", { method: "PUT", json: { max_age: 31536000, include_subdomains: true } });
+    expect(set.status).toBe(200);
+    expect(await hstsHeader()).toBe("max-age=31536000; includeSubDomains");
+    await api(f, "/api/sites/blog/hsts", { method: "PUT", json: { max_age: 0 } });
+    expect(await hstsHeader()).toBeNull();
 
     // The API lists it with issuer and validity.
     const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
@@ -98,14 +118,12 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     seedSite(env.db, "shop", [], "<h1>shop</h1>");
     const f = await serve(env);
-    await until("blog's certificate", async () => (await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).code === 0);
+    await live(f, "blog.example.com");
 
     const added = await api(f, "/api/sites/shop/domains", { method: "POST", json: { domain: "shop.example.org" } });
     expect(added.status).toBe(201);
-    const res = await until("shop's certificate", async () => {
-      const r = await curlHttps(f.httpsPort, "shop.example.org", env.pebble.issuerRootFile);
-      return r.code === 0 ? r : null;
-    });
+    await live(f, "shop.example.org");
+    const res = await curlHttps(f.httpsPort, "shop.example.org", env.pebble.issuerRootFile);
     expect(res.body).toBe("<h1>shop</h1>");
 
     // Two certificates on one listener, chosen by SNI; no SNI or an unknown name gets the default.
@@ -131,14 +149,13 @@ describe("automatic HTTPS with pebble", () => {
     const env = await ca({ validitySeconds: 9 });
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     const f = await serve(env);
-    const first = await until("the first certificate", async () => {
-      const c = await peerCert(f.httpsPort, "blog.example.com");
-      return c.issuer.includes("Pebble") ? c : null;
-    });
-    const renewed = await until("a renewed certificate", async () => {
-      const c = await peerCert(f.httpsPort, "blog.example.com");
-      return c.issuer.includes("Pebble") && c.serial !== first.serial ? c : null;
-    }, 20_000, 200);
+    await live(f, "blog.example.com");
+    const first = await peerCert(f.httpsPort, "blog.example.com");
+    expect(first.issuer).toContain("Pebble");
+    await live(f, "blog.example.com", 2);
+    const renewed = await peerCert(f.httpsPort, "blog.example.com");
+    expect(renewed.issuer).toContain("Pebble");
+    expect(renewed.serial).not.toBe(first.serial);
     expect(renewed.subject).toContain("blog.example.com");
     expect(logCount(f, "certificate renewed", "blog.example.com")).toBeGreaterThanOrEqual(1);
     // Renewal is a new ACME order, validated over HTTP-01 like the first.
@@ -188,7 +205,7 @@ describe("automatic HTTPS with pebble", () => {
     const env = await ca();
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     const f = await serve(env);
-    await until("blog's certificate", async () => (await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).code === 0);
+    await live(f, "blog.example.com");
     const swapsBefore = f.stderr().split("tls listener swapped").length - 1;
     const connections = 8;
     const load = wrk(`https://127.0.0.1:${f.httpsPort}/`, { seconds: 4, connections, headers: { Host: "blog.example.com" } });
@@ -196,7 +213,8 @@ describe("automatic HTTPS with pebble", () => {
     for (const d of added) {
       await Bun.sleep(400);
       expect((await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain: d } })).status).toBe(201);
-      await until(`${d}'s certificate`, async () => (await curlHttps(f.httpsPort, d, env.pebble.issuerRootFile)).code === 0);
+      await live(f, d);
+      expect((await curlHttps(f.httpsPort, d, env.pebble.issuerRootFile)).status).toBe(200);
     }
     const r = await load;
     const swaps = f.stderr().split("tls listener swapped").length - 1 - swapsBefore;
@@ -214,15 +232,11 @@ describe("automatic HTTPS with pebble", () => {
     const env = await ca();
     seedSite(env.db, "blog", [], "<h1>blog</h1>");
     const f = await serve(env, { args: ["--domain", "example.test"] });
-    const page = await until("blog.example.test over HTTPS", async () => {
-      const r = await curlHttps(f.httpsPort, "blog.example.test", env.pebble.issuerRootFile);
-      return r.code === 0 ? r : null;
-    });
+    await live(f, "blog.example.test");
+    await live(f, "admin.example.test");
+    const page = await curlHttps(f.httpsPort, "blog.example.test", env.pebble.issuerRootFile);
     expect(page.body).toBe("<h1>blog</h1>");
-    const health = await until("admin.example.test over HTTPS", async () => {
-      const r = await curlHttps(f.httpsPort, "admin.example.test", env.pebble.issuerRootFile, "/api/health");
-      return r.code === 0 ? r : null;
-    });
+    const health = await curlHttps(f.httpsPort, "admin.example.test", env.pebble.issuerRootFile, "/api/health");
     expect(JSON.parse(health.body).ok).toBe(true);
     const plain = await fetch(`${f.url}/api/health`, { headers: { host: "admin.example.test" }, redirect: "manual" });
     expect(plain.status).toBe(308);
@@ -235,7 +249,8 @@ describe("automatic HTTPS with pebble", () => {
     });
     expect(created.status).toBe(201);
     expect(((await created.json()) as { url: string }).url).toBe(`https://shop.example.test:${f.httpsPort}/`);
-    await until("shop.example.test's certificate", async () => (await peerCert(f.httpsPort, "shop.example.test")).subject.includes("shop.example.test"));
+    await live(f, "shop.example.test");
+    expect((await peerCert(f.httpsPort, "shop.example.test")).subject).toContain("shop.example.test");
   }, 60_000);
 
   test("two processes on one database order each name once", async () => {
@@ -249,7 +264,8 @@ describe("automatic HTTPS with pebble", () => {
     ]);
     for (const f of [a, b]) {
       for (const name of ["blog.example.com", "www.example.com"]) {
-        await until(`${name} on ${f.httpsPort}`, async () => (await peerCert(f.httpsPort, name)).issuer.includes("Pebble"));
+        await live(f, name);
+        expect((await peerCert(f.httpsPort, name)).issuer).toContain("Pebble");
       }
     }
     for (const name of ["blog.example.com", "www.example.com"]) {

@@ -25,6 +25,14 @@ function closing(res: Response): Response {
   }
 }
 
+/** Server names whose certificate was added, replaced or removed. */
+function changedNames(before: TlsEntry[], after: TlsEntry[]): string[] {
+  const key = (es: TlsEntry[]) => new Map(es.filter((e) => e.serverName).map((e) => [e.serverName!, e.cert]));
+  const a = key(before);
+  const b = key(after);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((n) => a.get(n) !== b.get(n)).sort();
+}
+
 export interface ListenerOptions {
   error: (err: Error) => Response;
   maxRequestBodySize: number;
@@ -35,6 +43,7 @@ export class TlsListener {
   private swapping: Promise<void> = Promise.resolve();
   private retiring = new Set<Server<undefined>>();
   private pending: TlsEntry[] | null = null;
+  private entries: TlsEntry[] = [];
   private stopped = false;
   port = 0;
 
@@ -50,6 +59,7 @@ export class TlsListener {
     const port = probe.port;
     probe.stop(true);
     this.server = this.serve(entries, port);
+    this.entries = entries;
     this.port = this.server.port ?? port;
   }
 
@@ -64,8 +74,11 @@ export class TlsListener {
         if (this.stopped || !this.server) return;
         const old = this.server;
         this.server = this.serve(next, this.port);
-        log.info("tls listener swapped", { certificates: next.filter((e) => e.serverName).length });
+        const changed = changedNames(this.entries, next);
+        this.entries = next;
         await this.retire(old);
+        // Only now does every new connection get the new set.
+        log.info("tls listener swapped", { certificates: next.length - 1, changed });
       });
     }
     return this.swapping;
