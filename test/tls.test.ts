@@ -1,10 +1,17 @@
 // Automatic HTTPS against a real ACME CA (pebble + challtestsrv), with real
 // HTTP-01 validation on fazt's HTTP port, checked with curl and openssl.
-import { describe, expect, test, afterEach } from "bun:test";
+import { describe, expect, test, afterEach, beforeAll } from "bun:test";
+import { readdirSync } from "node:fs";
 import { Database } from "bun:sqlite";
-import { startFazt, tempDir, cleanup, api, type FaztProcess } from "./helpers/fazt.ts";
+import { startFazt, tempDir, cleanup, api, ROOT, type FaztProcess } from "./helpers/fazt.ts";
 import { startPebble, freePort, seedSite, curlHttps, peerCert, until, type Pebble } from "./helpers/pebble.ts";
 import { wrk } from "./helpers/wrk.ts";
+
+// One test runs the compiled binary: acme-client, x509 and TLS must work inside it too.
+beforeAll(() => {
+  const r = Bun.spawnSync([process.execPath, "build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr.toString()}`);
+}, 120_000);
 
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -28,8 +35,9 @@ async function ca(opts: { validitySeconds?: number; vaSleepSeconds?: number } = 
   return { pebble, httpPort, dir, db: `${dir}/fazt.db` };
 }
 
-async function serve(env: Env, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<FaztProcess & { httpsPort: number }> {
+async function serve(env: Env, extra: { args?: string[]; env?: Record<string, string>; binary?: boolean } = {}): Promise<FaztProcess & { httpsPort: number }> {
   const f = await startFazt({
+    binary: extra.binary,
     dir: env.dir,
     db: env.db,
     args: [
@@ -58,10 +66,10 @@ function logCount(f: FaztProcess, msg: string, name: string): number {
 }
 
 describe("automatic HTTPS with pebble", () => {
-  test("a custom domain is served over HTTPS with a pebble-issued certificate; plain HTTP redirects", async () => {
+  test("dist/fazt: a custom domain is served over HTTPS with a pebble-issued certificate; plain HTTP redirects", async () => {
     const env = await ca();
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>hello blog</h1>");
-    const f = await serve(env);
+    const f = await serve(env, { binary: true });
 
     await live(f, "blog.example.com");
     const res = await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile);
@@ -104,6 +112,7 @@ describe("automatic HTTPS with pebble", () => {
     expect(await f.stop()).toBe(0);
 
     // Keys and certificates are in the database only; no lock is left behind.
+    expect(readdirSync(env.dir).filter((n) => !/^fazt\.db(-wal|-shm)?$/.test(n))).toEqual([]);
     const db = new Database(env.db, { readonly: true });
     const keys = (db.query("SELECT key FROM certificates ORDER BY key").all() as { key: string }[]).map((r) => r.key);
     expect(keys.some((k) => /^certificates\/[^/]+\/blog\.example\.com\/blog\.example\.com\.crt$/.test(k))).toBe(true);
@@ -298,5 +307,24 @@ describe("automatic HTTPS with pebble", () => {
     // Bad input for the flag itself: a clear start-up error, exit 1.
     const bad = await startFazt({ args: ["--https", "127.0.0.1:0", "--acme-ca-root", "/nonexistent.pem"] }).catch((e: Error) => e);
     expect(String(bad)).toContain("--acme-ca-root: cannot read /nonexistent.pem");
+  }, 60_000);
+
+  test("on demand: the first request for an owned host without a certificate orders one", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    // An earlier failure put the name in back-off until shortly after start,
+    // and the periodic check is far away: only a request can trigger the order.
+    const store = new Database(env.db);
+    store.run("INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at) VALUES ('blog.example.com', 1, ?1, 'earlier', ?2, ?1)", [Date.now(), Date.now() + 1_000]);
+    store.close();
+    const f = await serve(env, { env: { FAZT_ACME_CHECK_MS: "3600000" } });
+    await Bun.sleep(1_200);
+    expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(0);
+    const plain = await fetch(`${f.url}/`, { headers: { host: "blog.example.com" }, redirect: "manual" });
+    expect(plain.status).toBe(200); // no certificate yet: served over HTTP meanwhile
+    await live(f, "blog.example.com");
+    expect((await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).body).toBe("<h1>blog</h1>");
+    const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
+    expect(list.certificates[0]).toMatchObject({ names: ["blog.example.com"], last_error: null, failures: 0 });
   }, 60_000);
 });
