@@ -48,8 +48,8 @@ export class Locks {
 
   release(name: string): void {
     this.held.delete(name);
-    this.db.write.query("DELETE FROM locks WHERE name = ? AND owner = ?").run(name, this.owner);
     if (this.held.size === 0) this.stopKeepAlive();
+    this.db.write.query("DELETE FROM locks WHERE name = ? AND owner = ?").run(name, this.owner);
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -70,6 +70,7 @@ export class Locks {
     this.held.add(name);
     if (this.keepAlive) return;
     this.keepAlive = setInterval(() => this.extend(), Math.max(50, this.ttlMs / 3));
+    this.keepAlive.unref(); // a held lock never keeps the process alive
   }
 
   private extend(): void {

@@ -193,7 +193,7 @@ export class CertificateManager {
     try {
       await this.locks.acquire(lock);
     } catch (e) {
-      log.warn("certificate lock busy", { name, err: e as Error });
+      if (!this.stopped) log.warn("certificate lock busy", { name, err: e as Error });
       return;
     }
     try {
@@ -222,7 +222,11 @@ export class CertificateManager {
     } catch (e) {
       if (!this.stopped) this.recordFailure(name, e as Error);
     } finally {
-      if (!this.stopped) this.locks.release(lock);
+      try {
+        this.locks.release(lock);
+      } catch {
+        // the database is already closed at shutdown: the lock row expires by itself
+      }
     }
   }
 
