@@ -9,6 +9,8 @@ import { tokenRoutes } from "./tokens.ts";
 import { deployRoutes } from "./deploys.ts";
 import { VfsError } from "../vfs/errors.ts";
 import { certificateRoutes } from "./certificates.ts";
+import { analyticsRoutes } from "./analytics.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { log } from "../log/index.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
@@ -30,6 +32,8 @@ export function createApi(app: App): ApiHandler {
     .use(siteRoutes(app))
     .use(tokenRoutes(app))
     .use(deployRoutes(app))
-    .use(certificateRoutes(app));
+    .use(certificateRoutes(app))
+    .use(analyticsRoutes(app))
+    .use(metricsRoutes(app));
   return (req) => api.handle(req);
 }

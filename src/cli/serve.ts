@@ -1,6 +1,6 @@
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { DEFAULT_LIMITS, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
 import { startServer } from "../server/index.ts";
 import { VERSION } from "../core/version.ts";
 import { log } from "../log/index.ts";
@@ -20,6 +20,12 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive integer, got "${value}"`);
   return n;
+}
+
+function onOff(value: string | undefined, flag: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === "on" || value === "off") return value === "on";
+  throw new UsageError(`--${flag}: expected on or off, got "${value}"`);
 }
 
 export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig {
@@ -43,6 +49,10 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
       maxFiles: positiveInt(s("max-files"), "max-files", DEFAULT_LIMITS.maxFiles),
       maxPathLength: positiveInt(s("max-path-length"), "max-path-length", DEFAULT_LIMITS.maxPathLength),
       keepDeploys: positiveInt(s("keep-deploys"), "keep-deploys", DEFAULT_LIMITS.keepDeploys),
+    },
+    analytics: {
+      enabled: onOff(s("analytics"), "analytics", DEFAULT_ANALYTICS.enabled),
+      retentionDays: positiveInt(s("analytics-retention-days"), "analytics-retention-days", DEFAULT_ANALYTICS.retentionDays),
     },
   };
 }
@@ -68,6 +78,8 @@ export const serveCommand: Command = {
     "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
     "max-path-length": { type: "string", description: "longest file path in a deploy (default 1024)" },
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
+    analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
+    "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
   },
   async run(args) {
     const config = serveConfig(args);

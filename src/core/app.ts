@@ -1,6 +1,7 @@
 // The core that owns the database and the shared state of a running server.
 import type { Store } from "../db/index.ts";
 import { RoutingTable } from "../serve/routes.ts";
+import { Registry } from "../metrics/registry.ts";
 import type { ServerConfig } from "./config.ts";
 import { GarbageCollector } from "../vfs/gc.ts";
 
@@ -10,6 +11,8 @@ export class App {
   readonly routes: RoutingTable;
   /** Background removal of content no deploy needs (see vfs/gc.ts). */
   readonly gc: GarbageCollector;
+  /** Prometheus metrics (GET /metrics); every part registers its own. */
+  readonly metrics = new Registry();
   private siteListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
 

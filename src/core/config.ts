@@ -19,6 +19,14 @@ export interface ServerConfig {
   mailWebhookSecret: string | null;
   trustProxy: boolean;
   limits: Limits;
+  analytics: AnalyticsConfig;
+}
+
+export interface AnalyticsConfig {
+  /** Off only for benchmarks (--analytics off): no events, no buffer. */
+  enabled: boolean;
+  /** Days raw events are kept; hourly rollups are kept for good. */
+  retentionDays: number;
 }
 
 export interface ListenAddress {
@@ -27,6 +35,8 @@ export interface ListenAddress {
 }
 
 export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
+
+export const DEFAULT_ANALYTICS: AnalyticsConfig = { enabled: true, retentionDays: 30 };
 
 export const DEFAULT_LIMITS: Limits = {
   maxFileBytes: 100 * 1024 * 1024,

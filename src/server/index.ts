@@ -13,6 +13,8 @@ import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
+import { startAnalytics, clientAddress } from "../analytics/index.ts";
+import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -32,15 +34,29 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   const api = createApi(app);
   const sites = new SiteHandler(new VfsReader(app.store));
   const routes = app.routes;
+  const metrics = new HttpMetrics(app.metrics);
+  const analytics = startAnalytics(app);
+  const trustProxy = app.config.trustProxy;
   return (req, server) => {
     const host = normalizeHost(req.headers.get("host"));
     if (routes.isAdminHost(host)) {
       setClientIp(req, server.requestIP(req)?.address ?? "unknown");
-      return api(req);
+      return after(api(req), (res) => metrics.count(ADMIN, res.status));
     }
     const route = routes.lookup(host);
-    return route ? sites.handle(req, route) : notFound();
+    if (!route) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
+    return after(sites.handle(req, route), (res) => {
+      metrics.count(SITE, res.status);
+      analytics?.record(req, res, clientAddress(req, server.requestIP(req)?.address ?? "", trustProxy), host, route.siteId);
+    });
   };
+}
+
+/** Run fn on the response once it exists (counting and analytics happen after the handler). */
+function after(res: Response | Promise<Response>, fn: (res: Response) => void): Response | Promise<Response> {
+  if (res instanceof Promise) return res.then((r) => (fn(r), r));
+  fn(res);
+  return res;
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {

@@ -1,0 +1,111 @@
+// Site traffic analytics: the request path records a raw hit into a bounded
+// buffer; a background flusher writes events and hourly rollups; a pruner
+// trims raw events past the retention window. See docs/ARCHITECTURE.md.
+import type { App } from "../core/app.ts";
+import { log } from "../log/index.ts";
+import { DEFAULT_RECORDER, Recorder, type RecorderOptions } from "./recorder.ts";
+import { EventWriter } from "./writer.ts";
+import { pruneEvents } from "./prune.ts";
+
+export { siteReport, type AnalyticsReport } from "./query.ts";
+export { parseDay, formatDay, dayOf } from "./days.ts";
+
+const MAX_FIELD = 512; // longest path, referrer or User-Agent kept
+const PRUNE_EVERY_MS = 10 * 60_000;
+const PRUNE_FIRST_MS = 5_000;
+
+export class Analytics {
+  readonly recorder: Recorder;
+  private pruneTimer: ReturnType<typeof setTimeout> | null = null;
+  private pruning: Promise<unknown> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly app: App,
+    options: RecorderOptions = DEFAULT_RECORDER,
+  ) {
+    const writer = new EventWriter(app.store);
+    this.recorder = new Recorder((batch) => writer.write(batch), options);
+    const m = app.metrics;
+    const buffered = m.gauge("fazt_analytics_buffered_events", "Analytics events in memory, not yet written.").labels();
+    const capacity = m.gauge("fazt_analytics_buffer_capacity", "Most analytics events held in memory before new ones are dropped.").labels();
+    const dropped = m.counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).").labels();
+    const written = m.counter("fazt_analytics_written_events_total", "Analytics events written to the database.").labels();
+    const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
+    m.onCollect(() => {
+      buffered.set(this.recorder.buffered);
+      capacity.set(this.recorder.options.capacity);
+      dropped.value = this.recorder.dropped;
+      written.value = this.recorder.written;
+      lastWrite.set(this.recorder.lastWriteMs / 1000);
+    });
+  }
+
+  start(): void {
+    this.recorder.start();
+    const loop = (delay: number) => {
+      this.pruneTimer = setTimeout(() => {
+        this.pruning = this.prune()
+          .catch((err) => log.warn("analytics: pruning failed", { err: err as Error }))
+          .finally(() => loop(PRUNE_EVERY_MS));
+      }, delay);
+      this.pruneTimer.unref?.();
+    };
+    loop(PRUNE_FIRST_MS);
+  }
+
+  prune(now = Date.now()): Promise<number> {
+    return pruneEvents(this.app.store, this.app.config.analytics.retentionDays, now, { stopped: () => this.closed });
+  }
+
+  /** The request path: one small object appended to the buffer. */
+  record(req: Request, res: Response, ip: string, host: string, siteId: number): void {
+    const url = req.url;
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", start);
+    const path = start < 0 ? "/" : q < 0 ? url.slice(start) : url.slice(start, q);
+    const length = res.headers.get("content-length");
+    this.recorder.record({
+      ts: Date.now(),
+      siteId,
+      host,
+      path: path.length > MAX_FIELD ? path.slice(0, MAX_FIELD) : path,
+      status: res.status,
+      bytes: req.method === "HEAD" || res.status === 304 || length === null ? 0 : Number(length) || 0,
+      referrer: clip(req.headers.get("referer")),
+      ua: clip(req.headers.get("user-agent")) ?? "",
+      ip,
+    });
+  }
+
+  /** Shutdown: stop pruning, wait for a running prune batch, write every buffered event. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = null;
+    this.recorder.close();
+    await this.pruning;
+  }
+}
+
+function clip(v: string | null): string | null {
+  return v !== null && v.length > MAX_FIELD ? v.slice(0, MAX_FIELD) : v;
+}
+
+/** The client address: the peer, or with --trust-proxy the last X-Forwarded-For hop (the one our proxy added). */
+export function clientAddress(req: Request, peer: string, trustProxy: boolean): string {
+  if (!trustProxy) return peer;
+  const xff = req.headers.get("x-forwarded-for");
+  if (!xff) return peer;
+  const last = xff.slice(xff.lastIndexOf(",") + 1).trim();
+  return last || peer;
+}
+
+/** Analytics for a server, started, flushed on shutdown; null when turned off. */
+export function startAnalytics(app: App, options?: RecorderOptions): Analytics | null {
+  if (!app.config.analytics.enabled) return null;
+  const analytics = new Analytics(app, options);
+  analytics.start();
+  app.onShutdown(() => analytics.close());
+  return analytics;
+}

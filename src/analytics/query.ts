@@ -1,0 +1,93 @@
+// The analytics report for a site and a range of UTC days. Totals, status
+// classes and the daily series come from the hourly rollups (kept forever);
+// the breakdowns (paths, referrers, browsers, OS, devices, status codes) come
+// from raw events, so they cover the retention window only.
+import type { Database } from "bun:sqlite";
+import { DAY_MS, formatDay } from "./days.ts";
+
+export interface Ranked {
+  name: string;
+  views: number;
+}
+
+export interface AnalyticsReport {
+  site: string;
+  from: string;
+  to: string;
+  totals: { views: number; visitors: number; bytes: number; bots: number; requests: number };
+  status: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  series: { date: string; views: number; visitors: number; bytes: number; bots: number }[];
+  paths: { path: string; views: number }[];
+  referrers: { referrer: string; views: number }[];
+  browsers: Ranked[];
+  os: Ranked[];
+  devices: Ranked[];
+  status_codes: { code: number; count: number }[];
+}
+
+interface DayRow {
+  day: number;
+  views: number;
+  visitors: number;
+  bytes: number;
+  bots: number;
+  s2: number;
+  s3: number;
+  s4: number;
+  s5: number;
+}
+
+/** Report on days fromDay..toDay (inclusive, UTC day numbers). Visitors: distinct per day, summed over days. */
+export function siteReport(db: Database, site: { id: number; name: string }, fromDay: number, toDay: number, limit: number): AnalyticsReport {
+  const h0 = (fromDay * DAY_MS) / 1000;
+  const h1 = ((toDay + 1) * DAY_MS) / 1000;
+  const days = db
+    .query(
+      `SELECT hour / 86400 AS day, sum(views) AS views, sum(visitors) AS visitors, sum(bytes) AS bytes, sum(bots) AS bots,
+              sum(s2xx) AS s2, sum(s3xx) AS s3, sum(s4xx) AS s4, sum(s5xx) AS s5
+       FROM analytics_hourly WHERE site_id = ? AND hour >= ? AND hour < ? GROUP BY day ORDER BY day`,
+    )
+    .all(site.id, h0, h1) as DayRow[];
+  const byDay = new Map(days.map((d) => [d.day, d]));
+  const series = [];
+  for (let d = fromDay; d <= toDay; d++) {
+    const r = byDay.get(d);
+    series.push({ date: formatDay(d), views: r?.views ?? 0, visitors: r?.visitors ?? 0, bytes: r?.bytes ?? 0, bots: r?.bots ?? 0 });
+  }
+  const sum = (k: keyof DayRow) => days.reduce((n, d) => n + d[k], 0);
+  const views = sum("views");
+  const bots = sum("bots");
+
+  const t0 = fromDay * DAY_MS;
+  const t1 = (toDay + 1) * DAY_MS;
+  const top = (col: string) =>
+    db
+      .query(
+        `SELECT ${col} AS name, count(*) AS views FROM analytics_events
+         WHERE site_id = ? AND ts >= ? AND ts < ? AND bot = 0 AND ${col} IS NOT NULL
+         GROUP BY ${col} ORDER BY views DESC, name LIMIT ?`,
+      )
+      .all(site.id, t0, t1, limit) as Ranked[];
+  const statusCodes = db
+    .query(
+      `SELECT status AS code, count(*) AS count FROM analytics_events
+       WHERE site_id = ? AND ts >= ? AND ts < ? GROUP BY status ORDER BY count DESC, code`,
+    )
+    .all(site.id, t0, t1) as { code: number; count: number }[];
+
+  return {
+    site: site.name,
+    from: formatDay(fromDay),
+    to: formatDay(toDay),
+    totals: { views, visitors: sum("visitors"), bytes: sum("bytes"), bots, requests: views + bots },
+    status: { "2xx": sum("s2"), "3xx": sum("s3"), "4xx": sum("s4"), "5xx": sum("s5") },
+    series,
+    paths: top("path").map((r) => ({ path: r.name, views: r.views })),
+    referrers: top("referrer").map((r) => ({ referrer: r.name, views: r.views })),
+    browsers: top("browser"),
+    os: top("os"),
+    devices: top("device"),
+    status_codes: statusCodes,
+  };
+}
+
