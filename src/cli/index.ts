@@ -2,6 +2,7 @@
 import { type Command, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { serveCommand } from "./serve.ts";
 import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
+import { statsCommand } from "./stats.ts";
 import { VERSION } from "../core/version.ts";
 
 const versionCommand: Command = {
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   userCreateCommand,
   backupCommand,
   restoreCommand,
+  statsCommand,
 ];
 
 function mainHelp(): string {

@@ -1,0 +1,63 @@
+// fazt stats SITE: the analytics report of GET /api/sites/:site/analytics, as text.
+import type { Command } from "./command.ts";
+import { str } from "./command.ts";
+import { apiClient, clientFlags } from "./http.ts";
+import type { AnalyticsReport } from "../analytics/query.ts";
+
+export const statsCommand: Command = {
+  name: "stats",
+  summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes.",
+  usage: "SITE [--from YYYY-MM-DD] [--to YYYY-MM-DD]",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: {
+    ...clientFlags,
+    from: { type: "string", description: "first day, UTC (default 6 days before --to)", noEnv: true },
+    to: { type: "string", description: "last day, UTC (default today)", noEnv: true },
+    json: { type: "boolean", description: "print the API's JSON", noEnv: true },
+  },
+  async run(args) {
+    const q = new URLSearchParams();
+    for (const k of ["from", "to"]) if (str(args, k)) q.set(k, str(args, k)!);
+    const site = encodeURIComponent(args.positionals[0]!);
+    const report = await apiClient(args).get<AnalyticsReport>(`/api/sites/${site}/analytics${q.size ? `?${q}` : ""}`);
+    process.stdout.write(args.flags.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
+  },
+};
+
+export function formatReport(r: AnalyticsReport): string {
+  const t = r.totals;
+  const out = [
+    `${r.site}: ${r.from} to ${r.to} (UTC)`,
+    "",
+    `views ${t.views}   visitors ${t.visitors}   bytes ${humanBytes(t.bytes)}   bots ${t.bots}`,
+    `status 2xx ${r.status["2xx"]}   3xx ${r.status["3xx"]}   4xx ${r.status["4xx"]}   5xx ${r.status["5xx"]}`,
+    "",
+    "date        views  visitors  bytes",
+    ...r.series.map((d) => `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${humanBytes(d.bytes)}`),
+  ];
+  const section = (title: string, rows: { name: string | number; n: number }[]) => {
+    out.push("", title);
+    if (rows.length === 0) out.push("  (none)");
+    for (const row of rows) out.push(`  ${pad(row.n, 7)}  ${row.name}`);
+  };
+  section("top paths", r.paths.map((p) => ({ name: p.path, n: p.views })));
+  section("top referrers", r.referrers.map((p) => ({ name: p.referrer, n: p.views })));
+  section("browsers", r.browsers.map((p) => ({ name: p.name, n: p.views })));
+  section("operating systems", r.os.map((p) => ({ name: p.name, n: p.views })));
+  section("devices", r.devices.map((p) => ({ name: p.name, n: p.views })));
+  section("status codes", r.status_codes.map((p) => ({ name: p.code, n: p.count })));
+  return out.join("\n") + "\n";
+}
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w);
+}
+
+function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}

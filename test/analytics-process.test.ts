@@ -1,0 +1,145 @@
+// Analytics against the real server process: counts seen through the API, the
+// CLI and /metrics; no event lost on SIGTERM under load; bounded loss on SIGKILL.
+import { describe, expect, test, afterAll } from "bun:test";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { startFazt, hostFetch, api, runFazt, tempDir, cleanup, type FaztProcess } from "./helpers/fazt.ts";
+import { seedSite } from "./helpers/seed.ts";
+import { UA } from "./helpers/agents.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(cleanup));
+
+async function serverWithSite(env: Record<string, string> = {}): Promise<FaztProcess> {
+  const dir = tempDir();
+  dirs.push(dir);
+  seedSite(join(dir, "fazt.db"), "blog", { "/index.html": "<h1>blog</h1>", "/about.html": "<p>about</p>" });
+  return startFazt({ dir, env });
+}
+
+/** Hammer the site with `workers` concurrent keep-alive loops until stop() or the server goes away. */
+function load(f: FaztProcess, workers = 16) {
+  const okAt: number[] = [];
+  let running = true;
+  const startedAt = Date.now();
+  const loops = Array.from({ length: workers }, async (_, w) => {
+    while (running) {
+      try {
+        const res = await hostFetch(f, "blog.localhost", w % 2 ? "/" : "/about.html", { headers: { "user-agent": UA.chrome } });
+        await res.arrayBuffer();
+        if (res.status === 200) okAt.push(Date.now());
+      } catch {
+        return; // the server stopped listening
+      }
+    }
+  });
+  const ranFor = async (ms: number) => {
+    while (Date.now() - startedAt < ms) await Bun.sleep(20);
+  };
+  return { okAt, ranFor, done: () => Promise.all(loops), stop: () => void (running = false) };
+}
+
+function eventCount(db: string): number {
+  const d = new Database(db, { readonly: true });
+  try {
+    expect((d.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
+    return (d.query("SELECT count(*) AS n FROM analytics_events").get() as { n: number }).n;
+  } finally {
+    d.close();
+  }
+}
+
+describe("analytics in the running server", () => {
+  test("300 requests from 3 user agents: 300 views, 3 visitors, paths and referrers, visible within 2 s", async () => {
+    const f = await serverWithSite();
+    try {
+      const agents = [UA.chrome, UA.firefox, UA.iphone];
+      await Promise.all(
+        Array.from({ length: 300 }, async (_, i) => {
+          const res = await hostFetch(f, "blog.localhost", i % 3 === 0 ? "/about.html?utm=x" : "/", {
+            headers: { "user-agent": agents[i % 3]!, referer: i % 2 ? "https://news.example.com/item" : "https://blog.localhost/" },
+          });
+          expect(res.status).toBe(200);
+          await res.arrayBuffer();
+        }),
+      );
+      const servedAt = Date.now();
+      let report;
+      do {
+        report = await (await api(f, "/api/sites/blog/analytics")).json();
+        if (report.totals.views === 300) break;
+        await Bun.sleep(50);
+      } while (Date.now() - servedAt < 2000);
+      expect(report.totals.views).toBe(300);
+      expect(report.totals.visitors).toBe(3);
+      expect(report.series.at(-1)).toMatchObject({ views: 300, visitors: 3 });
+      expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
+      expect(report.referrers).toEqual([{ referrer: "news.example.com", views: 150 }]);
+      expect(report.browsers.map((b: { name: string }) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
+
+      const cli = await runFazt(["stats", "blog"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/views 300\s+visitors 3/);
+      expect(cli.stdout).toContain("news.example.com");
+      const bad = await runFazt(["stats", "blog", "--from", "2026-13-01"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("from: expected a date");
+
+      const metrics = await api(f, "/metrics");
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get("content-type")).toContain("text/plain");
+      const text = await metrics.text();
+      expect(text).toContain('fazt_http_requests_total{host="site",code="2xx"} 300');
+      expect(text).toMatch(/^fazt_analytics_dropped_events_total 0$/m);
+      expect(text).toMatch(/^fazt_analytics_buffered_events \d+$/m);
+      expect((await api(f, "/metrics", { token: null })).status).toBe(401);
+      const siteToken = (await (await api(f, "/api/sites/blog/tokens", { method: "POST" })).json()).token;
+      expect((await api(f, "/metrics", { token: siteToken })).status).toBe(403);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  test("SIGTERM under load: every answered request is in the database", async () => {
+    const f = await serverWithSite();
+    const l = load(f);
+    await l.ranFor(1500); // long enough for flushed and still-buffered events
+    expect(await f.stop("SIGTERM")).toBe(0);
+    l.stop();
+    await l.done();
+    const events = eventCount(f.db);
+    console.log(`SIGTERM: ${l.okAt.length} answered, ${events} in the database`);
+    expect(events).toBeGreaterThanOrEqual(l.okAt.length); // nothing lost
+    expect(events).toBeLessThanOrEqual(l.okAt.length + 16); // at most the requests cut off mid-answer
+    expect(f.stderr()).not.toContain("events lost");
+  }, 30_000);
+
+  test("SIGKILL under load loses at most about the last flush interval", async () => {
+    const f = await serverWithSite();
+    const l = load(f);
+    await l.ranFor(3000);
+    const killedAt = Date.now();
+    await f.stop("SIGKILL");
+    l.stop();
+    await l.done();
+    const events = eventCount(f.db);
+    const answered = l.okAt.length;
+    console.log(`SIGKILL: ${answered} answered, ${events} in the database`);
+    // The flusher writes every second; allow its interval plus the time a batch write takes.
+    const recent = l.okAt.filter((t) => t > killedAt - 1500).length;
+    expect(events).toBeGreaterThan(0);
+    expect(answered - events).toBeLessThanOrEqual(recent);
+    expect(events).toBeLessThanOrEqual(answered + 16);
+  }, 30_000);
+
+  test("--analytics off records nothing and still counts requests in /metrics", async () => {
+    const f = await serverWithSite({ FAZT_ANALYTICS: "off" });
+    try {
+      for (let i = 0; i < 5; i++) await (await hostFetch(f, "blog.localhost", "/")).arrayBuffer();
+      expect(await (await api(f, "/metrics")).text()).toContain('fazt_http_requests_total{host="site",code="2xx"} 5');
+    } finally {
+      await f.stop();
+    }
+    expect(eventCount(f.db)).toBe(0);
+  });
+});
