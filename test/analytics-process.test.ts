@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { startFazt, hostFetch, api, runFazt, tempDir, cleanup, type FaztProcess } from "./helpers/fazt.ts";
 import { seedSite } from "./helpers/seed.ts";
 import { UA } from "./helpers/agents.ts";
+import type { AnalyticsReport } from "../src/analytics/index.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
@@ -64,9 +65,9 @@ describe("analytics in the running server", () => {
         }),
       );
       const servedAt = Date.now();
-      let report;
+      let report: AnalyticsReport;
       do {
-        report = await (await api(f, "/api/sites/blog/analytics")).json();
+        report = (await (await api(f, "/api/sites/blog/analytics")).json()) as AnalyticsReport;
         if (report.totals.views === 300) break;
         await Bun.sleep(50);
       } while (Date.now() - servedAt < 2000);
@@ -75,7 +76,7 @@ describe("analytics in the running server", () => {
       expect(report.series.at(-1)).toMatchObject({ views: 300, visitors: 3 });
       expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
       expect(report.referrers).toEqual([{ referrer: "news.example.com", views: 150 }]);
-      expect(report.browsers.map((b: { name: string }) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
+      expect(report.browsers.map((b) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
 
       const cli = await runFazt(["stats", "blog"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
       expect(cli.code).toBe(0);
@@ -93,7 +94,7 @@ describe("analytics in the running server", () => {
       expect(text).toMatch(/^fazt_analytics_dropped_events_total 0$/m);
       expect(text).toMatch(/^fazt_analytics_buffered_events \d+$/m);
       expect((await api(f, "/metrics", { token: null })).status).toBe(401);
-      const siteToken = (await (await api(f, "/api/sites/blog/tokens", { method: "POST" })).json()).token;
+      const siteToken = ((await (await api(f, "/api/sites/blog/tokens", { method: "POST" })).json()) as { token: string }).token;
       expect((await api(f, "/metrics", { token: siteToken })).status).toBe(403);
     } finally {
       await f.stop();

@@ -12,7 +12,7 @@ import { Recorder } from "../src/analytics/recorder.ts";
 import { EventWriter, type Hit } from "../src/analytics/writer.ts";
 import { classifyUserAgent, referrerHost } from "../src/analytics/classify.ts";
 import { pruneEvents } from "../src/analytics/prune.ts";
-import { Analytics, clientAddress } from "../src/analytics/index.ts";
+import { Analytics, clientAddress, type AnalyticsReport } from "../src/analytics/index.ts";
 import { DAY_MS, HOUR_MS, parseDay } from "../src/analytics/days.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
 import { UA } from "./helpers/agents.ts";
@@ -219,9 +219,9 @@ describe("report API", () => {
   test("from/to are inclusive UTC days; totals, series and breakdowns cover exactly that range", async () => {
     const res = await get("/api/sites/blog/analytics?from=2026-01-02&to=2026-01-03");
     expect(res.status).toBe(200);
-    const r = await res.json();
+    const r = (await res.json()) as AnalyticsReport;
     expect(r.totals).toEqual({ views: 3, visitors: 3, bytes: 250, bots: 0, requests: 3 });
-    expect(r.series.map((s: { date: string; views: number }) => [s.date, s.views])).toEqual([["2026-01-02", 2], ["2026-01-03", 1]]);
+    expect(r.series.map((s) => [s.date, s.views])).toEqual([["2026-01-02", 2], ["2026-01-03", 1]]);
     expect(r.paths).toEqual([{ path: "/x", views: 2 }, { path: "/y", views: 1 }]);
     expect(r.referrers).toEqual([{ referrer: "a.example", views: 1 }, { referrer: "b.example", views: 1 }]);
     expect(r.devices).toEqual([{ name: "desktop", views: 2 }, { name: "mobile", views: 1 }]);
@@ -230,7 +230,7 @@ describe("report API", () => {
   });
 
   test("default range is the last 7 days including today", async () => {
-    const r = await (await get("/api/sites/blog/analytics")).json();
+    const r = (await (await get("/api/sites/blog/analytics")).json()) as AnalyticsReport;
     expect(r.series).toHaveLength(7);
     expect(r.totals.views).toBe(1);
     expect(r.paths).toEqual([{ path: "/today", views: 1 }]);
@@ -244,7 +244,7 @@ describe("report API", () => {
     for (const q of ["from=2026-02-30", "to=yesterday", "from=2026-01-05&to=2026-01-01", "from=2000-01-01&to=2026-01-01", "limit=0"]) {
       const res = await get(`/api/sites/blog/analytics?${q}`);
       expect(res.status).toBe(400);
-      expect((await res.json()).error.code).toBe("bad_request");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("bad_request");
     }
   });
 

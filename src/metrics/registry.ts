@@ -52,7 +52,9 @@ abstract class Metric<S extends MetricSeries> {
     const key = values.join("\u0000");
     let s = this.series.get(key);
     if (s) return s;
-    if (this.series.size >= MAX_SERIES_PER_METRIC) return this.labels(...values.map(() => "other"));
+    if (this.series.size >= MAX_SERIES_PER_METRIC && values.some((v) => v !== "other")) {
+      return this.labels(...values.map(() => "other"));
+    }
     s = this.make(values);
     this.series.set(key, s);
     return s;
