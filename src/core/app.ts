@@ -14,6 +14,7 @@ export class App {
   /** Prometheus metrics (GET /metrics); every part registers its own. */
   readonly metrics = new Registry();
   private siteListeners: Listener[] = [];
+  private contentListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
 
   constructor(
@@ -32,6 +33,15 @@ export class App {
   sitesChanged(): void {
     this.routes.reload();
     for (const fn of this.siteListeners) fn();
+  }
+
+  /** Called when stored content changed under live deploys (precompressed variants made). */
+  onContentChanged(fn: Listener): void {
+    this.contentListeners.push(fn);
+  }
+
+  contentChanged(): void {
+    for (const fn of this.contentListeners) fn();
   }
 
   /** The public URL of a site (or of one deploy's preview). */

@@ -1,7 +1,7 @@
 // The routing table: host -> site, kept in memory and rebuilt when sites,
 // domains or live deploys change, so no SQL runs per request for routing.
 import type { Store } from "../db/index.ts";
-import { LOCAL_ADMIN_HOSTS } from "./host.ts";
+import { LOCAL_ADMIN_HOSTS, normalizeHost } from "./host.ts";
 
 export interface SiteRoute {
   siteId: number;
@@ -9,10 +9,34 @@ export interface SiteRoute {
   deployId: string | null;
   /** True when this host is a preview of a specific (maybe not live) deploy. */
   preview: boolean;
+  /** When this process saw the live deploy go live (or started): Last-Modified never predates it. */
+  liveSince: number;
+  /** SPA fallback page from the site's settings ({"spa": true} = /index.html, or a path). */
+  spa: string | null;
+}
+
+/** A site route as reached through one normalised host name. */
+export type HostRoute = SiteRoute & { host: string };
+
+/** What a Host header leads to. */
+export type HostTarget = HostRoute | "admin" | null;
+
+const HOST_CACHE_MAX = 1024;
+
+function spaSetting(settings: string): string | null {
+  try {
+    const spa = (JSON.parse(settings) as { spa?: unknown }).spa;
+    if (spa === true) return "/index.html";
+    return typeof spa === "string" && spa.startsWith("/") ? spa : null;
+  } catch {
+    return null;
+  }
 }
 
 export class RoutingTable {
   private hosts = new Map<string, SiteRoute>();
+  /** Raw Host header -> target, so the hot path skips normalisation and preview SQL. */
+  private byRawHost = new Map<string, HostTarget>();
   private adminHosts: Set<string>;
   /** Suffix under which site NAME answers at NAME + suffix. */
   readonly siteSuffix: string;
@@ -28,14 +52,19 @@ export class RoutingTable {
 
   reload(): void {
     const next = new Map<string, SiteRoute>();
-    const sites = this.store.write.query("SELECT id, name, live_deploy_id FROM sites").all() as {
+    const sites = this.store.write.query("SELECT id, name, live_deploy_id, settings FROM sites").all() as {
       id: number;
       name: string;
       live_deploy_id: string | null;
+      settings: string;
     }[];
     const byId = new Map<number, SiteRoute>();
+    const previous = new Map([...this.hosts.values()].map((r) => [r.siteId, r]));
+    const now = Date.now();
     for (const s of sites) {
-      const route = { siteId: s.id, siteName: s.name, deployId: s.live_deploy_id, preview: false };
+      const before = previous.get(s.id);
+      const liveSince = before && before.deployId === s.live_deploy_id ? before.liveSince : now;
+      const route = { siteId: s.id, siteName: s.name, deployId: s.live_deploy_id, preview: false, liveSince, spa: spaSetting(s.settings) };
       byId.set(s.id, route);
       next.set(s.name + this.siteSuffix, route);
     }
@@ -44,6 +73,25 @@ export class RoutingTable {
       if (route) next.set(d.domain, route);
     }
     this.hosts = next;
+    this.byRawHost = new Map();
+  }
+
+  /** The target of a raw Host header, remembered per distinct header value. */
+  forHost(raw: string | null): HostTarget {
+    const key = raw ?? "";
+    const hit = this.byRawHost.get(key);
+    if (hit !== undefined) return hit;
+    const host = normalizeHost(raw);
+    let target: HostTarget = "admin";
+    if (!this.isAdminHost(host)) {
+      const route = this.lookup(host);
+      target = route ? { ...route, host } : null;
+    }
+    // An unknown preview host may become valid with the next deploy: not remembered.
+    if (target === null && host.includes("--")) return null;
+    if (this.byRawHost.size >= HOST_CACHE_MAX) this.byRawHost.clear();
+    this.byRawHost.set(key, target);
+    return target;
   }
 
   isAdminHost(host: string): boolean {

@@ -7,7 +7,7 @@ import { formatAddress, type ServerConfig } from "../core/config.ts";
 import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
-import { normalizeHost } from "../serve/host.ts";
+import { VariantMaker } from "../vfs/variants.ts";
 import { setClientIp } from "./client-ip.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
@@ -33,21 +33,22 @@ export interface RunningServer {
 export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
   const sites = new SiteHandler(new VfsReader(app.store));
+  app.onSitesChanged(() => sites.invalidate());
+  app.onContentChanged(() => sites.invalidate());
   const routes = app.routes;
   const metrics = new HttpMetrics(app.metrics);
   const analytics = startAnalytics(app);
   const trustProxy = app.config.trustProxy;
   return (req, server) => {
-    const host = normalizeHost(req.headers.get("host"));
-    if (routes.isAdminHost(host)) {
+    const target = routes.forHost(req.headers.get("host"));
+    if (target === "admin") {
       setClientIp(req, server.requestIP(req)?.address ?? "unknown");
       return after(api(req), (res) => metrics.count(ADMIN, res.status));
     }
-    const route = routes.lookup(host);
-    if (!route) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
-    return after(sites.handle(req, route), (res) => {
+    if (!target) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
+    return after(sites.handle(req, target), (res) => {
       metrics.count(SITE, res.status);
-      analytics?.record(req, res, clientAddress(req, server.requestIP(req)?.address ?? "", trustProxy), host, route.siteId);
+      analytics?.record(req, res, clientAddress(req, server.requestIP(req)?.address ?? "", trustProxy), target.host, target.siteId);
     });
   };
 }
@@ -70,6 +71,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
   const fetch = createFetch(app);
+  const variants = new VariantMaker(store, () => app.contentChanged());
+  variants.start();
+  app.onShutdown(() => variants.stop());
   // Deploy uploads are streamed and limited by the deploy code (413 naming the limit), not here.
   const maxRequestBodySize = config.limits.maxDeployBytes + config.limits.maxFiles * 2048 + 16 * 1024 * 1024;
   let https: Https | null = null;

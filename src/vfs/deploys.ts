@@ -3,6 +3,9 @@
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 import { VfsError } from "./errors.ts";
+import { deployRules } from "../serve/rules.ts";
+import { readBlobBytes } from "./read.ts";
+import { deployCreated } from "./variants.ts";
 
 export interface ManifestEntry {
   path: string; // "/index.html"
@@ -31,10 +34,15 @@ export interface CreateDeployOptions {
 /**
  * THE one way a manifest is written (archive upload, single-file PUT,
  * incremental commit): one transaction writes the deploy, ends its upload,
- * optionally makes it live and prunes old deploys.
+ * optionally makes it live and prunes old deploys. `_redirects` and
+ * `_headers` are parsed first: a malformed line throws a RulesError (400)
+ * naming it, and nothing is written. Precompressed variants follow in the
+ * background.
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
-  return store.tx(() => {
+  const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)));
+  const config = { ...(opts.config as object | undefined), ...rules };
+  const info = store.tx(() => {
     const id = randomId(10);
     const bytes = entries.reduce((n, e) => n + e.size, 0);
     // Strictly increasing per site, so "newest first" is well defined.
@@ -42,7 +50,7 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     const createdAt = Math.max(Date.now(), (last.t ?? 0) + 1);
     store.write
       .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(id, siteId, entries.length, bytes, JSON.stringify(opts.config ?? {}), createdAt);
+      .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt);
     const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime) VALUES (?, ?, ?, ?, ?)");
     for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime);
     if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
@@ -50,6 +58,8 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
     return { id, siteId, files: entries.length, bytes, createdAt };
   });
+  deployCreated(info.id);
+  return info;
 }
 
 /** Make a deploy live. Throws when the deploy is not the site's. */

@@ -1,5 +1,5 @@
 // The read side of the VFS, on the reader connection with prepared statements.
-import type { Statement } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { CHUNK_SIZE } from "./content.ts";
 
@@ -11,10 +11,33 @@ export interface FileMeta {
   chunks: number;
 }
 
+/** A precompressed form of a content ("br" or "gzip"). */
+export interface Variant {
+  encoding: "br" | "gzip";
+  blobId: number;
+  size: number;
+  chunks: number;
+}
+
+export interface DeployRecord {
+  siteId: number;
+  config: string;
+  createdAt: number;
+}
+
+/** A whole blob in one buffer, on any connection (the writer sees a deploy's own uncommitted content). */
+export function readBlobBytes(db: Database, blobId: number): Uint8Array {
+  const rows = db.query("SELECT data FROM chunks WHERE blob_id = ? ORDER BY seq").all(blobId) as { data: Uint8Array }[];
+  if (rows.length === 1) return rows[0]!.data;
+  return Buffer.concat(rows.map((r) => r.data));
+}
+
 export class VfsReader {
   private lookupStmt: Statement;
   private chunkStmt: Statement;
   private chunkRangeStmt: Statement;
+  private variantsStmt: Statement;
+  private deployStmt: Statement;
 
   constructor(private readonly store: Store) {
     const db = store.read;
@@ -24,6 +47,20 @@ export class VfsReader {
     );
     this.chunkStmt = db.prepare("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?");
     this.chunkRangeStmt = db.prepare("SELECT data FROM chunks WHERE blob_id = ? AND seq >= ? AND seq <= ? ORDER BY seq");
+    this.variantsStmt = db.prepare(
+      `SELECT v.encoding AS encoding, b.id AS blobId, b.size AS size, b.chunks AS chunks
+       FROM blob_variants v JOIN blobs b ON b.id = v.variant_blob_id
+       WHERE v.blob_id = ? AND v.encoding IN ('br', 'gzip')`,
+    );
+    this.deployStmt = db.prepare("SELECT site_id AS siteId, config, created_at AS createdAt FROM deploys WHERE id = ?");
+  }
+
+  variants(blobId: number): Variant[] {
+    return this.variantsStmt.all(blobId) as Variant[];
+  }
+
+  deploy(deployId: string): DeployRecord | null {
+    return this.deployStmt.get(deployId) as DeployRecord | null;
   }
 
   lookup(deployId: string, path: string): FileMeta | null {

@@ -1,0 +1,124 @@
+// HTTP details of file responses: validators, ranges, content negotiation,
+// content type and cache policy. Pure functions, no I/O.
+
+/** Encodings a file can be served in, as bits. */
+export const ENC_BR = 1;
+export const ENC_GZIP = 2;
+
+/**
+ * Weak comparison of an If-None-Match value against a content hash: "*",
+ * a list, W/ prefixes and our "-br"/"-gz" representation suffixes all count.
+ */
+export function etagMatches(header: string, tag: string): boolean {
+  if (header === "*") return true;
+  for (let item of header.split(",")) {
+    item = item.trim();
+    if (item === "*") return true;
+    if (item.startsWith("W/")) item = item.slice(2);
+    if (item.length < 2 || item[0] !== '"' || item[item.length - 1] !== '"') continue;
+    item = item.slice(1, -1);
+    if (item.endsWith("-br") || item.endsWith("-gz")) item = item.slice(0, -3);
+    if (item === tag) return true;
+  }
+  return false;
+}
+
+export type RangeResult = { start: number; end: number } | "unsatisfiable" | null;
+
+/**
+ * A single "bytes=" range against a size. null: no usable range (serve the
+ * whole file): absent, malformed, another unit or several ranges.
+ */
+export function parseRange(header: string, size: number): RangeResult {
+  const m = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
+  if (!m) return null;
+  const [, a, b] = m as unknown as [string, string, string];
+  if (a === "" && b === "") return null;
+  if (a === "") {
+    const n = Number(b);
+    if (n === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === "" ? size - 1 : Number(b);
+  if (end < start) return null;
+  if (start >= size) return "unsatisfiable";
+  return { start, end: Math.min(end, size - 1) };
+}
+
+const acceptCache = new Map<string, number>();
+
+/** The encodings (ENC_* bits) an Accept-Encoding value accepts, q=0 excluded; br preferred when q ties. */
+export function acceptedEncodings(header: string | null): number {
+  if (!header) return 0;
+  const hit = acceptCache.get(header);
+  if (hit !== undefined) return hit;
+  let qBr = -1;
+  let qGz = -1;
+  let qAny = -1;
+  for (const part of header.split(",")) {
+    const [rawName, ...params] = part.split(";");
+    const name = rawName!.trim().toLowerCase();
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.split("=");
+      if (k?.trim().toLowerCase() === "q") q = Number(v) || 0;
+    }
+    if (name === "br") qBr = q;
+    else if (name === "gzip" || name === "x-gzip") qGz = q;
+    else if (name === "*") qAny = q;
+  }
+  if (qBr < 0) qBr = qAny;
+  if (qGz < 0) qGz = qAny;
+  const result = (qBr > 0 ? ENC_BR : 0) | (qGz > 0 ? ENC_GZIP : 0) | (qGz > qBr ? 4 : 0);
+  if (acceptCache.size > 256) acceptCache.clear();
+  acceptCache.set(header, result);
+  return result;
+}
+
+/** The encoding to send given what the client accepts and what exists. */
+export function chooseEncoding(accepted: number, available: number): number {
+  const both = accepted & available;
+  if (both === (ENC_BR | ENC_GZIP)) return accepted & 4 ? ENC_GZIP : ENC_BR;
+  return both & (ENC_BR | ENC_GZIP);
+}
+
+const TEXTUAL = /^(text\/|application\/(javascript|json|xml|manifest\+json|ld\+json|x-javascript)|image\/svg\+xml)/;
+
+/** The Content-Type to send: text types get charset=utf-8 unless they name one. */
+export function contentType(mime: string): string {
+  if (!TEXTUAL.test(mime) || mime.includes("charset=")) return mime;
+  return `${mime}; charset=utf-8`;
+}
+
+export const REVALIDATE = "public, max-age=0, must-revalidate";
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/**
+ * A file name carries a content hash when a part between dots or dashes after
+ * the base name looks like one: 8+ hex characters with a digit and a letter
+ * (webpack, Parcel), or 8+ base64url characters with a digit and both cases
+ * (Vite, esbuild). Word-like parts never count, so a wrong guess only costs
+ * a revalidation, never a year of stale content.
+ */
+export function isFingerprinted(path: string): boolean {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const parts = name.split(/[.-]/);
+  for (let i = 1; i < parts.length - 1; i++) {
+    const p = parts[i]!;
+    if (p.length < 8 || p.length > 64) continue;
+    if (/^[0-9a-f]+$/.test(p) && /\d/.test(p) && /[a-f]/.test(p)) return true;
+    if (/^[A-Za-z0-9_]+$/.test(p) && /\d/.test(p) && /[a-z]/.test(p) && /[A-Z]/.test(p)) return true;
+  }
+  return false;
+}
+
+export function cacheControl(path: string, mime: string): string {
+  return !mime.startsWith("text/html") && isFingerprinted(path) ? IMMUTABLE : REVALIDATE;
+}
+
+/** If-Modified-Since: true when the client's copy is at least as new (second precision). */
+export function notModifiedSince(header: string, lastModifiedMs: number): boolean {
+  const t = Date.parse(header);
+  return !Number.isNaN(t) && Math.floor(lastModifiedMs / 1000) * 1000 <= t;
+}
