@@ -40,9 +40,9 @@ export function parseRange(header: string, size: number): RangeResult {
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(a);
-  const end = b === "" ? size - 1 : Number(b);
-  if (end < start) return null;
+  if (b !== "" && Number(b) < start) return null;
   if (start >= size) return "unsatisfiable";
+  const end = b === "" ? size - 1 : Number(b);
   return { start, end: Math.min(end, size - 1) };
 }
 

@@ -1,0 +1,123 @@
+// Serving while things change: deploys and rollbacks invalidate what the
+// server remembers; --domain routing; the 50 MB download by ten clients.
+import { describe, expect, test, afterAll } from "bun:test";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { startServer } from "../src/server/index.ts";
+import { DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { putContent } from "../src/vfs/content.ts";
+import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
+import { startFazt, tempDir, cleanup, hostFetch } from "./helpers/fazt.ts";
+import { seedDeploy } from "./helpers/sites.ts";
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+function config(dbPath: string): ServerConfig {
+  return {
+    dbPath,
+    http: { hostname: "127.0.0.1", port: 0 },
+    https: null,
+    domain: null,
+    acmeEmail: null,
+    acmeDirectory: LETS_ENCRYPT,
+    acmeCaRoot: null,
+    smtp: null,
+    mailWebhookSecret: null,
+    trustProxy: false,
+    limits: DEFAULT_LIMITS,
+  };
+}
+
+describe("invalidation", () => {
+  test("a new live deploy and a rollback are served at once, with a newer Last-Modified", async () => {
+    const db = join(dir, "live.db");
+    const first = seedDeploy(db, "blog", { "/index.html": "one", "/keep.css": "same" });
+    const server = await startServer(config(db));
+    try {
+      const { store } = server.app;
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`http://127.0.0.1:${server.httpPort}${path}`, { headers: { host: "blog.localhost", ...headers } });
+      const r1 = await get("/");
+      expect(await r1.text()).toBe("one");
+      const lm1 = r1.headers.get("last-modified")!;
+      await Bun.sleep(1100); // Last-Modified has second precision
+
+      const siteId = (store.write.query("SELECT id FROM sites").get() as { id: number }).id;
+      const blob = putContent(store, new TextEncoder().encode("two"));
+      const keep = putContent(store, new TextEncoder().encode("same"));
+      createDeploy(store, siteId, [{ path: "/index.html", blobId: blob.blobId, size: 3, mime: "text/html" }, { path: "/keep.css", blobId: keep.blobId, size: 4, mime: "text/css" }], { activate: true });
+      server.app.sitesChanged();
+      const r2 = await get("/");
+      expect(await r2.text()).toBe("two");
+      // The old validators no longer match the new content...
+      expect((await get("/", { "if-none-match": r1.headers.get("etag")! })).status).toBe(200);
+      // ...and an If-Modified-Since-only client is not told its copy is current.
+      expect(Date.parse(r2.headers.get("last-modified")!)).toBeGreaterThan(Date.parse(lm1));
+      expect((await get("/", { "if-modified-since": lm1 })).status).toBe(200);
+      // Unchanged content keeps its ETag across deploys.
+      const keep2 = await get("/keep.css", { "if-none-match": `"${keep.hash.slice(0, 32)}"` });
+      expect(keep2.status).toBe(304);
+
+      await Bun.sleep(1100);
+      activateDeploy(store, siteId, first.id);
+      server.app.sitesChanged();
+      const r3 = await get("/");
+      expect(await r3.text()).toBe("one");
+      expect((await get("/", { "if-modified-since": r2.headers.get("last-modified")! })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("--domain routing", () => {
+  test("NAME.DOMAIN and admin.DOMAIN; NAME.localhost no longer", async () => {
+    const d = tempDir();
+    seedDeploy(join(d, "fazt.db"), "blog", { "/index.html": "hello" });
+    const f = await startFazt({ dir: d, args: ["--domain", "example.test", "--https", "off"] });
+    try {
+      expect(await (await hostFetch(f, "blog.example.test", "/")).text()).toBe("hello");
+      expect(await (await hostFetch(f, "BLOG.example.test.:80", "/")).text()).toBe("hello");
+      expect((await hostFetch(f, "admin.example.test", "/api/health")).status).toBe(200);
+      expect((await hostFetch(f, "blog.localhost", "/")).status).toBe(404);
+      expect((await hostFetch(f, "other.example.test", "/")).status).toBe(404);
+    } finally {
+      await f.stop();
+      cleanup(d);
+    }
+  });
+});
+
+describe("big files", () => {
+  test("ten clients download a 50 MB file at once: every byte right, server RSS bounded", async () => {
+    const d = tempDir();
+    const big = new Uint8Array(50 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.set(new TextEncoder().encode(`block ${i}`), i);
+    const want = new Bun.CryptoHasher("sha256").update(big).digest("hex");
+    seedDeploy(join(d, "fazt.db"), "files", { "/big.bin": big });
+    const f = await startFazt({ dir: d });
+    try {
+      const sums = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const r = await hostFetch(f, "files.localhost", "/big.bin");
+          expect(r.status).toBe(200);
+          const h = new Bun.CryptoHasher("sha256");
+          let n = 0;
+          for await (const chunk of r.body!) {
+            h.update(chunk);
+            n += chunk.length;
+          }
+          expect(n).toBe(big.length);
+          return h.digest("hex");
+        }),
+      );
+      expect(sums).toEqual(Array(10).fill(want));
+      const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${f.proc.pid}/status`, "utf8"))![1]);
+      expect(peakKb).toBeLessThan(160 * 1024);
+    } finally {
+      await f.stop();
+      cleanup(d);
+    }
+  }, 60_000);
+});
