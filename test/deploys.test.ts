@@ -123,7 +123,8 @@ describe("deploy, history, rollback", () => {
     await gc();
     db((d) => {
       expect(d.query("SELECT count(*) AS n FROM blobs WHERE hash = ?").get(new Bun.CryptoHasher("sha256").update("version 1").digest("hex"))).toEqual({ n: 0 });
-      const orphans = d.query("SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)").get();
+      const orphans = d.query("SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id) " +
+        "AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)").get(); // variants are held by their original
       expect(orphans).toEqual({ n: 0 });
     });
     expect(await page("keep")).toBe("version 0");

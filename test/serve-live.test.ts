@@ -4,7 +4,7 @@ import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { startServer } from "../src/server/index.ts";
-import { DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
 import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
 import { startFazt, tempDir, cleanup, hostFetch } from "./helpers/fazt.ts";
@@ -26,6 +26,7 @@ function config(dbPath: string): ServerConfig {
     mailWebhookSecret: null,
     trustProxy: false,
     limits: DEFAULT_LIMITS,
+    analytics: DEFAULT_ANALYTICS,
   };
 }
 

@@ -222,13 +222,9 @@ export class SiteHandler {
       const index = this.find(ctx, path + "index.html");
       return index ? this.fileEntry(ctx, path, path + "index.html", index, 200) : null;
     }
+    // A file's own name always works too (/about.html, /dir/index.html): no redirect to the clean URL.
     const exact = this.find(ctx, path);
-    if (exact) {
-      // Canonical clean URLs: /about.html -> /about, /dir/index.html -> /dir/.
-      if (rawPath.endsWith("/index.html")) return redirect(301, rawPath.slice(0, -"index.html".length));
-      if (rawPath.endsWith(".html") && !this.find(ctx, path.slice(0, -5))) return redirect(301, rawPath.slice(0, -5));
-      return this.fileEntry(ctx, path, path, exact, 200);
-    }
+    if (exact) return this.fileEntry(ctx, path, path, exact, 200);
     const html = this.find(ctx, path + ".html");
     if (html) return this.fileEntry(ctx, path, path + ".html", html, 200);
     if (this.find(ctx, path + "/index.html")) return redirect(301, rawPath + "/");
