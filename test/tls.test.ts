@@ -107,6 +107,7 @@ describe("automatic HTTPS with pebble", () => {
     const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
     const entry = list.certificates.find((c) => (c.names as string[]).includes("blog.example.com"))!;
     expect(entry.issuer).toContain("Pebble");
+    expect(entry.state).toBe("valid");
     expect(Date.parse(entry.not_after as string)).toBeGreaterThan(Date.now());
     expect(entry.last_error).toBeNull();
     expect(await f.stop()).toBe(0);
@@ -298,6 +299,7 @@ describe("automatic HTTPS with pebble", () => {
       return list.certificates.find((c) => c.last_error !== null);
     });
     expect(entry.names).toEqual(["blog.example.com"]);
+    expect(entry.state).toBe("failing");
     expect(entry.not_after).toBeNull();
     expect(entry.failures).toBe(1);
     expect(String(entry.last_error)).toMatch(/certificate|self.signed|verify/i);

@@ -17,6 +17,8 @@ const Hsts = v.object({
 
 export interface CertificateView {
   names: string[];
+  /** valid | expired | pending (being ordered) | failing (in back-off) | gave_up (30 days of failures) */
+  state: "valid" | "expired" | "pending" | "failing" | "gave_up";
   issuer: string | null;
   not_before: string | null;
   not_after: string | null;
@@ -69,9 +71,12 @@ export function listCertificates(app: App): CertificateView[] {
   return [...names].sort().map((name) => {
     const c = certs.get(name);
     const s = status.get(name);
-    const next = s && s.failures > 0 && s.next_attempt_at < Number.MAX_SAFE_INTEGER ? s.next_attempt_at : undefined;
+    const gaveUp = s !== undefined && s.failures > 0 && s.next_attempt_at >= Number.MAX_SAFE_INTEGER;
+    const next = s && s.failures > 0 && !gaveUp ? s.next_attempt_at : undefined;
+    const state = gaveUp ? "gave_up" : c ? (c.notAfter > Date.now() ? "valid" : "expired") : s && s.failures > 0 ? "failing" : "pending";
     return {
       names: [name],
+      state,
       issuer: c?.issuer ?? null,
       not_before: iso(c?.notBefore),
       not_after: iso(c?.notAfter),

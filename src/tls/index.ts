@@ -8,6 +8,7 @@ import { AcmeIssuer } from "./acme.ts";
 import { CertificateManager } from "./manager.ts";
 import { TlsListener, type ListenerOptions } from "./listener.ts";
 import { HstsPolicy, httpsFront } from "./front.ts";
+import { log } from "../log/index.ts";
 
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
@@ -37,6 +38,9 @@ export async function startHttps(app: App, inner: Fetch, opts: ListenerOptions):
       throw new Error(`--acme-ca-root: cannot read ${config.acmeCaRoot}: ${(e as Error).message}`);
     }
     if (!caRoot.includes("-----BEGIN CERTIFICATE-----")) throw new Error(`--acme-ca-root: ${config.acmeCaRoot} holds no PEM certificate`);
+  }
+  if (!config.http) {
+    log.warn("HTTPS without an HTTP listener: HTTP-01 challenges are answered only by another fazt on this database");
   }
   const storage = new CertStorage(app.store);
   // Hidden knobs for tests: a short lock expiry and a fast check loop.
