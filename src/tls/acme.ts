@@ -165,7 +165,6 @@ export class AcmeIssuer {
       log.info("acme order created", { name, order: order.url });
     }
 
-    const tokens: string[] = [];
     try {
       if (order.status === "pending") {
         for (const authz of await client.getAuthorizations(order)) {
@@ -176,7 +175,6 @@ export class AcmeIssuer {
           this.db.write
             .query("INSERT OR REPLACE INTO acme_challenges (token, key_authorization, domain, created_at) VALUES (?, ?, ?, ?)")
             .run(challenge.token, keyAuthorization, name, Date.now());
-          tokens.push(challenge.token);
           if (challenge.status === "pending") await client.completeChallenge(challenge);
           await client.waitForValidStatus(authz);
         }
@@ -194,7 +192,9 @@ export class AcmeIssuer {
       if (!now || now.status === "invalid") this.forgetOrder(name);
       throw e;
     } finally {
-      for (const t of tokens) this.db.write.query("DELETE FROM acme_challenges WHERE token = ?").run(t);
+      // By name, not by token: a resumed order may have been validated before
+      // this process saw its challenge. Only the lock holder orders this name.
+      this.db.write.query("DELETE FROM acme_challenges WHERE domain = ?").run(name);
     }
   }
 
