@@ -264,21 +264,22 @@ describe("automatic HTTPS with pebble", () => {
   }, 60_000);
 
   test("two processes on one database order each name once", async () => {
-    const env = await ca();
+    const env = await ca({ vaSleepSeconds: 3 }); // slow validations: the second process starts mid-order
     seedSite(env.db, "blog", ["blog.example.com", "www.example.com"], "<h1>blog</h1>");
-    // Only the first process's HTTP port is where pebble validates: the second's
-    // orders are answered by the first from the shared database.
-    const [a, b] = await Promise.all([
-      serve(env),
-      serve({ ...env, httpPort: freePort() }),
-    ]);
+    // pebble validates on the first process's HTTP port only: orders the second
+    // process places are answered by the first, from the shared database. The
+    // second starts as soon as the first listens, while its orders run.
+    const a = await serve(env);
+    const b = await serve({ ...env, httpPort: freePort() });
     for (const f of [a, b]) {
       for (const name of ["blog.example.com", "www.example.com"]) {
-        await live(f, name);
-        expect((await peerCert(f.httpsPort, name)).issuer).toContain("Pebble");
+        // b may have loaded them at start (no swap) or picked them up later.
+        await until(`${name} on ${f.httpsPort}`, async () => (await peerCert(f.httpsPort, name)).issuer.includes("Pebble"));
       }
     }
     for (const name of ["blog.example.com", "www.example.com"]) {
+      // One process works on each name; the other waits for the lock, then finds it stored.
+      expect(logCount(a, "obtaining certificate", name) + logCount(b, "obtaining certificate", name)).toBe(1);
       expect(logCount(a, "acme order created", name) + logCount(b, "acme order created", name)).toBe(1);
     }
   }, 60_000);
@@ -328,5 +329,23 @@ describe("automatic HTTPS with pebble", () => {
     expect((await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).body).toBe("<h1>blog</h1>");
     const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
     expect(list.certificates[0]).toMatchObject({ names: ["blog.example.com"], last_error: null, failures: 0 });
+  }, 60_000);
+
+  test("a failed HTTP-01 validation is reported with the CA's problem detail", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    // fazt listens elsewhere than where pebble validates: nobody answers the challenge.
+    const f = await serve({ ...env, httpPort: freePort() });
+    const entry = await until("the failure in the API", async () => {
+      const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
+      return list.certificates.find((c) => c.last_error !== null);
+    });
+    expect(String(entry.last_error)).toMatch(/^validation of blog\.example\.com failed: .*\(urn:ietf:params:acme:error:connection\)$/);
+    expect(entry.state).toBe("failing");
+    // The failed order is not kept for resuming: the next attempt orders afresh.
+    const db = new Database(env.db, { readonly: true });
+    expect(db.query("SELECT COUNT(*) AS n FROM certificates WHERE key LIKE 'acme/%/orders/%'").get()).toEqual({ n: 0 });
+    expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
+    db.close();
   }, 60_000);
 });

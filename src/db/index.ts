@@ -8,9 +8,11 @@ export class DatabaseError extends Error {}
 
 // Applied on every connection. mmap matters: Bun's SQLite reads overflow
 // pages (our BLOB chunks) with syscalls otherwise, ~3x slower.
+// busy_timeout first: switching to WAL (and WAL recovery after a crash) needs
+// locks that another process's reader may hold for a moment.
 export const PRAGMAS: Record<string, string | number> = {
-  journal_mode: "WAL",
   busy_timeout: 5000,
+  journal_mode: "WAL",
   synchronous: "NORMAL",
   foreign_keys: "ON",
   cache_size: -16000, // 16 MiB page cache per connection

@@ -82,6 +82,18 @@ function configureHttp(caRoot: string | null): void {
   });
 }
 
+/** acme-client reports a failed authorization as its JSON: keep the challenge's problem detail. */
+function challengeProblem(message: string): string {
+  try {
+    const authz = JSON.parse(message) as { challenges?: { error?: { type?: string; detail?: string } }[] };
+    const problem = authz.challenges?.find((c) => c.error)?.error;
+    if (problem) return `${problem.detail ?? ""} (${problem.type ?? "unknown"})`;
+  } catch {
+    // not JSON: already a message
+  }
+  return message;
+}
+
 export class AcmeIssuer {
   readonly key: string;
   private client: Promise<acme.Client> | null = null;
@@ -176,7 +188,9 @@ export class AcmeIssuer {
             .query("INSERT OR REPLACE INTO acme_challenges (token, key_authorization, domain, created_at) VALUES (?, ?, ?, ?)")
             .run(challenge.token, keyAuthorization, name, Date.now());
           if (challenge.status === "pending") await client.completeChallenge(challenge);
-          await client.waitForValidStatus(authz);
+          await client.waitForValidStatus(authz).catch((e: Error) => {
+            throw new Error(`validation of ${name} failed: ${challengeProblem(e.message)}`);
+          });
         }
         order = await client.getOrder(order);
       }

@@ -72,9 +72,10 @@ export class TlsListener {
         const next = this.pending!;
         this.pending = null;
         if (this.stopped || !this.server) return;
+        const changed = changedNames(this.entries, next);
+        if (changed.length === 0) return;
         const old = this.server;
         this.server = this.serve(next, this.port);
-        const changed = changedNames(this.entries, next);
         this.entries = next;
         await this.retire(old);
         // Only now does every new connection get the new set.
