@@ -110,6 +110,10 @@ describe("automatic HTTPS with pebble", () => {
     expect(entry.state).toBe("valid");
     expect(Date.parse(entry.not_after as string)).toBeGreaterThan(Date.now());
     expect(entry.last_error).toBeNull();
+    const metrics = await (await api(f, "/metrics")).text();
+    expect(metrics).toMatch(/^fazt_http_requests_total\{host="site",code="3xx"\} [1-9]/m); // the 308 above
+    const expiry = Number(/^fazt_cert_expiry_seconds\{name="blog\.example\.com"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(Math.abs(expiry - (Date.parse(entry.not_after as string) - Date.now()) / 1000)).toBeLessThan(60);
     expect(await f.stop()).toBe(0);
 
     // Keys and certificates are in the database only; no lock is left behind.

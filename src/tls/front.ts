@@ -5,6 +5,7 @@ import type { Server } from "bun";
 import type { App } from "../core/app.ts";
 import { normalizeHost } from "../serve/host.ts";
 import type { CertificateManager } from "./manager.ts";
+import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
 
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
@@ -34,15 +35,22 @@ export function answerChallenge(app: App, req: Request): Response | null {
 
 /** The plain HTTP listener: challenges first, then 308 to HTTPS for hosts that have a certificate. */
 export function plainHttpFront(app: App, manager: CertificateManager | null, httpsPort: () => number, inner: Fetch): Fetch {
+  // The same series createFetch counts into: answers given here are requests too.
+  const metrics = new HttpMetrics(app.metrics);
+  const hostClass = (host: string) => (app.routes.isAdminHost(host) ? ADMIN : app.routes.lookup(host) ? SITE : UNKNOWN);
   return (req, server) => {
     const challenge = answerChallenge(app, req);
-    if (challenge) return challenge;
+    if (challenge) {
+      metrics.count(hostClass(normalizeHost(req.headers.get("host"))), challenge.status);
+      return challenge;
+    }
     if (manager) {
       const host = normalizeHost(req.headers.get("host"));
       if (manager.hasCertificate(host)) {
         const port = httpsPort();
         const url = req.url;
         const target = `https://${host}${port === 443 ? "" : `:${port}`}${url.slice(pathStart(url))}`;
+        metrics.count(hostClass(host), 308);
         return new Response(null, { status: 308, headers: { location: target } });
       }
       manager.requested(host);

@@ -9,6 +9,7 @@ import { CertificateManager } from "./manager.ts";
 import { TlsListener, type ListenerOptions } from "./listener.ts";
 import { HstsPolicy, httpsFront } from "./front.ts";
 import { log } from "../log/index.ts";
+import { registerCertMetrics } from "./status.ts";
 
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
@@ -51,6 +52,7 @@ export async function startHttps(app: App, inner: Fetch, opts: ListenerOptions):
     concurrency: 4,
   });
   await manager.load();
+  registerCertMetrics(app);
   const hsts = new HstsPolicy(app);
   const listener = new TlsListener(config.https!, httpsFront(manager, hsts, inner), opts);
   listener.start(manager.tlsEntries());
