@@ -352,4 +352,36 @@ describe("automatic HTTPS with pebble", () => {
     expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
     db.close();
   }, 60_000);
+
+  test("after 30 days of failures a name is given up on, until its domain is added again", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    const db = new Database(env.db);
+    const day = 86_400_000;
+    db.run("INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at) VALUES ('blog.example.com', 12, ?1, 'old', ?2, ?2)", [Date.now() - 31 * day, Date.now() - 1]);
+    db.close();
+    // No --acme-ca-root: every attempt fails.
+    const f = await startFazt({
+      dir: env.dir,
+      db: env.db,
+      args: ["--http", `127.0.0.1:${env.httpPort}`, "--https", "127.0.0.1:0", "--acme-directory", env.pebble.directory],
+      env: { FAZT_ACME_CHECK_MS: "100" },
+    });
+    stops.push(() => f.stop());
+    const state = async () => {
+      const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
+      return list.certificates[0]!;
+    };
+    await until("given up", async () => (await state()).state === "gave_up");
+    expect(f.stderr()).toContain("giving up after 30 days of failures");
+    expect((await state()).next_attempt_at).toBeNull();
+    await Bun.sleep(300);
+    expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(1);
+    // Removing and adding the domain again starts afresh.
+    expect((await api(f, "/api/sites/blog/domains/blog.example.com", { method: "DELETE" })).status).toBe(200);
+    expect((await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain: "blog.example.com" } })).status).toBe(201);
+    await until("a new attempt", () => logCount(f, "obtaining certificate", "blog.example.com") === 2);
+    await until("a fresh failure streak", async () => (await state()).failures === 1);
+    expect((await state()).state).toBe("failing");
+  }, 60_000);
 });

@@ -39,6 +39,8 @@ export interface ManagerOptions {
 export const BACKOFF_MIN_MS = 60_000;
 export const BACKOFF_MAX_MS = 6 * 3600_000;
 export const GIVE_UP_AFTER_MS = 30 * 86_400_000;
+/** next_attempt_at of a name given up on: no automatic attempt until it is added again. */
+export const GAVE_UP = Number.MAX_SAFE_INTEGER;
 const DAY_MS = 86_400_000;
 
 /** Names that can never get a public certificate. */
@@ -135,8 +137,8 @@ export class CertificateManager {
     const before = this.wanted;
     this.wanted = this.computeWanted();
     const added = [...this.wanted].filter((n) => !before.has(n));
-    // A name given up on long ago gets a fresh start when it is (re)added.
-    for (const n of added) this.app.store.write.query("DELETE FROM certificate_status WHERE name = ? AND failures > 0 AND next_attempt_at > ?").run(n, Date.now() + BACKOFF_MAX_MS);
+    // A name given up on gets a fresh start when it is (re)added.
+    for (const n of added) this.app.store.write.query("DELETE FROM certificate_status WHERE name = ? AND next_attempt_at >= ?").run(n, GAVE_UP);
     const removed = [...before].filter((n) => !this.wanted.has(n));
     // The served set changes only when a name that has a certificate comes or goes.
     if ([...added, ...removed].some((n) => this.certs.has(n))) this.changed();
@@ -253,7 +255,7 @@ export class CertificateManager {
     let next = now + backoffDelay(failures);
     if (err instanceof RateLimitedError) next = Math.max(next, err.retryAt);
     const gaveUp = now - firstFailure >= GIVE_UP_AFTER_MS;
-    if (gaveUp) next = Number.MAX_SAFE_INTEGER;
+    if (gaveUp) next = GAVE_UP;
     this.app.store.write
       .query(
         `UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE name = ?`,

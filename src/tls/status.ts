@@ -3,6 +3,7 @@
 // database so it is true whichever process obtained the certificate.
 import * as acme from "acme-client";
 import type { App } from "../core/app.ts";
+import { GAVE_UP } from "./manager.ts";
 
 export interface CertificateView {
   names: string[];
@@ -60,7 +61,7 @@ export function listCertificates(app: App): CertificateView[] {
   return [...names].sort().map((name) => {
     const c = certs.get(name);
     const s = status.get(name);
-    const gaveUp = s !== undefined && s.failures > 0 && s.next_attempt_at >= Number.MAX_SAFE_INTEGER;
+    const gaveUp = s !== undefined && s.failures > 0 && s.next_attempt_at >= GAVE_UP;
     const next = s && s.failures > 0 && !gaveUp ? s.next_attempt_at : undefined;
     const state = gaveUp ? "gave_up" : c ? (c.notAfter > Date.now() ? "valid" : "expired") : s && s.failures > 0 ? "failing" : "pending";
     return {
