@@ -265,6 +265,19 @@ describe("automatic HTTPS with pebble", () => {
     expect(((await created.json()) as { url: string }).url).toBe(`https://shop.example.test:${f.httpsPort}/`);
     await live(f, "shop.example.test");
     expect((await peerCert(f.httpsPort, "shop.example.test")).subject).toContain("shop.example.test");
+
+    // Deploy previews get no certificate (one per deploy would exhaust the CA's
+    // rate limits): their URL is plain HTTP and is served there, not redirected.
+    const deploys = await fetch(`https://127.0.0.1:${f.httpsPort}/api/sites/blog/deploys`, {
+      headers: { host: "admin.example.test", authorization: `Bearer ${f.token}` },
+      tls: { rejectUnauthorized: false },
+    });
+    const preview = new URL(((await deploys.json()) as { deploys: { preview_url: string }[] }).deploys[0]!.preview_url);
+    expect(preview.protocol).toBe("http:");
+    const viaHttp = await fetch(`${f.url}/`, { headers: { host: preview.hostname }, redirect: "manual" });
+    expect(viaHttp.status).toBe(200);
+    expect(await viaHttp.text()).toBe("<h1>blog</h1>");
+    expect(f.stderr()).not.toContain(`"name":"${preview.hostname}"`);
   }, 60_000);
 
   test("two processes on one database order each name once", async () => {

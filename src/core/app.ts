@@ -46,7 +46,8 @@ export class App {
 
   /** The public URL of a site (or of one deploy's preview). */
   siteUrl(siteName: string, deployId?: string): string {
-    const https = this.config.https !== null && this.config.domain !== null;
+    // Previews stay on plain HTTP: a certificate per deploy would exhaust the CA's rate limits.
+    const https = this.config.https !== null && this.config.domain !== null && deployId === undefined;
     const port = https ? this.config.https!.port : (this.config.http?.port ?? null);
     return this.routes.siteUrl(siteName, https ? "https" : "http", port, deployId);
   }
