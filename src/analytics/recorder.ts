@@ -15,7 +15,7 @@ export interface RecorderOptions {
   intervalMs: number;
 }
 
-export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, batchSize: 1000, intervalMs: 1000 };
+export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, batchSize: 500, intervalMs: 1000 };
 
 export type BatchSink = (batch: readonly Hit[]) => void;
 
@@ -32,8 +32,9 @@ export class Recorder {
   dropped = 0;
   /** Hits handed to the sink successfully. */
   written = 0;
-  /** How long the last batch write took (ms). */
+  /** How long the last batch write took, and the longest so far (ms). */
   lastWriteMs = 0;
+  maxWriteMs = 0;
 
   constructor(
     private readonly sink: BatchSink,
@@ -123,6 +124,7 @@ export class Recorder {
       return false;
     } finally {
       this.lastWriteMs = performance.now() - t0;
+      if (this.lastWriteMs > this.maxWriteMs) this.maxWriteMs = this.lastWriteMs;
     }
   }
 }
