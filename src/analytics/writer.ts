@@ -30,9 +30,24 @@ interface Rollup {
   s: [number, number, number, number]; // 2xx, 3xx, 4xx, 5xx
 }
 
+const EVENT_COLUMNS = "(ts, site_id, path, status, bytes, referrer, browser, os, device, bot, visitor)";
+const EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** Rows per multi-row INSERT: binding one statement per row costs more than the row itself. */
+const ROWS_PER_INSERT = 50;
+/** Bound on each per-process cache below (cleared when full). */
+const CACHE_MAX = 20_000;
+
 export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
+  /** day+IP+UA -> visitor hash: SHA-256 once per client and day. */
+  private readonly visitors = new Map<string, string>();
+  /** Referer header -> referring host. */
+  private readonly referrers = new Map<string, string | null>();
+  /** site:day:visitor already in analytics_day_visitors (skips the INSERT OR IGNORE). */
+  private readonly marked = new Set<string>();
+  private liveKey = "";
   private readonly insertEvent: Statement;
+  private readonly insertEvents: Statement;
   private readonly markVisitor: Statement;
   private readonly upsertHour: Statement;
   private readonly liveSites: Statement;
@@ -41,10 +56,8 @@ export class EventWriter {
 
   constructor(private readonly store: Store) {
     const db = store.write;
-    this.insertEvent = db.prepare(
-      `INSERT INTO analytics_events (ts, site_id, path, status, bytes, referrer, browser, os, device, bot, visitor)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.insertEvent = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${EVENT_VALUES}`);
+    this.insertEvents = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${Array(ROWS_PER_INSERT).fill(EVENT_VALUES).join(", ")}`);
     this.markVisitor = db.prepare("INSERT OR IGNORE INTO analytics_day_visitors (site_id, day, visitor) VALUES (?, ?, ?)");
     this.upsertHour = db.prepare(
       `INSERT INTO analytics_hourly (site_id, hour, views, visitors, bots, bytes, s2xx, s3xx, s4xx, s5xx)
@@ -64,24 +77,30 @@ export class EventWriter {
     try {
       return this.store.tx(() => this.writeRows(batch));
     } catch (err) {
-      this.salts.clear(); // a salt created in the failed transaction was rolled back too
+      // Salts and visitor marks made in the failed transaction were rolled back too.
+      this.salts.clear();
+      this.visitors.clear();
+      this.marked.clear();
       throw err;
     }
   }
 
   private writeRows(batch: readonly Hit[]): number {
-    const live = new Set((this.liveSites.all() as { id: number }[]).map((r) => r.id));
+    const liveIds = (this.liveSites.all() as { id: number }[]).map((r) => r.id);
+    const live = new Set(liveIds);
+    const liveKey = liveIds.join();
+    if (liveKey !== this.liveKey) this.marked.clear(); // a deleted site took its marks with it
+    this.liveKey = liveKey;
     const rollups = new Map<string, Rollup>();
+    const rows: (string | number | null)[] = [];
     let written = 0;
     for (const h of batch) {
       if (!live.has(h.siteId)) continue;
       const client = classifyUserAgent(h.ua);
       const day = dayOf(h.ts);
-      const visitor = visitorHash(this.salt(day), h.ip, h.ua);
-      this.insertEvent.run(
-        h.ts, h.siteId, h.path, h.status, h.bytes, referrerHost(h.referrer, h.host),
-        client.browser, client.os, client.device, client.bot ? 1 : 0, visitor,
-      );
+      const visitor = this.visitor(day, h.ip, h.ua);
+      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, this.referrer(h.referrer, h.host), client.browser, client.os, client.device, client.bot ? 1 : 0, visitor);
+      if (rows.length === ROWS_PER_INSERT * 11) this.insertEvents.run(...rows.splice(0));
       written++;
       const hour = hourOf(h.ts);
       const key = `${h.siteId}:${hour}`;
@@ -95,12 +114,43 @@ export class EventWriter {
         continue;
       }
       r.views++;
-      if (this.markVisitor.run(h.siteId, day, visitor).changes === 1) r.visitors++;
+      if (this.firstSight(h.siteId, day, visitor)) r.visitors++;
     }
+    for (let i = 0; i < rows.length; i += 11) this.insertEvent.run(...rows.slice(i, i + 11));
     for (const r of rollups.values()) {
       this.upsertHour.run(r.siteId, r.hour, r.views, r.visitors, r.bots, r.bytes, ...r.s);
     }
     return written;
+  }
+
+  /** True the first time this visitor is seen on this site this day (recorded in the same transaction). */
+  private firstSight(siteId: number, day: number, visitor: string): boolean {
+    const key = `${siteId}:${day}:${visitor}`;
+    if (this.marked.has(key)) return false;
+    if (this.marked.size >= CACHE_MAX) this.marked.clear();
+    this.marked.add(key);
+    return this.markVisitor.run(siteId, day, visitor).changes === 1;
+  }
+
+  private visitor(day: number, ip: string, ua: string): string {
+    const key = `${day}\n${ip}\n${ua}`;
+    let v = this.visitors.get(key);
+    if (v === undefined) {
+      if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
+      this.visitors.set(key, (v = visitorHash(this.salt(day), ip, ua)));
+    }
+    return v;
+  }
+
+  private referrer(referrer: string | null, host: string): string | null {
+    if (referrer === null) return null;
+    const key = `${host} ${referrer}`;
+    let r = this.referrers.get(key);
+    if (r === undefined) {
+      if (this.referrers.size >= CACHE_MAX) this.referrers.clear();
+      this.referrers.set(key, (r = referrerHost(referrer, host)));
+    }
+    return r;
   }
 
   /** The day's salt: made once per UTC day, stored so a restart keeps counting the same visitors. */
