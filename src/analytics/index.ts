@@ -32,6 +32,7 @@ export class Analytics {
     const dropped = m.counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).").labels();
     const written = m.counter("fazt_analytics_written_events_total", "Analytics events written to the database.").labels();
     const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
+    const writeTime = m.counter("fazt_analytics_write_seconds_total", "Time spent writing analytics batches (the event loop is busy meanwhile).").labels();
     const maxWrite = m.gauge("fazt_analytics_max_write_seconds", "Longest analytics batch write since start (the event loop waits this long).").labels();
     m.onCollect(() => {
       buffered.set(this.recorder.buffered);
@@ -40,6 +41,7 @@ export class Analytics {
       written.value = this.recorder.written;
       lastWrite.set(this.recorder.lastWriteMs / 1000);
       maxWrite.set(this.recorder.maxWriteMs / 1000);
+      writeTime.value = this.recorder.totalWriteMs / 1000;
     });
   }
 

@@ -35,6 +35,8 @@ export class Recorder {
   /** How long the last batch write took, and the longest so far (ms). */
   lastWriteMs = 0;
   maxWriteMs = 0;
+  /** Time spent writing batches since start (ms): the event loop's share of analytics. */
+  totalWriteMs = 0;
 
   constructor(
     private readonly sink: BatchSink,
@@ -124,6 +126,7 @@ export class Recorder {
       return false;
     } finally {
       this.lastWriteMs = performance.now() - t0;
+      this.totalWriteMs += this.lastWriteMs;
       if (this.lastWriteMs > this.maxWriteMs) this.maxWriteMs = this.lastWriteMs;
     }
   }
