@@ -7,7 +7,7 @@ import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
 import { activateDeploy, deployEntries, getDeploy, listDeploys, type DeployInfo } from "../vfs/deploys.ts";
-import { commitIncremental, openIncremental, uploadManifest } from "../vfs/incremental.ts";
+import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
 import { deployPathFromUrl } from "../vfs/paths.ts";
 import { VfsError } from "../vfs/errors.ts";
 import { authenticate, requireAdmin, requireSite } from "./auth.ts";
@@ -129,10 +129,7 @@ export function deployRoutes(app: App) {
       "/api/sites/:site/uploads/:id/blobs/:hash",
       async ({ request, params, set }) => {
         const site = siteFor(request, params.site);
-        const manifest = uploadManifest(store, site.id, params.id);
-        if (!Object.values(manifest).includes(params.hash)) {
-          throw new VfsError(400, "not_in_manifest", `content ${params.hash} is not in this upload's manifest`);
-        }
+        assertInManifest(store, site.id, params.id, params.hash);
         const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
         const blob = await storeContent(store, params.id, body, params.hash, limits.maxFileBytes);
         set.status = 201;

@@ -4,6 +4,7 @@ import { serveCommand } from "./serve.ts";
 import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
 import { statsCommand } from "./stats.ts";
 import { VERSION } from "../core/version.ts";
+import { clientCommands } from "./client.ts";
 
 const versionCommand: Command = {
   name: "version",
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   backupCommand,
   restoreCommand,
   statsCommand,
+  ...clientCommands,
 ];
 
 function mainHelp(): string {

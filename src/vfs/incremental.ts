@@ -56,6 +56,24 @@ export function uploadManifest(store: Store, siteId: number, uploadId: string): 
   return JSON.parse(row.manifest) as Record<string, string>;
 }
 
+// The hashes of recently used manifests: a manifest never changes, and parsing
+// a 50,000-entry one for each content PUT would dominate the upload.
+const hashSets = new Map<string, Set<string>>();
+
+/** Throws unless the upload is open for this site and lists the hash. */
+export function assertInManifest(store: Store, siteId: number, uploadId: string, hash: string): void {
+  const open = store.write
+    .query("SELECT 1 FROM uploads WHERE id = ? AND site_id = ? AND kind = 'incremental' AND expires_at >= ?")
+    .get(uploadId, siteId, Date.now());
+  let hashes = open ? hashSets.get(uploadId) : undefined;
+  if (!hashes) {
+    hashes = new Set(Object.values(uploadManifest(store, siteId, uploadId)));
+    if (hashSets.size >= 16) hashSets.delete(hashSets.keys().next().value!);
+    hashSets.set(uploadId, hashes);
+  }
+  if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
+}
+
 /** Write the deploy once every content is there. */
 export function commitIncremental(store: Store, siteId: number, uploadId: string, limits: Limits, activate: boolean): DeployInfo {
   const manifest = uploadManifest(store, siteId, uploadId);
@@ -87,5 +105,6 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
   if (bytes > limits.maxDeployBytes) {
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
+  hashSets.delete(uploadId);
   return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys });
 }

@@ -1,0 +1,272 @@
+// Client commands: they talk to a running server's API (--server, --token).
+import { lstatSync, readdirSync, readFileSync, existsSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import ignore from "ignore";
+import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
+import { str, UsageError } from "./command.ts";
+import { formatSize, Progress } from "./progress.ts";
+
+const clientFlags: Record<string, FlagSpec> = {
+  server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
+  token: { type: "string", description: "API token (admin, or the site's deploy token)" },
+};
+
+type RawBody = ReadableStream<Uint8Array> | Uint8Array | string | Blob;
+
+class Client {
+  constructor(
+    readonly server: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  static from(args: ParsedArgs): Client {
+    const server = str(args, "server")!.replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/]+$/.test(server)) throw new UsageError(`--server: expected http(s)://host[:port], got "${server}"`);
+    return new Client(server, str(args, "token"));
+  }
+
+  async request<T>(method: string, path: string, body?: RawBody | object, headers: Record<string, string> = {}): Promise<T> {
+    const h: Record<string, string> = { ...headers };
+    if (this.token) h.authorization = `Bearer ${this.token}`;
+    let payload: RawBody | undefined;
+    if (body instanceof ReadableStream || body instanceof Uint8Array || typeof body === "string" || body instanceof Blob) payload = body;
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      h["content-type"] = "application/json";
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.server + path, { method, headers: h, body: payload });
+    } catch (err) {
+      throw new Error(`cannot reach ${this.server}: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new Error(`${method} ${path}: HTTP ${res.status} (not a Fazt API answer)`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { message?: string } }).error;
+      if (res.status === 401 && !this.token) throw new Error("no token: pass --token or set FAZT_TOKEN");
+      throw new Error(e?.message ?? `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+}
+
+interface SiteView {
+  name: string;
+  domains: string[];
+  live_deploy: string | null;
+  url: string;
+}
+
+interface DeployView {
+  id: string;
+  files: number;
+  bytes: number;
+  created_at: string;
+  live: boolean;
+  url: string;
+  preview_url: string;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+}
+
+const siteName = (args: ParsedArgs) => encodeURIComponent(args.positionals[0]!);
+
+export const sitesCommand: Command = {
+  name: "sites",
+  summary: "List sites.",
+  usage: "[--server URL] [--token T]",
+  maxArgs: 0,
+  flags: clientFlags,
+  async run(args) {
+    const { sites } = await Client.from(args).request<{ sites: SiteView[] }>("GET", "/api/sites");
+    if (sites.length === 0) return void process.stdout.write("no sites yet (fazt site add NAME)\n");
+    process.stdout.write(table([["NAME", "LIVE DEPLOY", "URL", "DOMAINS"], ...sites.map((s) => [s.name, s.live_deploy ?? "-", s.url, s.domains.join(",") || "-"])]));
+  },
+};
+
+export const siteAddCommand: Command = {
+  name: "site add",
+  summary: "Create a site (name: a DNS label), with optional custom domains.",
+  usage: "NAME [--domain D]...",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: { ...clientFlags, domain: { type: "string", multiple: true, description: "a custom domain (repeatable)", noEnv: true } },
+  async run(args) {
+    const domains = (args.flags.domain as string[] | undefined) ?? [];
+    const site = await Client.from(args).request<SiteView>("POST", "/api/sites", { name: args.positionals[0], domains });
+    process.stdout.write(`created site ${site.name}: ${site.url}${site.domains.length ? ` (${site.domains.join(", ")})` : ""}\n`);
+  },
+};
+
+export const siteRmCommand: Command = {
+  name: "site rm",
+  summary: "Delete a site, its deploys and its content.",
+  usage: "NAME",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: clientFlags,
+  async run(args) {
+    await Client.from(args).request("DELETE", `/api/sites/${siteName(args)}`);
+    process.stdout.write(`deleted site ${args.positionals[0]}\n`);
+  },
+};
+
+export const deploysCommand: Command = {
+  name: "deploys",
+  summary: "A site's deploy history, newest first (* = live).",
+  usage: "NAME",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: clientFlags,
+  async run(args) {
+    const { deploys } = await Client.from(args).request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+    if (deploys.length === 0) return void process.stdout.write("no deploys yet\n");
+    const rows = deploys.map((d) => [d.live ? "*" : " ", d.id, d.created_at, String(d.files), formatSize(d.bytes), d.preview_url]);
+    process.stdout.write(table([[" ", "ID", "CREATED", "FILES", "SIZE", "PREVIEW"], ...rows]));
+  },
+};
+
+export const rollbackCommand: Command = {
+  name: "rollback",
+  summary: "Make an earlier deploy live (default: the one before the live one).",
+  usage: "NAME [DEPLOY_ID]",
+  minArgs: 1,
+  maxArgs: 2,
+  flags: clientFlags,
+  async run(args) {
+    const client = Client.from(args);
+    let id = args.positionals[1];
+    if (!id) {
+      const { deploys } = await client.request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+      const live = deploys.findIndex((d) => d.live);
+      const previous = live >= 0 ? deploys[live + 1] : undefined;
+      if (!previous) throw new Error(`site ${args.positionals[0]} has no deploy before the live one`);
+      id = previous.id;
+    }
+    const d = await client.request<DeployView>("POST", `/api/sites/${siteName(args)}/deploys/${encodeURIComponent(id)}/activate`);
+    process.stdout.write(`deploy ${d.id} is live: ${d.url}\n`);
+  },
+};
+
+interface LocalFile {
+  path: string; // "/a/b.html"
+  abs: string;
+  size: number;
+  hash: string;
+}
+
+/** The files of DIR to deploy: no dotfiles or dot-folders (.git, .env, ...), nothing .faztignore names, no symlinks. */
+export function listFiles(dir: string, warn: (msg: string) => void = () => {}): { abs: string; path: string; size: number }[] {
+  const ig = ignore();
+  const ignoreFile = join(dir, ".faztignore");
+  if (existsSync(ignoreFile)) ig.add(readFileSync(ignoreFile, "utf8"));
+  const out: { abs: string; path: string; size: number }[] = [];
+  const walk = (abs: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      if (name.startsWith(".")) continue;
+      const full = join(abs, name);
+      const rel = relative(dir, full).split(sep).join("/");
+      const st = lstatSync(full);
+      if (st.isSymbolicLink()) {
+        warn(`skipping symbolic link ${rel}`);
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (!ig.ignores(rel + "/")) walk(full);
+      } else if (st.isFile() && !ig.ignores(rel)) out.push({ abs: full, path: "/" + rel, size: st.size });
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function hashFile(abs: string): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  for await (const piece of Bun.file(abs).stream()) h.update(piece);
+  return h.digest("hex");
+}
+
+/** Run `fn` over items with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function deployDir(client: Client, site: string, dir: string, activate: boolean): Promise<DeployView> {
+  const listed = listFiles(dir, (m) => process.stderr.write(`${m}\n`));
+  if (listed.length === 0) throw new Error(`${dir} has no files to deploy`);
+  const files: LocalFile[] = [];
+  await pool(listed, 8, async (f) => void files.push({ ...f, hash: await hashFile(f.abs) }));
+  const manifest = Object.fromEntries(files.map((f) => [f.path, f.hash]));
+  const upload = await client.request<{ id: string; required: string[] }>("POST", `/api/sites/${site}/uploads`, { files: manifest });
+  const byHash = new Map(files.map((f) => [f.hash, f]));
+  const needed = upload.required.map((h) => byHash.get(h)!);
+  const total = needed.reduce((n, f) => n + f.size, 0);
+  process.stderr.write(`${files.length} files; uploading ${needed.length} new (${formatSize(total)}), ${files.length - needed.length} already on the server\n`);
+  const progress = new Progress(needed.length, total);
+  await pool(needed, 4, async (f) => {
+    await client.request("PUT", `/api/sites/${site}/uploads/${upload.id}/blobs/${f.hash}`, Bun.file(f.abs));
+    progress.add(1, f.size);
+  });
+  if (needed.length) progress.done();
+  return client.request<DeployView>("POST", `/api/sites/${site}/uploads/${upload.id}/commit`, { activate });
+}
+
+async function deployArchive(client: Client, site: string, file: string, activate: boolean): Promise<DeployView> {
+  const size = statSync(file).size;
+  const progress = new Progress(1, size);
+  const source = Bun.file(file).stream();
+  const counted = source.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        progress.add(0, chunk.length);
+        ctl.enqueue(chunk);
+      },
+    }),
+  );
+  const d = await client.request<DeployView>("POST", `/api/sites/${site}/deploys${activate ? "" : "?activate=false"}`, counted, {
+    "content-type": "application/octet-stream",
+    "content-length": String(size),
+  });
+  progress.add(1, 0);
+  progress.done();
+  return d;
+}
+
+export const deployCommand: Command = {
+  name: "deploy",
+  summary: "Deploy a folder (only changed files are uploaded) or a .tar/.tar.gz/.zip archive.",
+  usage: "DIR|ARCHIVE --site NAME [--no-activate]",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: {
+    ...clientFlags,
+    site: { type: "string", description: "the site to deploy to", noEnv: true },
+    "no-activate": { type: "boolean", description: "keep the deploy as a preview; the live one stays", noEnv: true },
+  },
+  async run(args) {
+    const target = args.positionals[0]!;
+    const site = str(args, "site");
+    if (!site) throw new UsageError("missing --site NAME");
+    if (!existsSync(target)) throw new UsageError(`${target} does not exist`);
+    const client = Client.from(args);
+    const activate = args.flags["no-activate"] !== true;
+    const encoded = encodeURIComponent(site);
+    const d = statSync(target).isDirectory() ? await deployDir(client, encoded, target, activate) : await deployArchive(client, encoded, target, activate);
+    process.stdout.write(`deployed ${d.files} files (${formatSize(d.bytes)}) to ${site}: deploy ${d.id}${d.live ? " (live)" : " (preview)"}\n${d.url}\n`);
+  },
+};
+
+export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteRmCommand, deploysCommand, rollbackCommand];

@@ -1,0 +1,121 @@
+// The CLI client against a real server: sites, deploy of a folder (incremental:
+// an unchanged 5,000-file site uploads nothing), archives, history, rollback.
+import { describe, expect, test, beforeAll, afterAll } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { startFazt, runFazt, hostFetch, cleanup, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+import { makeTarGz } from "./helpers/archives.ts";
+
+let f: FaztProcess;
+let env: Record<string, string>;
+const work = tempDir("fazt-client-");
+
+beforeAll(async () => {
+  f = await startFazt();
+  env = { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! };
+});
+
+afterAll(async () => {
+  await f.stop();
+  cleanup(f.dir);
+  cleanup(work);
+});
+
+const fazt = (args: string[], extra: Record<string, string> = {}) => runFazt(args, { env: { ...env, ...extra } });
+
+async function page(site: string, path = "/"): Promise<string> {
+  const r = await hostFetch(f, `${site}.localhost`, path);
+  return r.status === 200 ? await r.text() : `HTTP ${r.status}`;
+}
+
+const blobCount = () => {
+  const d = new Database(f.db, { readonly: true });
+  const n = (d.query("SELECT count(*) AS n FROM blobs").get() as { n: number }).n;
+  d.close();
+  return n;
+};
+
+describe("fazt client commands", () => {
+  test("site add, sites, bad usage, unknown site, missing token", async () => {
+    const add = await fazt(["site", "add", "docs", "--domain", "Bücher.example", "--domain", "docs.example.org"]);
+    expect(add.code).toBe(0);
+    expect(add.stdout).toContain(`http://docs.localhost:${f.port}/`);
+    const list = await fazt(["sites"]);
+    expect(list.stdout).toMatch(/docs\s+-\s+http:\/\/docs\.localhost:\d+\/\s+docs\.example\.org,xn--bcher-kva\.example/);
+    const bad = await fazt(["site", "add", "Not_A_Label"]);
+    expect({ code: bad.code, err: bad.stderr.trim() }).toEqual({ code: 1, err: expect.stringContaining("DNS label") });
+    expect((await fazt(["deploy", work])).code).toBe(2); // no --site
+    const noToken = await fazt(["sites"], { FAZT_TOKEN: "" });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain("--token");
+    const unknown = await fazt(["deploys", "nope"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no site named "nope"');
+  });
+
+  test("deploy DIR: dotfiles and .faztignore skipped; an unchanged 5,000-file site uploads no content", async () => {
+    const dir = join(work, "site");
+    for (let i = 0; i < 5000; i++) {
+      mkdirSync(join(dir, `d${i % 40}`), { recursive: true });
+      writeFileSync(join(dir, `d${i % 40}`, `p${i}.html`), `<p>page ${i}</p>`);
+    }
+    writeFileSync(join(dir, "index.html"), "<h1>home</h1>");
+    mkdirSync(join(dir, ".git"));
+    writeFileSync(join(dir, ".git", "config"), "secret");
+    writeFileSync(join(dir, ".env"), "SECRET=1");
+    mkdirSync(join(dir, "node_modules"));
+    writeFileSync(join(dir, "node_modules", "x.js"), "x");
+    writeFileSync(join(dir, "debug.log"), "log");
+    writeFileSync(join(dir, ".faztignore"), "node_modules/\n*.log\n");
+
+    const first = await fazt(["deploy", dir, "--site", "docs"]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("uploading 5001 new");
+    expect(first.stderr).toContain("uploaded 5001/5001 files"); // plain progress lines off a terminal
+    const [summary, url] = first.stdout.trim().split("\n");
+    expect(summary).toMatch(/^deployed 5001 files \(.+\) to docs: deploy [a-z2-7]{10} \(live\)$/);
+    expect(url).toBe(`http://docs.localhost:${f.port}/`);
+    expect(await page("docs")).toBe("<h1>home</h1>");
+    expect(await page("docs", "/d7/p4007.html")).toBe("<p>page 4007</p>");
+    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore"]) expect(await page("docs", hidden)).toBe("HTTP 404");
+
+    const blobs = blobCount();
+    const again = await fazt(["deploy", dir, "--site", "docs"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("uploading 0 new (0 B), 5001 already on the server");
+    expect(again.stderr).not.toContain("uploaded ");
+    expect(blobCount()).toBe(blobs);
+
+    writeFileSync(join(dir, "index.html"), "<h1>home v2</h1>");
+    const changed = await fazt(["deploy", dir, "--site", "docs"]);
+    expect(changed.stderr).toContain("uploading 1 new");
+    expect(await page("docs")).toBe("<h1>home v2</h1>");
+  }, 60_000);
+
+  test("deploy ARCHIVE --no-activate, deploys, rollback (default and by id), site rm", async () => {
+    const archive = join(work, "v.tar.gz");
+    writeFileSync(archive, await makeTarGz([{ name: "index.html", data: "<h1>archive</h1>" }]));
+    const preview = await fazt(["deploy", archive, "--site", "docs", "--no-activate"]);
+    expect(preview.code).toBe(0);
+    const previewId = /deploy ([a-z2-7]{10}) \(preview\)/.exec(preview.stdout)![1]!;
+    expect(preview.stdout).toContain(`http://${previewId}--docs.localhost:${f.port}/`);
+    expect(await page("docs")).toBe("<h1>home v2</h1>");
+
+    const history = await fazt(["deploys", "docs"]);
+    const lines = history.stdout.trim().split("\n").slice(1);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toContain(previewId);
+    expect(lines[1]!.startsWith("*")).toBe(true);
+
+    const back = await fazt(["rollback", "docs"]);
+    expect(back.code).toBe(0);
+    expect(await page("docs")).toBe("<h1>home</h1>");
+    const promote = await fazt(["rollback", "docs", previewId]);
+    expect(promote.stdout).toContain(`deploy ${previewId} is live`);
+    expect(await page("docs")).toBe("<h1>archive</h1>");
+
+    expect((await fazt(["site", "rm", "docs"])).code).toBe(0);
+    expect(await page("docs")).toBe("HTTP 404");
+  });
+});
