@@ -4,7 +4,7 @@
 import { expect, test, afterAll } from "bun:test";
 import { Database } from "bun:sqlite";
 import { startFazt, api, hostFetch, tempDir, cleanup, type FaztProcess } from "./helpers/fazt.ts";
-import { makeTarGz } from "./helpers/archives.ts";
+import { makeTarGz, type TarEntry } from "./helpers/archives.ts";
 
 const ITERATIONS = 50;
 const FILES = 40;
@@ -13,7 +13,7 @@ afterAll(() => cleanup(dir));
 
 /** Version v: every file names v; one file spans several chunks (the staged path). */
 async function version(v: string): Promise<Uint8Array> {
-  const entries = Array.from({ length: FILES }, (_, i) => ({ name: `p/${i}.html`, data: `${v}:${i}:` + "z".repeat(2000) }));
+  const entries: TarEntry[] = Array.from({ length: FILES }, (_, i) => ({ name: `p/${i}.html`, data: `${v}:${i}:` + "z".repeat(2000) }));
   entries.push({ name: "index.html", data: v });
   const big = new Uint8Array(700 * 1024);
   crypto.getRandomValues(big.subarray(0, 65536));

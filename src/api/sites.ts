@@ -48,6 +48,7 @@ export function siteRoutes(app: App) {
       requireAdmin(authenticate(app, request));
       deleteSite(store, params.site);
       app.sitesChanged();
+      app.gc.schedule(); // its content, unless other deploys share it
       return { deleted: params.site };
     })
     .post("/api/sites/:site/domains", ({ request, params, body, set }) => {

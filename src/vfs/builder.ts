@@ -96,6 +96,7 @@ export class DeployBuilder {
           staged.write(piece);
         }
         this.touch();
+        this.collectGarbage(piece.length);
       }
     } catch (err) {
       staged?.discard();
@@ -160,6 +161,16 @@ export class DeployBuilder {
         this.files.set(b.path, { path: b.path, blobId: blob.blobId, size: b.data.length, mime: mimeFor(b.path) });
       }
     });
+  }
+
+  // Bun's collector runs lazily; streaming a big deploy leaves tens of MiB of
+  // dead buffers behind. A collection every 16 MiB keeps peak memory flat.
+  private sinceCollect = 0;
+  private collectGarbage(bytes: number): void {
+    this.sinceCollect += bytes;
+    if (this.sinceCollect < 16 * MiB) return;
+    this.sinceCollect = 0;
+    Bun.gc(true);
   }
 
   private touch(): void {

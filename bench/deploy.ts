@@ -1,0 +1,75 @@
+// Deploy benchmark: a 5,000-file, ~50 MB tar.gz deployed through the HTTP API
+// of a real server; reports seconds and the server's peak RSS (VmHWM).
+// Then an unchanged redeploy of the same folder with `fazt deploy` (incremental).
+//
+//   bun bench/deploy.ts [--binary] [--files 5000] [--mb 50] [--runs 3]
+//
+// Goal (issue #3): under 5 s and under 150 MB peak RSS for the archive deploy.
+import { mkdirSync, rmSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startFazt, runFazt, api, ROOT } from "../test/helpers/fazt.ts";
+
+const { values } = parseArgs({
+  options: { binary: { type: "boolean" }, files: { type: "string", default: "5000" }, mb: { type: "string", default: "50" }, runs: { type: "string", default: "3" } },
+});
+const FILES = Number(values.files);
+const BYTES = Number(values.mb) * 1024 * 1024;
+const RUNS = Number(values.runs);
+const out = join(ROOT, "bench/out/deploy");
+rmSync(out, { recursive: true, force: true });
+const tree = join(out, "site");
+mkdirSync(tree, { recursive: true });
+
+// A site shaped like a real one: many small text pages (compressible), some
+// images-like random files of a few hundred KiB, a couple of big ones.
+let written = 0;
+const seed = crypto.getRandomValues(new Uint8Array(1024 * 1024));
+for (let i = 0; i < FILES; i++) {
+  const dir = join(tree, `section${i % 50}`);
+  mkdirSync(dir, { recursive: true });
+  const left = BYTES - written;
+  const filesLeft = FILES - i;
+  const size = i % 100 === 0 ? Math.min(left, 400 * 1024) : Math.max(0, Math.min(left, Math.round((left / filesLeft) * (0.5 + ((i * 7919) % 100) / 100))));
+  const data = new Uint8Array(size);
+  for (let off = 0; off < size; off += seed.length) data.set(seed.subarray(0, Math.min(seed.length, size - off)), off);
+  data.set(new TextEncoder().encode(`file ${i} `).subarray(0, size));
+  // Random bytes: content differs per file and does not compress away.
+  crypto.getRandomValues(data.subarray(0, Math.min(size, 65536)));
+  await Bun.write(join(dir, `f${i}.${i % 3 === 0 ? "html" : i % 3 === 1 ? "js" : "png"}`), data);
+  written += size;
+}
+const archive = join(out, "site.tar.gz");
+const tar = Bun.spawnSync(["tar", "czf", archive, "-C", tree, "."]);
+if (tar.exitCode !== 0) throw new Error(tar.stderr.toString());
+console.log(`tree: ${FILES} files, ${(written / 1024 / 1024).toFixed(1)} MiB; archive ${(statSync(archive).size / 1024 / 1024).toFixed(1)} MiB`);
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+for (let run = 1; run <= RUNS; run++) {
+  mkdirSync(join(out, `run${run}`));
+  const f = await startFazt({ binary: values.binary === true, dir: join(out, `run${run}`), });
+  try {
+    await api(f, "/api/sites", { method: "POST", json: { name: "bench" } });
+    const before = peakRssMiB(f.proc.pid);
+    const t0 = performance.now();
+    const res = await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(archive) });
+    const secs = (performance.now() - t0) / 1000;
+    const body = (await res.json()) as { files?: number; error?: unknown };
+    if (res.status !== 201) throw new Error(`deploy failed: ${JSON.stringify(body)}`);
+    const peak = peakRssMiB(f.proc.pid);
+    const t1 = performance.now();
+    const again = await runFazt(["deploy", tree, "--site", "bench"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! }, binary: values.binary === true });
+    const redeploy = (performance.now() - t1) / 1000;
+    if (again.code !== 0 || !again.stderr.includes("uploading 0 new")) throw new Error(`redeploy uploaded content: ${again.stderr}`);
+    console.log(
+      `run ${run}: archive deploy of ${body.files} files ${secs.toFixed(2)} s, server peak RSS ${peak.toFixed(0)} MiB (${before.toFixed(0)} MiB at start); ` +
+        `unchanged redeploy with fazt deploy ${redeploy.toFixed(2)} s, 0 bytes uploaded`,
+    );
+  } finally {
+    await f.stop();
+  }
+}
