@@ -81,7 +81,9 @@ test(`SIGKILL during deploys, ${ITERATIONS} times`, async () => {
     expect((await api(f, "/api/gc", { method: "POST" })).status).toBe(200);
     const d = new Database(db, { readonly: true });
     expect(d.query("SELECT count(*) AS n FROM uploads").get()).toEqual({ n: 0 });
-    expect(d.query("SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)").get()).toEqual({ n: 0 });
+    const orphans = `SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)
+      AND NOT EXISTS (SELECT 1 FROM blob_variants v JOIN deploy_files f ON f.blob_id = v.blob_id WHERE v.variant_blob_id = b.id)`;
+    expect(d.query(orphans).get()).toEqual({ n: 0 });
     expect(d.query("SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = c.blob_id)").get()).toEqual({ n: 0 });
     d.close();
   } finally {
