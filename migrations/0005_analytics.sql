@@ -1,5 +1,5 @@
 -- Analytics v2: daily salts for visitor hashes, first-sight visitors per day,
--- and a bot count in the hourly rollup.
+-- daily breakdowns, and a bot count in the hourly rollup.
 
 -- One random salt per UTC day (Plausible model): visitor = SHA-256(salt, IP, UA)
 -- truncated. Salts older than yesterday are deleted, so hashes cannot be
@@ -20,6 +20,19 @@ CREATE TABLE analytics_day_visitors (
   PRIMARY KEY (site_id, day, visitor)
 ) WITHOUT ROWID;
 
+-- Daily breakdowns, kept for good like the hourly rollups: views per path,
+-- referrer host, browser, OS and device (people only), and requests per
+-- status code (all). At most a fixed number of names per (site, day, kind);
+-- the rest are summed under "(other)", so a scan of random URLs cannot grow it.
+CREATE TABLE analytics_daily_top (
+  site_id INTEGER NOT NULL,
+  day     INTEGER NOT NULL,
+  kind    TEXT NOT NULL,                       -- path, referrer, browser, os, device, status
+  name    TEXT NOT NULL,
+  views   INTEGER NOT NULL,
+  PRIMARY KEY (site_id, day, kind, name)
+) WITHOUT ROWID;
+
 -- Bot hits are counted apart; views and visitors count people only.
 ALTER TABLE analytics_hourly ADD COLUMN bots INTEGER NOT NULL DEFAULT 0;
 
@@ -28,4 +41,5 @@ CREATE TRIGGER analytics_site_deleted AFTER DELETE ON sites BEGIN
   DELETE FROM analytics_events WHERE site_id = OLD.id;
   DELETE FROM analytics_hourly WHERE site_id = OLD.id;
   DELETE FROM analytics_day_visitors WHERE site_id = OLD.id;
+  DELETE FROM analytics_daily_top WHERE site_id = OLD.id;
 END;

@@ -12,7 +12,7 @@ import { Recorder } from "../src/analytics/recorder.ts";
 import { EventWriter, type Hit } from "../src/analytics/writer.ts";
 import { classifyUserAgent, referrerHost } from "../src/analytics/classify.ts";
 import { pruneEvents } from "../src/analytics/prune.ts";
-import { Analytics, clientAddress, type AnalyticsReport } from "../src/analytics/index.ts";
+import { Analytics, clientAddress, siteReport, type AnalyticsReport } from "../src/analytics/index.ts";
 import { DAY_MS, HOUR_MS, parseDay } from "../src/analytics/days.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
 import { UA } from "./helpers/agents.ts";
@@ -122,6 +122,35 @@ describe("batch writer", () => {
   });
 });
 
+describe("daily breakdowns", () => {
+  test("per site and day; names past the cap are summed under (other); a rollback leaves no trace", () => {
+    const store = freshStore();
+    const site = createSite(store, "blog");
+    const w = new EventWriter(store, 3);
+    const now = Date.now();
+    w.write(["/a", "/b", "/a", "/c", "/d", "/e"].map((path) => hit(site.id, now, { path })));
+    w.write([hit(site.id, now, { path: "/f" }), hit(site.id, now, { path: "/b" }), hit(site.id, now - DAY_MS, { path: "/z" })]);
+    const rows = store.read.query("SELECT day, name, views FROM analytics_daily_top WHERE kind = 'path' ORDER BY day, name").all();
+    const today = Math.floor(now / DAY_MS);
+    expect(rows).toEqual([
+      { day: today - 1, name: "/z", views: 1 },
+      { day: today, name: "(other)", views: 3 },
+      { day: today, name: "/a", views: 2 },
+      { day: today, name: "/b", views: 2 },
+      { day: today, name: "/c", views: 1 },
+    ]);
+    // A batch whose transaction fails adds nothing, and the next one counts from the stored state.
+    const before = store.read.query("SELECT * FROM analytics_daily_top ORDER BY 1, 2, 3, 4").all();
+    store.write.run("CREATE TRIGGER fail_events BEFORE INSERT ON analytics_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    expect(() => w.write([hit(site.id, now, { path: "/a" })])).toThrow(/disk full/);
+    store.write.run("DROP TRIGGER fail_events");
+    expect(store.read.query("SELECT * FROM analytics_daily_top ORDER BY 1, 2, 3, 4").all()).toEqual(before);
+    w.write([hit(site.id, now, { path: "/a" })]);
+    expect(store.read.query("SELECT views FROM analytics_daily_top WHERE kind = 'path' AND name = '/a' AND day = ?").get(today)).toEqual({ views: 3 });
+    store.close();
+  });
+});
+
 describe("recorder buffer", () => {
   test("bounded: under overload it drops and counts, never grows; flush writes everything else", async () => {
     const written: Hit[] = [];
@@ -191,6 +220,12 @@ describe("pruning", () => {
     expect(count(store, "SELECT count(*) AS n FROM analytics_salts")).toBe(1);
     expect(count(store, "SELECT count(*) AS n FROM analytics_day_visitors")).toBe(1);
     expect(await pruneEvents(store, 1, now)).toBe(20); // a shorter window prunes more
+    // Reports read rollups only: the pruned days still have totals and breakdowns.
+    const old40 = Math.floor((now - 40 * DAY_MS) / DAY_MS);
+    const report = siteReport(store.read, site, old40, old40 + 1, 10);
+    expect(report.totals.views).toBe(250);
+    expect(report.paths).toEqual([{ path: "/", views: 250 }]);
+    expect(report.browsers).toEqual([{ name: "Chrome", views: 250 }]);
     store.close();
   });
 });

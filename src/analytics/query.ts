@@ -1,9 +1,10 @@
-// The analytics report for a site and a range of UTC days. Totals, status
-// classes and the daily series come from the hourly rollups (kept forever);
-// the breakdowns (paths, referrers, browsers, OS, devices, status codes) come
-// from raw events, so they cover the retention window only.
+// The analytics report for a site and a range of UTC days, read from rollups
+// only (kept for good, so any range works after raw events are pruned):
+// totals, status classes and the daily series from analytics_hourly; paths,
+// referrers, browsers, OS, devices and status codes from analytics_daily_top.
 import type { Database } from "bun:sqlite";
 import { DAY_MS, formatDay } from "./days.ts";
+import type { Kind } from "./breakdowns.ts";
 
 export interface Ranked {
   name: string;
@@ -58,22 +59,14 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
   const views = sum("views");
   const bots = sum("bots");
 
-  const t0 = fromDay * DAY_MS;
-  const t1 = (toDay + 1) * DAY_MS;
-  const top = (col: string) =>
+  const top = (kind: Kind) =>
     db
       .query(
-        `SELECT ${col} AS name, count(*) AS views FROM analytics_events
-         WHERE site_id = ? AND ts >= ? AND ts < ? AND bot = 0 AND ${col} IS NOT NULL
-         GROUP BY ${col} ORDER BY views DESC, name LIMIT ?`,
+        `SELECT name, sum(views) AS views FROM analytics_daily_top
+         WHERE site_id = ? AND day >= ? AND day <= ? AND kind = ?
+         GROUP BY name ORDER BY views DESC, name LIMIT ?`,
       )
-      .all(site.id, t0, t1, limit) as Ranked[];
-  const statusCodes = db
-    .query(
-      `SELECT status AS code, count(*) AS count FROM analytics_events
-       WHERE site_id = ? AND ts >= ? AND ts < ? GROUP BY status ORDER BY count DESC, code`,
-    )
-    .all(site.id, t0, t1) as { code: number; count: number }[];
+      .all(site.id, fromDay, toDay, kind, limit) as Ranked[];
 
   return {
     site: site.name,
@@ -87,7 +80,7 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
     browsers: top("browser"),
     os: top("os"),
     devices: top("device"),
-    status_codes: statusCodes,
+    status_codes: top("status").map((r) => ({ code: Number(r.name), count: r.views })), // < 500 codes exist: never "(other)"
   };
 }
 

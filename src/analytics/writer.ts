@@ -1,11 +1,12 @@
-// Writing a batch of hits: raw events plus the hourly rollups, in one write
-// transaction. Visitor counting: a visitor's first hit of a UTC day (per
+// Writing a batch of hits: raw events plus the hourly rollups and daily
+// breakdowns, in one write transaction. Visitor counting: a visitor's first hit of a UTC day (per
 // site) adds 1 to its hour's `visitors`, so a day's hours sum to its
 // distinct visitors and stay right after raw events are pruned.
 import type { Statement } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { classifyUserAgent, referrerHost, visitorHash } from "./classify.ts";
 import { dayOf, hourOf } from "./days.ts";
+import { DailyBreakdowns } from "./breakdowns.ts";
 
 /** One served request, as the hot path records it (raw, unprocessed). */
 export interface Hit {
@@ -46,6 +47,7 @@ export class EventWriter {
   /** site:day:visitor already in analytics_day_visitors (skips the INSERT OR IGNORE). */
   private readonly marked = new Set<string>();
   private liveKey = "";
+  private readonly breakdowns: DailyBreakdowns;
   private readonly insertEvent: Statement;
   private readonly insertEvents: Statement;
   private readonly markVisitor: Statement;
@@ -54,7 +56,11 @@ export class EventWriter {
   private readonly getSalt: Statement;
   private readonly putSalt: Statement;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    maxNamesPerDay?: number,
+  ) {
+    this.breakdowns = new DailyBreakdowns(store, maxNamesPerDay);
     const db = store.write;
     this.insertEvent = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${EVENT_VALUES}`);
     this.insertEvents = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${Array(ROWS_PER_INSERT).fill(EVENT_VALUES).join(", ")}`);
@@ -81,6 +87,7 @@ export class EventWriter {
       this.salts.clear();
       this.visitors.clear();
       this.marked.clear();
+      this.breakdowns.reset();
       throw err;
     }
   }
@@ -89,7 +96,11 @@ export class EventWriter {
     const liveIds = (this.liveSites.all() as { id: number }[]).map((r) => r.id);
     const live = new Set(liveIds);
     const liveKey = liveIds.join();
-    if (liveKey !== this.liveKey) this.marked.clear(); // a deleted site took its marks with it
+    if (liveKey !== this.liveKey) {
+      // A deleted site took its visitor marks and breakdowns with it.
+      this.marked.clear();
+      this.breakdowns.reset();
+    }
     this.liveKey = liveKey;
     const rollups = new Map<string, Rollup>();
     const rows: (string | number | null)[] = [];
@@ -99,7 +110,8 @@ export class EventWriter {
       const client = classifyUserAgent(h.ua);
       const day = dayOf(h.ts);
       const visitor = this.visitor(day, h.ip, h.ua);
-      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, this.referrer(h.referrer, h.host), client.browser, client.os, client.device, client.bot ? 1 : 0, visitor);
+      const referrer = this.referrer(h.referrer, h.host);
+      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor);
       if (rows.length === ROWS_PER_INSERT * 11) this.insertEvents.run(...rows.splice(0));
       written++;
       const hour = hourOf(h.ts);
@@ -109,6 +121,7 @@ export class EventWriter {
       r.bytes += h.bytes;
       const cls = ((h.status / 100) | 0) - 2;
       if (cls >= 0 && cls <= 3) r.s[cls]!++;
+      this.breakdowns.countHit(h.siteId, day, h.status, h.path, referrer, h.ua, client);
       if (client.bot) {
         r.bots++;
         continue;
@@ -120,6 +133,7 @@ export class EventWriter {
     for (const r of rollups.values()) {
       this.upsertHour.run(r.siteId, r.hour, r.views, r.visitors, r.bots, r.bytes, ...r.s);
     }
+    this.breakdowns.write();
     return written;
   }
 
