@@ -38,7 +38,7 @@ export function siteRoutes(app: App) {
     .post("/api/sites", ({ request, body, set }) => {
       requireAdmin(authenticate(app, request));
       const input = parseBody(CreateSite, body);
-      const site = createSite(store, input.name, input.domains);
+      const site = createSite(store, input.name, input.domains, app.config.domain);
       app.sitesChanged();
       set.status = 201;
       return siteView(app, site);
@@ -53,7 +53,7 @@ export function siteRoutes(app: App) {
     })
     .post("/api/sites/:site/domains", ({ request, params, body, set }) => {
       siteFor(request, params.site);
-      const domain = addDomain(store, params.site, parseBody(AddDomain, body).domain);
+      const domain = addDomain(store, params.site, parseBody(AddDomain, body).domain, app.config.domain);
       app.sitesChanged();
       set.status = 201;
       return { domain, site: params.site };

@@ -43,6 +43,8 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
       setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
+      if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
       return after(api(req), (res) => metrics.count(ADMIN, res.status));
     }
     if (!target) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));

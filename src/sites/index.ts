@@ -32,8 +32,13 @@ export function validateSiteName(name: unknown): string {
   return name;
 }
 
-/** Lower-case ASCII (punycode) hostname without trailing dot, or an error. */
-export function normalizeDomain(input: unknown): string {
+/**
+ * Lower-case ASCII (punycode) hostname without trailing dot, or an error.
+ * Names that Fazt answers by itself cannot be custom domains: *.localhost,
+ * and with --domain the base domain and every name under it (NAME.DOMAIN,
+ * admin.DOMAIN).
+ */
+export function normalizeDomain(input: unknown, baseDomain: string | null = null): string {
   if (typeof input !== "string" || input.length === 0 || input.length > 253) {
     throw new SiteError(400, "invalid_domain", "domain must be a hostname");
   }
@@ -51,6 +56,10 @@ export function normalizeDomain(input: unknown): string {
     labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
     !/^\d+$/.test(labels.at(-1)!);
   if (!ok) throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
+  if (host.endsWith(".localhost")) throw new SiteError(400, "reserved_domain", `${host} is a local name; sites answer at NAME.localhost by themselves`);
+  if (baseDomain && (host === baseDomain || host.endsWith(`.${baseDomain}`))) {
+    throw new SiteError(400, "reserved_domain", `${host} is under the base domain ${baseDomain}, whose names Fazt assigns itself (NAME.${baseDomain})`);
+  }
   return host;
 }
 
@@ -91,9 +100,9 @@ export function getSite(store: Store, name: string): Site {
   return site;
 }
 
-export function createSite(store: Store, name: unknown, domains: unknown[] = []): Site {
+export function createSite(store: Store, name: unknown, domains: unknown[] = [], baseDomain: string | null = null): Site {
   const siteName = validateSiteName(name);
-  const hosts = [...new Set(domains.map(normalizeDomain))];
+  const hosts = [...new Set(domains.map((d) => normalizeDomain(d, baseDomain)))];
   return store.tx(() => {
     if (findSite(store, siteName)) throw new SiteError(409, "site_exists", `site "${siteName}" already exists`);
     const { id } = store.write
@@ -110,8 +119,8 @@ function insertDomain(store: Store, siteId: number, domain: string): void {
   store.write.query("INSERT INTO domains (domain, site_id, created_at) VALUES (?, ?, ?)").run(domain, siteId, Date.now());
 }
 
-export function addDomain(store: Store, siteName: string, domain: unknown): string {
-  const host = normalizeDomain(domain);
+export function addDomain(store: Store, siteName: string, domain: unknown, baseDomain: string | null = null): string {
+  const host = normalizeDomain(domain, baseDomain);
   store.tx(() => insertDomain(store, getSite(store, siteName).id, host));
   return host;
 }
