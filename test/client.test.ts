@@ -4,7 +4,7 @@ import { describe, expect, test, beforeAll, afterAll } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { startFazt, runFazt, hostFetch, cleanup, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+import { startFazt, runFazt, hostFetch, cleanup, tempDir, faztCommand, type FaztProcess } from "./helpers/fazt.ts";
 import { makeTarGz } from "./helpers/archives.ts";
 
 let f: FaztProcess;
@@ -92,6 +92,29 @@ describe("fazt client commands", () => {
     expect(changed.stderr).toContain("uploading 1 new");
     expect(await page("docs")).toBe("<h1>home v2</h1>");
   }, 60_000);
+
+  test("on a terminal, deploy draws a progress bar", async () => {
+    const dir = join(work, "tty");
+    mkdirSync(dir);
+    for (let i = 0; i < 30; i++) writeFileSync(join(dir, `f${i}.txt`), `tty file ${i}`);
+    expect((await fazt(["site", "add", "tty"])).code).toBe(0);
+    const cmd = [...faztCommand(), "deploy", dir, "--site", "tty"].map((a) => `'${a}'`).join(" ");
+    // script(1) runs the command on a pseudo-terminal.
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { ...process.env, ...env, FAZT_LOG_LEVEL: "warn" }, stdout: "pipe", stderr: "pipe" });
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toMatch(/\r\[#+-*\] +\d+% \d+\/30 files/);
+    expect(out).toContain("\r[##############################] 100% 30/30 files");
+  });
+
+  test("--help for every client command", async () => {
+    for (const cmd of ["deploy", "sites", "site add", "site rm", "deploys", "rollback"]) {
+      const r = await fazt([...cmd.split(" "), "--help"]);
+      expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
+      expect(r.stdout).toContain(`Usage: fazt ${cmd}`);
+      expect(r.stdout).toContain("FAZT_SERVER");
+    }
+  });
 
   test("deploy ARCHIVE --no-activate, deploys, rollback (default and by id), site rm", async () => {
     const archive = join(work, "v.tar.gz");

@@ -1,12 +1,18 @@
-// The README's curl round trip, run as written (real curl, tar and zip, real
-// server): create a site, deploy a tar.gz, see it, deploy a zip, roll back.
-import { expect, test, afterAll } from "bun:test";
+// The README's curl round trip, run as written (real curl, tar and zip, the
+// compiled binary): create a site, deploy a tar.gz, see it, deploy a zip, roll back.
+import { expect, test, afterAll, beforeAll } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFazt, tempDir, cleanup, ROOT } from "./helpers/fazt.ts";
 
 const dir = tempDir("fazt-curl-");
 afterAll(() => cleanup(dir));
+
+// The compiled binary: tar-stream, yauzl and zlib must work inside it too.
+beforeAll(() => {
+  const r = Bun.spawnSync([process.execPath, "build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr.toString()}`);
+}, 120_000);
 
 /** The shell block of the README's "Deploying" section. */
 function readmeBlock(): string[] {
@@ -17,7 +23,7 @@ function readmeBlock(): string[] {
 }
 
 test("README curl round trip: tar.gz, zip, rollback", async () => {
-  const f = await startFazt({ dir });
+  const f = await startFazt({ dir, binary: true });
   try {
     let firstId = "";
     const lines = readmeBlock();

@@ -226,7 +226,7 @@ async function deployDir(client: Client, site: string, dir: string, activate: bo
 
 async function deployArchive(client: Client, site: string, file: string, activate: boolean): Promise<DeployView> {
   const size = statSync(file).size;
-  const progress = new Progress(1, size);
+  const progress = new Progress(null, size);
   const source = Bun.file(file).stream();
   const counted = source.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -240,7 +240,6 @@ async function deployArchive(client: Client, site: string, file: string, activat
     "content-type": "application/octet-stream",
     "content-length": String(size),
   });
-  progress.add(1, 0);
   progress.done();
   return d;
 }

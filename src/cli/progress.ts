@@ -16,7 +16,8 @@ export class Progress {
   private readonly tty: boolean;
 
   constructor(
-    private readonly totalFiles: number,
+    /** null: a single stream (an archive), counted in bytes only. */
+    private readonly totalFiles: number | null,
     private readonly totalBytes: number,
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
@@ -36,7 +37,8 @@ export class Progress {
 
   private render(final: boolean): void {
     const pct = this.totalBytes > 0 ? Math.floor((100 * this.bytes) / this.totalBytes) : 100;
-    const text = `${this.files}/${this.totalFiles} files, ${formatSize(this.bytes)}/${formatSize(this.totalBytes)}`;
+    const sizes = `${formatSize(this.bytes)}/${formatSize(this.totalBytes)}`;
+    const text = this.totalFiles === null ? sizes : `${this.files}/${this.totalFiles} files, ${sizes}`;
     if (this.tty) {
       const now = Date.now();
       if (!final && now - this.lastLine < 50) return;
@@ -49,7 +51,7 @@ export class Progress {
     // Plain output: one line per 10% step, and the last one.
     const step = Math.floor(pct / 10);
     if (!final && step === this.lastPct) return;
-    if (final && step === this.lastPct && this.files === this.totalFiles) return;
+    if (final && step === this.lastPct) return;
     this.lastPct = step;
     this.out.write(`uploaded ${text} (${pct}%)\n`);
   }
