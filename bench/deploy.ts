@@ -73,3 +73,40 @@ for (let run = 1; run <= RUNS; run++) {
     await f.stop();
   }
 }
+
+// GC while serving: delete a deployed 50 MB site and collect its content
+// while a client keeps requesting another site's page; report the slowest answer.
+{
+  mkdirSync(join(out, "gc"));
+  const f = await startFazt({ binary: values.binary === true, dir: join(out, "gc") });
+  try {
+    for (const name of ["bench", "other"]) await api(f, "/api/sites", { method: "POST", json: { name } });
+    await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(archive) });
+    await api(f, "/api/sites/other/files/index.html", { method: "PUT", body: "<h1>still here</h1>" });
+    await api(f, "/api/gc", { method: "POST" }); // nothing to collect yet: a clean start
+    await api(f, "/api/sites/bench", { method: "DELETE" });
+    let stop = false;
+    const latencies: number[] = [];
+    const client = (async () => {
+      while (!stop) {
+        const t = performance.now();
+        const r = await fetch(`${f.url}/`, { headers: { host: "other.localhost" } });
+        await r.text();
+        latencies.push(performance.now() - t);
+      }
+    })();
+    const t0 = performance.now();
+    const gc = (await (await api(f, "/api/gc", { method: "POST" })).json()) as { blobs: number; bytes: number };
+    const gcSecs = (performance.now() - t0) / 1000;
+    stop = true;
+    await client;
+    latencies.sort((a, b) => a - b);
+    const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
+    console.log(
+      `gc: ${gc.blobs} blobs, ${(gc.bytes / 1024 / 1024).toFixed(1)} MiB in ${gcSecs.toFixed(2)} s; ` +
+        `${latencies.length} requests to another site meanwhile: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms`,
+    );
+  } finally {
+    await f.stop();
+  }
+}
