@@ -397,4 +397,27 @@ describe("automatic HTTPS with pebble", () => {
     await until("a fresh failure streak", async () => (await state()).failures === 1);
     expect((await state()).state).toBe("failing");
   }, 60_000);
+
+  test("a damaged certificate in the database does not stop the server: it is replaced", async () => {
+    const env = await ca();
+    seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
+    // A stored certificate whose key does not match it (Bun.serve would refuse the pair).
+    const gen = (name: string) =>
+      Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${env.dir}/${name}.key`,
+        "-out", `${env.dir}/${name}.crt`, "-days", "30", "-subj", "/CN=blog.example.com"]);
+    gen("one");
+    gen("two");
+    const db = new Database(env.db);
+    const put = db.prepare("INSERT INTO certificates (key, value, updated_at) VALUES (?, ?, ?)");
+    const base = "certificates/old-ca/blog.example.com/blog.example.com";
+    put.run(`${base}.crt`, await Bun.file(`${env.dir}/one.crt`).bytes(), Date.now());
+    put.run(`${base}.key`, await Bun.file(`${env.dir}/two.key`).bytes(), Date.now());
+    db.close();
+    for (const n of ["one", "two"]) for (const ext of ["crt", "key"]) Bun.spawnSync(["rm", `${env.dir}/${n}.${ext}`]);
+
+    const f = await serve(env);
+    expect(f.stderr()).toContain("unreadable stored certificate");
+    await live(f, "blog.example.com");
+    expect((await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).body).toBe("<h1>blog</h1>");
+  }, 60_000);
 });

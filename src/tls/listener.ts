@@ -75,7 +75,12 @@ export class TlsListener {
         const changed = changedNames(this.entries, next);
         if (changed.length === 0) return;
         const old = this.server;
-        this.server = this.serve(next, this.port);
+        try {
+          this.server = this.serve(next, this.port);
+        } catch (err) {
+          log.error("tls listener swap failed; serving the previous certificates", { err: err as Error, changed });
+          return;
+        }
         this.entries = next;
         await this.retire(old);
         // Only now does every new connection get the new set.

@@ -2,6 +2,7 @@
 // in-memory set the TLS listener serves. The database is the truth: a
 // certificate another process obtained is picked up on the next check.
 import * as acme from "acme-client";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { App } from "../core/app.ts";
 import type { CertStorage } from "./storage.ts";
 import type { Locks } from "./locks.ts";
@@ -113,10 +114,6 @@ export class CertificateManager {
     return entries;
   }
 
-  isOwned(host: string): boolean {
-    return this.wanted.has(host);
-  }
-
   hasCertificate(host: string): boolean {
     const c = this.certs.get(host);
     return c !== undefined && this.wanted.has(host) && c.notAfter > Date.now();
@@ -154,11 +151,16 @@ export class CertificateManager {
   /** Order what is missing or due, and pick up certificates stored by another process. */
   private check(): void {
     if (this.stopped) return;
-    if (this.reloadStored()) this.changed();
-    const now = Date.now();
-    for (const name of this.wanted) {
-      const c = this.certs.get(name);
-      if (!c || now >= c.renewAt) this.schedule(name);
+    try {
+      if (this.reloadStored()) this.changed();
+      const now = Date.now();
+      for (const name of this.wanted) {
+        const c = this.certs.get(name);
+        if (!c || now >= c.renewAt) this.schedule(name);
+      }
+    } catch (e) {
+      // e.g. the database busy beyond its timeout: the next check tries again
+      log.error("certificate check failed", { err: e as Error });
     }
   }
 
@@ -172,10 +174,14 @@ export class CertificateManager {
     while (!this.stopped && this.running.size < this.opts.concurrency && this.queued.length > 0) {
       const name = this.queued.shift()!;
       this.running.add(name);
-      void this.obtain(name).finally(() => {
-        this.running.delete(name);
-        this.pump();
-      });
+      void this.obtain(name)
+        .catch((e: Error) => {
+          if (!this.stopped) log.error("certificate attempt failed", { name, err: e });
+        })
+        .finally(() => {
+          this.running.delete(name);
+          this.pump();
+        });
     }
   }
 
@@ -297,6 +303,8 @@ export class CertificateManager {
     const keyPem = this.storage.loadText(`${prefix}.key`);
     if (!certPem || !keyPem) return null;
     try {
+      // A pair Bun.serve would refuse must never reach the listener (it would not start).
+      if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) throw new Error("certificate and key do not match");
       const info = acme.crypto.readCertificateInfo(certPem);
       const notBefore = info.notBefore.getTime();
       const notAfter = info.notAfter.getTime();
