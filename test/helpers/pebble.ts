@@ -19,12 +19,19 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago (the kernel hands out a fresh ephemeral one). */
+const handedOut = new Set<number>();
+
+/** A port that was free a moment ago (the kernel picks it), never the same twice in this process. */
 export function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
+  for (;;) {
+    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = s.port;
+    s.stop(true);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 async function run(cmd: string[]): Promise<void> {
