@@ -7,7 +7,8 @@ import { startServer } from "../src/server/index.ts";
 import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
 import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
-import { startFazt, tempDir, cleanup, hostFetch } from "./helpers/fazt.ts";
+import { startFazt, tempDir, cleanup, hostFetch, api } from "./helpers/fazt.ts";
+import { makeTarGz } from "./helpers/archives.ts";
 import { seedDeploy } from "./helpers/sites.ts";
 
 const dir = tempDir();
@@ -68,6 +69,39 @@ describe("invalidation", () => {
       expect((await get("/", { "if-modified-since": r2.headers.get("last-modified")! })).status).toBe(200);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe("through the deploys API", () => {
+  test("rules files take effect on deploy; a bad one is a 400 naming the line and the live site stays", async () => {
+    const f = await startFazt();
+    try {
+      expect((await api(f, "/api/sites", { method: "POST", json: { name: "blog" } })).status).toBe(201);
+      const deploy = async (files: Record<string, string>) =>
+        api(f, "/api/sites/blog/deploys", { method: "POST", body: await makeTarGz(Object.entries(files).map(([name, data]) => ({ name, data }))) });
+      expect((await deploy({ "index.html": "v1", "_redirects": "/old /new 302\n" })).status).toBe(201);
+      expect(await (await hostFetch(f, "blog.localhost", "/")).text()).toBe("v1");
+      expect((await hostFetch(f, "blog.localhost", "/old")).headers.get("location")).toBe("/new");
+
+      const bad = await deploy({ "index.html": "v2", "_redirects": "/old /new 302\n/broken\n" });
+      expect(bad.status).toBe(400);
+      const body = (await bad.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("invalid_rules");
+      expect(body.error.message).toContain("_redirects line 2");
+      const badHeaders = await deploy({ "index.html": "v2", "_headers": "/*\n  Not A Header\n" });
+      expect(badHeaders.status).toBe(400);
+      expect(((await badHeaders.json()) as { error: { message: string } }).error.message).toContain("_headers line 2");
+      expect(await (await hostFetch(f, "blog.localhost", "/")).text()).toBe("v1");
+
+      expect((await deploy({ "index.html": "v3", "_headers": "/*\n  X-Version: 3\n" })).status).toBe(201);
+      const v3 = await hostFetch(f, "blog.localhost", "/");
+      expect(await v3.text()).toBe("v3");
+      expect(v3.headers.get("x-version")).toBe("3");
+      expect((await hostFetch(f, "blog.localhost", "/old")).status).toBe(404);
+    } finally {
+      await f.stop();
+      cleanup(f.dir);
     }
   });
 });

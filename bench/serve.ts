@@ -1,0 +1,250 @@
+#!/usr/bin/env bun
+// Serving benchmark: fazt vs nginx (1 worker) vs Caddy (GOMAXPROCS=1) on the
+// same files, each server pinned to CPU 0 and wrk to CPU 1, on loopback.
+//
+//   bun bench/serve.ts [--duration 8] [--connections 50] [--binary] [--analytics off]
+//
+// Scenarios: a 4 KB HTML page, a 100 KB file, and 304 revalidation of the
+// page (If-None-Match with the server's own ETag). Prints req/s, the ratios
+// fazt/nginx and fazt/caddy, and fazt's RSS after the run. wrk (and nginx,
+// caddy) are installed from Debian when missing. Everything started here is
+// stopped at the end, the temp directory removed.
+import { parseArgs } from "node:util";
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = resolve(import.meta.dir, "..");
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "50" },
+    binary: { type: "boolean", default: false },
+    analytics: { type: "string", default: "on" },
+  },
+});
+const DURATION = Number(opts.duration);
+const CONNECTIONS = Number(opts.connections);
+const SERVER_CPU = "0";
+const CLIENT_CPU = "1";
+const HOST = "bench.localhost";
+
+const started: Subprocess[] = [];
+const dir = mkdtempSync(join(tmpdir(), "fazt-bench-"));
+
+function ensureTool(cmd: string, pkg: string): void {
+  if (Bun.which(cmd)) return;
+  console.error(`installing ${pkg} from Debian...`);
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  for (const args of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", pkg]]) {
+    const r = Bun.spawnSync([...sudo, ...args], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdout: "inherit", stderr: "inherit" });
+    if (r.exitCode !== 0) throw new Error(`cannot install ${pkg}`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+async function waitUp(url: string, headers: Record<string, string> = {}): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { headers });
+      await r.arrayBuffer();
+      if (r.status < 500) return;
+    } catch {}
+    await Bun.sleep(50);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function spawn(cmd: string[], env: Record<string, string> = {}): Subprocess<"ignore", "pipe", "pipe"> {
+  const p = Bun.spawn(["taskset", "-c", SERVER_CPU, ...cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  started.push(p);
+  return p;
+}
+
+// ---- the sample site --------------------------------------------------------
+
+const page = Buffer.from("<!doctype html><html><head><title>bench</title></head><body>\n" + "<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(78) + "</body></html>\n").subarray(0, 4096);
+const file100k = crypto.getRandomValues(new Uint8Array(100 * 1024));
+const files: Record<string, Uint8Array> = { "index.html": page, "file-100k.bin": file100k };
+const docroot = join(dir, "www");
+mkdirSync(docroot);
+chmodSync(dir, 0o755); // nginx workers run as an unprivileged user
+for (const [name, data] of Object.entries(files)) writeFileSync(join(docroot, name), data);
+
+// ---- servers ----------------------------------------------------------------
+
+interface Target {
+  name: string;
+  base: string;
+  headers: Record<string, string>;
+  pid: number;
+}
+
+async function startFazt(): Promise<Target> {
+  const port = await freePort();
+  const cmd = opts.binary ? [join(ROOT, "dist/fazt")] : [process.execPath, join(ROOT, "src/main.ts")];
+  const p = spawn([...cmd, "serve", "--db", join(dir, "fazt.db"), "--http", `127.0.0.1:${port}`, "--analytics", opts.analytics!], { FAZT_LOG_LEVEL: "info" });
+  let err = "";
+  const token = await (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of p.stderr) {
+      err += decoder.decode(chunk, { stream: true });
+      const m = /(fzt_[a-z2-7]{12}_[A-Za-z0-9_-]{43})/.exec(err);
+      if (m && err.includes("http_port")) return m[1]!;
+    }
+    throw new Error(`fazt did not start:\n${err}`);
+  })();
+  void (async () => {
+    for await (const _ of p.stderr);
+  })();
+  const admin = `http://127.0.0.1:${port}`;
+  const auth = { authorization: `Bearer ${token}` };
+  const site = await fetch(`${admin}/api/sites`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "bench" }) });
+  if (site.status !== 201) throw new Error(`create site: ${site.status} ${await site.text()}`);
+  for (const [name, data] of Object.entries(files)) {
+    const r = await fetch(`${admin}/api/sites/bench/files/${name}`, { method: "PUT", headers: auth, body: data });
+    if (r.status >= 300) throw new Error(`deploy ${name}: ${r.status} ${await r.text()}`);
+  }
+  await waitUp(`${admin}/`, { Host: HOST });
+  return { name: "fazt", base: admin, headers: { Host: HOST }, pid: p.pid };
+}
+
+async function startNginx(): Promise<Target> {
+  ensureTool("nginx", "nginx-light");
+  const port = await freePort();
+  const conf = join(dir, "nginx.conf");
+  const tmp = join(dir, "nginx-tmp");
+  mkdirSync(tmp);
+  // A reasonable production setup for static files: one worker, sendfile, open file cache, no access log.
+  writeFileSync(
+    conf,
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  client_body_temp_path ${tmp};
+  proxy_temp_path ${tmp};
+  fastcgi_temp_path ${tmp};
+  uwsgi_temp_path ${tmp};
+  scgi_temp_path ${tmp};
+  server {
+    listen 127.0.0.1:${port};
+    root ${docroot};
+    etag on;
+  }
+}
+`,
+  );
+  const p = spawn(["nginx", "-c", conf, "-e", join(dir, "nginx-error.log")]);
+  await waitUp(`http://127.0.0.1:${port}/`);
+  return { name: "nginx", base: `http://127.0.0.1:${port}`, headers: {}, pid: p.pid };
+}
+
+async function startCaddy(): Promise<Target> {
+  ensureTool("caddy", "caddy");
+  const port = await freePort();
+  const p = spawn(["caddy", "file-server", "--root", docroot, "--listen", `127.0.0.1:${port}`], { GOMAXPROCS: "1", HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
+  void new Response(p.stdout).text();
+  void new Response(p.stderr).text();
+  await waitUp(`http://127.0.0.1:${port}/`);
+  return { name: "caddy", base: `http://127.0.0.1:${port}`, headers: {}, pid: p.pid };
+}
+
+// ---- load -------------------------------------------------------------------
+
+interface Scenario {
+  name: string;
+  path: string;
+  conditional?: boolean;
+}
+const SCENARIOS: Scenario[] = [
+  { name: "4 KB page", path: "/" },
+  { name: "100 KB file", path: "/file-100k.bin" },
+  { name: "304 revalidation", path: "/", conditional: true },
+];
+
+async function wrk(t: Target, s: Scenario, seconds: number): Promise<number> {
+  const headers = { ...t.headers };
+  if (s.conditional) {
+    const r = await fetch(t.base + s.path, { headers });
+    await r.arrayBuffer();
+    const etag = r.headers.get("etag");
+    if (!etag) throw new Error(`${t.name} sends no ETag`);
+    headers["If-None-Match"] = etag;
+    const check = await fetch(t.base + s.path, { headers });
+    if (check.status !== 304) throw new Error(`${t.name} answers ${check.status} to If-None-Match`);
+  } else {
+    const r = await fetch(t.base + s.path, { headers });
+    const body = new Uint8Array(await r.arrayBuffer());
+    const want = s.path === "/" ? page : file100k;
+    if (r.status !== 200 || Bun.hash(body) !== Bun.hash(want)) throw new Error(`${t.name} serves wrong bytes for ${s.path}`);
+  }
+  const args = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
+  args.push(t.base + s.path);
+  const p = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(p.stdout).text();
+  await p.exited;
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`wrk output unreadable:\n${out}`);
+  if (/Non-2xx or 3xx responses/.test(out) && !s.conditional) throw new Error(`${t.name}: errors during the run\n${out}`);
+  return Number(m[1]);
+}
+
+function rss(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+async function main(): Promise<void> {
+  ensureTool("wrk", "wrk");
+  ensureTool("taskset", "util-linux");
+  const targets = [await startFazt(), await startNginx(), await startCaddy()];
+  const results = new Map<string, Map<string, number>>();
+  for (const s of SCENARIOS) {
+    const row = new Map<string, number>();
+    for (const t of targets) {
+      await wrk(t, s, 2); // warm-up
+      row.set(t.name, await wrk(t, s, DURATION));
+      console.error(`${s.name.padEnd(18)} ${t.name.padEnd(6)} ${row.get(t.name)!.toFixed(0)} req/s`);
+    }
+    results.set(s.name, row);
+  }
+  const mem = rss(targets[0]!.pid);
+  const fmt = (n: number) => n.toFixed(0).padStart(9);
+  console.log(`\nfazt serving benchmark: ${DURATION}s per run, ${CONNECTIONS} connections, server on CPU ${SERVER_CPU}, wrk on CPU ${CLIENT_CPU}, analytics ${opts.analytics}`);
+  console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${"nginx".padStart(9)}${"caddy".padStart(9)}  fazt/nginx  fazt/caddy`);
+  for (const [name, row] of results) {
+    const [f, n, c] = ["fazt", "nginx", "caddy"].map((k) => row.get(k)!) as [number, number, number];
+    console.log(`${name.padEnd(18)}${fmt(f)}${fmt(n)}${fmt(c)}  ${(f / n).toFixed(2).padStart(9)}x  ${(f / c).toFixed(2).padStart(9)}x`);
+  }
+  console.log(`fazt RSS after the run: ${mem.rss.toFixed(1)} MB (peak ${mem.peak.toFixed(1)} MB)`);
+}
+
+try {
+  await main();
+} finally {
+  for (const p of started) p.kill("SIGTERM");
+  await Promise.all(started.map((p) => Promise.race([p.exited, Bun.sleep(5000)])));
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+}
