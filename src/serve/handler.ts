@@ -95,7 +95,8 @@ interface DeployContext {
 
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
-  private contexts = new Map<string, DeployContext>();
+  /** Per route object (the routing table hands out one per distinct Host header). */
+  private contexts = new WeakMap<SiteRoute, DeployContext | null>();
 
   constructor(
     private readonly vfs: VfsReader,
@@ -107,15 +108,16 @@ export class SiteHandler {
   /** Forget everything resolved: live deploys or stored variants changed. */
   invalidate(): void {
     this.cache.clear();
-    this.contexts.clear();
+    this.contexts = new WeakMap();
   }
 
   handle(req: Request, route: SiteRoute): Response {
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return plain(405, "method not allowed\n", { allow: "GET, HEAD" });
     if (route.deployId === null) return notFound();
-    const ctx = this.context(route, route.deployId);
-    if (!ctx) return notFound();
+    let ctx = this.contexts.get(route);
+    if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, route.deployId)));
+    if (ctx === null) return notFound();
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", start);
@@ -134,7 +136,7 @@ export class SiteHandler {
       const repr = entry.reprs[chooseEncoding(acceptedEncodings(req.headers.get("accept-encoding")), entry.available)]!;
       const inm = req.headers.get("if-none-match");
       if (inm !== null) {
-        if (etagMatches(inm, entry.tag)) return (repr.notModified.clone() as Response);
+        if (inm === repr.etag || etagMatches(inm, entry.tag)) return (repr.notModified.clone() as Response);
       } else {
         const ims = req.headers.get("if-modified-since");
         if (ims !== null && notModifiedSince(ims, entry.lastModified)) return (repr.notModified.clone() as Response);
@@ -177,22 +179,16 @@ export class SiteHandler {
   // ---- resolution (once per deploy and path) ------------------------------
 
   private context(route: SiteRoute, deployId: string): DeployContext | null {
-    const key = route.preview ? `p:${deployId} ` : `${deployId} `;
-    const hit = this.contexts.get(key);
-    if (hit) return hit;
     const record = this.vfs.deploy(deployId);
     if (!record) return null;
     const config = JSON.parse(record.config) as Parameters<typeof compileRules>[0];
-    const ctx: DeployContext = {
-      key,
+    return {
+      key: route.preview ? `p:${deployId} ` : `${deployId} `,
       deployId,
       rules: compileRules(config),
       lastModified: route.preview ? record.createdAt : Math.max(record.createdAt, route.liveSince),
       spa: route.spa ?? (this.vfs.lookup(deployId, "/200.html") ? "/200.html" : null),
     };
-    if (this.contexts.size > 1000) this.contexts.clear();
-    this.contexts.set(key, ctx);
-    return ctx;
   }
 
   private resolve(ctx: DeployContext, rawPath: string, query: string): Entry {
