@@ -3,6 +3,7 @@
 import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { startServer } from "../src/server/index.ts";
 import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
@@ -124,6 +125,10 @@ describe("--domain routing", () => {
   });
 });
 
+function memKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+}
+
 describe("big files", () => {
   test("ten clients download a 50 MB file at once: every byte right, server RSS bounded", async () => {
     const d = tempDir();
@@ -148,8 +153,18 @@ describe("big files", () => {
         }),
       );
       expect(sums).toEqual(Array(10).fill(want));
-      const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${f.proc.pid}/status`, "utf8"))![1]);
-      expect(peakKb).toBeLessThan(160 * 1024);
+      expect(memKb(f.proc.pid, "VmHWM")).toBeLessThan(160 * 1024);
+
+      // A client that stops reading: the server must not buffer the file for it.
+      const before = memKb(f.proc.pid, "VmRSS");
+      const slow = connect(f.port, "127.0.0.1");
+      await new Promise<void>((res) => slow.once("connect", () => res()));
+      slow.write("GET /big.bin HTTP/1.1\r\nHost: files.localhost\r\n\r\n");
+      slow.pause();
+      await Bun.sleep(1500);
+      const grown = memKb(f.proc.pid, "VmRSS") - before;
+      slow.destroy();
+      expect(grown).toBeLessThan(20 * 1024);
     } finally {
       await f.stop();
       cleanup(d);
