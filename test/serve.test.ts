@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { startFazt, tempDir, cleanup, hostFetch, api, type FaztProcess } from "./helpers/fazt.ts";
 import { seedDeploy } from "./helpers/sites.ts";
+import { makeTarGz } from "./helpers/archives.ts";
 
 const dir = tempDir();
 const db = join(dir, "fazt.db");
@@ -51,35 +52,41 @@ function get(host: string, path: string, headers: Record<string, string> = {}, i
 }
 const blog = (path: string, headers?: Record<string, string>, init?: RequestInit) => get("blog.localhost", path, headers, init);
 
+async function deploy(site: string, files: Record<string, string | Uint8Array>, query = ""): Promise<string> {
+  const body = await makeTarGz(Object.entries(files).map(([name, data]) => ({ name: name.slice(1), data })));
+  const r = await api(f, `/api/sites/${site}/deploys${query}`, { method: "POST", body });
+  expect(r.status).toBe(201);
+  return ((await r.json()) as { id: string }).id;
+}
+
 beforeAll(async () => {
-  seedDeploy(
-    db,
-    "blog",
-    {
-      "/index.html": page,
-      "/about.html": "<h1>about</h1>",
-      "/docs/index.html": "<h1>docs</h1>",
-      "/docs/guide.html": "<h1>guide</h1>",
-      "/docs/404.html": "docs not found",
-      "/404.html": "root not found",
-      "/assets/app.3f2a1b4c9d.js": "console.log(1)",
-      "/assets/index-BXa3k9Qz.css": "body{}",
-      "/style.css": "body { color: red }",
-      "/data.json": '{"a":1}',
-      "/image.png": png,
-      "/empty.txt": "",
-      "/big.bin": big,
-      "/hello world.html": "spaces",
-      "/café.html": "accent",
-      "/_redirects": REDIRECTS,
-      "/_headers": HEADERS,
-    },
-    { domains: ["custom.example.com"] },
-  );
-  seedDeploy(db, "spa", { "/index.html": "home", "/200.html": "spa shell" });
+  // Site settings have no API yet: this one is seeded in the database first.
   seedDeploy(db, "spa2", { "/index.html": "app shell" }, { settings: { spa: true } });
-  previewId = seedDeploy(db, "blog", { "/index.html": "preview!" }, { activate: false }).id;
   f = await startFazt({ dir, db });
+  for (const [name, domains] of [["blog", ["custom.example.com"]], ["spa", []], ["empty", []]] as const) {
+    expect((await api(f, "/api/sites", { method: "POST", json: { name, domains } })).status).toBe(201);
+  }
+  await deploy("blog", {
+    "/index.html": page,
+    "/about.html": "<h1>about</h1>",
+    "/docs/index.html": "<h1>docs</h1>",
+    "/docs/guide.html": "<h1>guide</h1>",
+    "/docs/404.html": "docs not found",
+    "/404.html": "root not found",
+    "/assets/app.3f2a1b4c9d.js": "console.log(1)",
+    "/assets/index-BXa3k9Qz.css": "body{}",
+    "/style.css": "body { color: red }",
+    "/data.json": '{"a":1}',
+    "/image.png": png,
+    "/empty.txt": "",
+    "/big.bin": big,
+    "/hello world.html": "spaces",
+    "/café.html": "accent",
+    "/_redirects": REDIRECTS,
+    "/_headers": HEADERS,
+  });
+  await deploy("spa", { "/index.html": "home", "/200.html": "spa shell" });
+  previewId = await deploy("blog", { "/index.html": "preview!" }, "?activate=false");
 });
 
 afterAll(async () => {
@@ -97,7 +104,7 @@ describe("host routing", () => {
   });
 
   test("unknown hosts and sites without a deploy get a plain 404 page", async () => {
-    for (const host of ["nope.localhost", "example.org", "", "a--blog.localhost"]) {
+    for (const host of ["nope.localhost", "example.org", "", "a--blog.localhost", "empty.localhost"]) {
       const r = await get(host, "/");
       expect(r.status).toBe(404);
       expect(r.headers.get("content-type")).toBe("text/html; charset=utf-8");
