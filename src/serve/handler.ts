@@ -132,8 +132,8 @@ export class SiteHandler {
 
   private respond(req: Request, entry: Entry, query: string): Response {
     if (entry.kind === "file") {
-      if (entry.status !== 200) return this.full(entry.reprs[0]!, entry.status, req.method === "HEAD");
       const repr = entry.reprs[chooseEncoding(acceptedEncodings(req.headers.get("accept-encoding")), entry.available)]!;
+      if (entry.status !== 200) return this.full(repr, entry.status, req.method === "HEAD");
       const inm = req.headers.get("if-none-match");
       if (inm !== null) {
         if (inm === repr.etag || etagMatches(inm, entry.tag)) return (repr.notModified.clone() as Response);
