@@ -1,14 +1,18 @@
-// A map bounded by bytes: each value says how many bytes it holds. Eviction
-// is "second chance" FIFO: a hit only sets a flag (no reordering on the hot
-// path); an entry hit since it was last considered is kept once more.
+// Cached values in many small maps (one per deploy, so a lookup needs no
+// composite key) under one budget of bytes: each value says how many bytes
+// it holds. Eviction is "second chance" FIFO across all maps: a hit only sets
+// a flag (no reordering on the hot path); an entry hit since it was last
+// considered is kept once more.
 
-interface Slot<V> {
-  value: V;
+export interface Slot<V> {
+  readonly map: Map<string, Slot<V>>;
+  readonly key: string;
+  readonly value: V;
   hot: boolean;
 }
 
 export class ByteCache<V extends { bytes: number }> {
-  private map = new Map<string, Slot<V>>();
+  private order = new Set<Slot<V>>();
   private used = 0;
 
   constructor(
@@ -17,26 +21,35 @@ export class ByteCache<V extends { bytes: number }> {
     readonly maxEntry = limit / 8,
   ) {}
 
-  get(key: string): V | undefined {
-    const slot = this.map.get(key);
+  /** A new map whose entries count against this cache's budget. */
+  newMap(): Map<string, Slot<V>> {
+    return new Map();
+  }
+
+  get(map: Map<string, Slot<V>>, key: string): V | undefined {
+    const slot = map.get(key);
     if (slot === undefined) return undefined;
     slot.hot = true;
     return slot.value;
   }
 
-  /** Keep value (if it fits) and return it. */
-  set(key: string, value: V): V {
+  /** Keep value under key in map (if it fits) and return it. */
+  set(map: Map<string, Slot<V>>, key: string, value: V): V {
     if (value.bytes > this.maxEntry) return value;
-    const old = this.map.get(key);
-    if (old) this.used -= old.value.bytes;
-    this.map.set(key, { value, hot: false });
+    const old = map.get(key);
+    if (old) this.drop(old);
+    const slot: Slot<V> = { map, key, value, hot: false };
+    map.set(key, slot);
+    this.order.add(slot);
     this.used += value.bytes;
-    this.evict();
+    while (this.used > this.limit) this.evictOne();
     return value;
   }
 
+  /** Forget everything (the maps handed out must be dropped by their owners too). */
   clear(): void {
-    this.map.clear();
+    for (const slot of this.order) slot.map.clear();
+    this.order.clear();
     this.used = 0;
   }
 
@@ -45,19 +58,24 @@ export class ByteCache<V extends { bytes: number }> {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.order.size;
   }
 
-  private evict(): void {
-    while (this.used > this.limit) {
-      const [key, slot] = this.map.entries().next().value as [string, Slot<V>];
-      this.map.delete(key);
-      if (slot.hot) {
-        slot.hot = false;
-        this.map.set(key, slot);
-      } else {
-        this.used -= slot.value.bytes;
-      }
+  private evictOne(): void {
+    const slot = this.order.values().next().value as Slot<V>;
+    this.order.delete(slot);
+    if (slot.hot) {
+      slot.hot = false;
+      this.order.add(slot);
+    } else {
+      slot.map.delete(slot.key);
+      this.used -= slot.value.bytes;
     }
+  }
+
+  private drop(slot: Slot<V>): void {
+    this.order.delete(slot);
+    slot.map.delete(slot.key);
+    this.used -= slot.value.bytes;
   }
 }

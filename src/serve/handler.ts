@@ -7,7 +7,7 @@
 // SQL lookups. Big files stream chunk rows with backpressure.
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
 import type { SiteRoute } from "./routes.ts";
-import { ByteCache } from "./cache.ts";
+import { ByteCache, type Slot } from "./cache.ts";
 import { compileRules, headersFor, matchRedirect, substitute, type CompiledRules, type Params } from "./rules.ts";
 import {
   ENC_BR,
@@ -86,8 +86,9 @@ const BAD_REQUEST_ENTRY: PlainEntry = { kind: "badrequest", bytes: ENTRY_OVERHEA
 
 /** What serving one deploy (as live or as preview) needs besides its files. */
 interface DeployContext {
-  key: string;
   deployId: string;
+  /** Resolved (raw path [+ query]) -> entry, in the shared byte budget. */
+  entries: Map<string, Slot<Entry>>;
   rules: CompiledRules;
   lastModified: number;
   spa: string | null;
@@ -95,8 +96,10 @@ interface DeployContext {
 
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
-  /** Per route object (the routing table hands out one per distinct Host header). */
+  /** Per route object (the routing table hands out one per distinct Host header)... */
   private contexts = new WeakMap<SiteRoute, DeployContext | null>();
+  /** ...shared by every host that leads to the same deploy (live or preview). */
+  private byDeploy = new Map<string, DeployContext | null>();
 
   constructor(
     private readonly vfs: VfsReader,
@@ -109,6 +112,7 @@ export class SiteHandler {
   invalidate(): void {
     this.cache.clear();
     this.contexts = new WeakMap();
+    this.byDeploy.clear();
   }
 
   handle(req: Request, route: SiteRoute): Response {
@@ -123,8 +127,8 @@ export class SiteHandler {
     const q = url.indexOf("?", start);
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
     const query = q < 0 ? "" : url.slice(q + 1);
-    const key = ctx.rules.queryDependent ? `${ctx.key}${rawPath}?${query}` : ctx.key + rawPath;
-    const entry = this.cache.get(key) ?? this.cache.set(key, this.resolve(ctx, rawPath, query));
+    const key = ctx.rules.queryDependent ? `${rawPath}?${query}` : rawPath;
+    const entry = this.cache.get(ctx.entries, key) ?? this.cache.set(ctx.entries, key, this.resolve(ctx, rawPath, query));
     return this.respond(req, entry, query);
   }
 
@@ -179,12 +183,19 @@ export class SiteHandler {
   // ---- resolution (once per deploy and path) ------------------------------
 
   private context(route: SiteRoute, deployId: string): DeployContext | null {
+    const key = route.preview ? `preview ${deployId}` : deployId;
+    let ctx = this.byDeploy.get(key);
+    if (ctx === undefined) this.byDeploy.set(key, (ctx = this.loadContext(route, deployId)));
+    return ctx;
+  }
+
+  private loadContext(route: SiteRoute, deployId: string): DeployContext | null {
     const record = this.vfs.deploy(deployId);
     if (!record) return null;
     const config = JSON.parse(record.config) as Parameters<typeof compileRules>[0];
     return {
-      key: route.preview ? `p:${deployId} ` : `${deployId} `,
       deployId,
+      entries: this.cache.newMap(),
       rules: compileRules(config),
       lastModified: route.preview ? record.createdAt : Math.max(record.createdAt, route.liveSince),
       spa: route.spa ?? (this.vfs.lookup(deployId, "/200.html") ? "/200.html" : null),
