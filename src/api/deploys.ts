@@ -62,6 +62,10 @@ export function deployRoutes(app: App) {
     try {
       await fill(builder);
       return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+    } catch (err) {
+      // Deleted while its upload was streaming: say so rather than fail on a foreign key.
+      if (!(err instanceof VfsError)) getSite(store, site.name);
+      throw err;
     } finally {
       builder.abort();
       app.gc.schedule();

@@ -80,36 +80,19 @@ export class DeployBuilder {
 
   /** Read one file's bytes to the end, enforcing the limits as they arrive. */
   async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
-    const held: Uint8Array[] = [];
-    let size = 0;
-    let staged: StagedBlob | null = null;
-    try {
-      for await (const piece of body) {
-        size += piece.length;
-        this.checkSize(path, size, size);
-        if (staged) staged.write(piece);
-        else if (size <= CHUNK_SIZE) held.push(piece);
-        else {
-          staged = new StagedBlob(this.store, this.uploadId);
-          for (const h of held) staged.write(h);
-          held.length = 0;
-          staged.write(piece);
-        }
-        this.touch();
-        this.collectGarbage(piece.length);
-      }
-    } catch (err) {
-      staged?.discard();
-      throw err;
-    }
-    this.bytes += size;
-    if (staged) {
-      const blob = staged.finish();
-      this.files.set(path, { path, blobId: blob.blobId, size, mime: mimeFor(path) });
+    const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
+      this.checkSize(path, size, size);
+      this.touch();
+      this.collectGarbage(piece);
+    });
+    this.bytes += content.size;
+    if ("staged" in content) {
+      const blob = content.staged.finish();
+      this.files.set(path, { path, blobId: blob.blobId, size: content.size, mime: mimeFor(path) });
       return;
     }
-    this.batch.push({ path, data: held.length === 1 ? held[0]! : Buffer.concat(held) });
-    this.batchBytes += size;
+    this.batch.push({ path, data: content.data });
+    this.batchBytes += content.size;
     if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES) this.flush();
   }
 
@@ -164,11 +147,11 @@ export class DeployBuilder {
   }
 
   // Bun's collector runs lazily; streaming a big deploy leaves tens of MiB of
-  // dead buffers behind. A collection every 16 MiB keeps peak memory flat.
+  // dead buffers behind. A collection every 8 MiB keeps peak memory flat.
   private sinceCollect = 0;
   private collectGarbage(bytes: number): void {
     this.sinceCollect += bytes;
-    if (this.sinceCollect < 16 * MiB) return;
+    if (this.sinceCollect < 8 * MiB) return;
     this.sinceCollect = 0;
     Bun.gc(true);
   }
@@ -181,25 +164,26 @@ export class DeployBuilder {
   }
 }
 
+type Received = { size: number; data: Uint8Array } | { size: number; staged: StagedBlob };
+
 /**
- * Store one content from a stream for an upload (incremental protocol):
- * small contents are buffered, big ones staged chunk by chunk; the hash must
- * match `expectedHash`.
+ * Read one content to its end: kept in memory while it fits in one chunk,
+ * staged chunk by chunk beyond that. `onPiece` may throw to stop reading
+ * (a limit); then nothing of it is kept.
  */
-export async function storeContent(
+async function receiveContent(
   store: Store,
   uploadId: string,
   body: AsyncIterable<Uint8Array>,
-  expectedHash: string,
-  maxBytes: number,
-): Promise<{ blobId: number; size: number }> {
+  onPiece: (sizeSoFar: number, pieceBytes: number) => void,
+): Promise<Received> {
   const held: Uint8Array[] = [];
   let size = 0;
   let staged: StagedBlob | null = null;
   try {
     for await (const piece of body) {
       size += piece.length;
-      if (size > maxBytes) throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(maxBytes)}; --max-file-bytes)`);
+      onPiece(size, piece.length);
       if (staged) staged.write(piece);
       else if (size <= CHUNK_SIZE) held.push(piece);
       else {
@@ -213,19 +197,34 @@ export async function storeContent(
     staged?.discard();
     throw err;
   }
-  try {
-    if (staged) return staged.finish(expectedHash);
-  } catch (err) {
-    if (err instanceof HashMismatch) throw new VfsError(400, "hash_mismatch", err.message);
-    throw err;
+  return staged ? { size, staged } : { size, data: held.length === 1 ? held[0]! : Buffer.concat(held) };
+}
+
+/** Store one content of an incremental upload from a stream; its SHA-256 must be `expectedHash`. */
+export async function storeContent(
+  store: Store,
+  uploadId: string,
+  body: AsyncIterable<Uint8Array>,
+  expectedHash: string,
+  maxBytes: number,
+): Promise<{ blobId: number; size: number }> {
+  const content = await receiveContent(store, uploadId, body, (size) => {
+    if (size > maxBytes) throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(maxBytes)}; --max-file-bytes)`);
+  });
+  touchUpload(store, uploadId);
+  if ("staged" in content) {
+    try {
+      return content.staged.finish(expectedHash);
+    } catch (err) {
+      if (err instanceof HashMismatch) throw new VfsError(400, "hash_mismatch", err.message);
+      throw err;
+    }
   }
-  const data = held.length === 1 ? held[0]! : Buffer.concat(held);
-  const hash = sha256Hex(data);
+  const hash = sha256Hex(content.data);
   if (hash !== expectedHash) throw new VfsError(400, "hash_mismatch", new HashMismatch(expectedHash, hash).message);
   return store.tx(() => {
-    const blob = putContent(store, data, hash);
+    const blob = putContent(store, content.data, hash);
     linkToUpload(store, uploadId, blob.blobId);
-    touchUpload(store, uploadId);
     return blob;
   });
 }
