@@ -74,6 +74,25 @@ for (let run = 1; run <= RUNS; run++) {
   }
 }
 
+// The same tree as a zip: spooled into temporary chunk rows, then read with random access.
+{
+  const zip = join(out, "site.zip");
+  const z = Bun.spawnSync(["zip", "-qr", zip, "."], { cwd: tree });
+  if (z.exitCode !== 0) throw new Error(z.stderr.toString());
+  mkdirSync(join(out, "zip"));
+  const f = await startFazt({ binary: values.binary === true, dir: join(out, "zip") });
+  try {
+    await api(f, "/api/sites", { method: "POST", json: { name: "bench" } });
+    const t0 = performance.now();
+    const res = await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(zip) });
+    const secs = (performance.now() - t0) / 1000;
+    if (res.status !== 201) throw new Error(`zip deploy failed: ${await res.text()}`);
+    console.log(`zip: ${(statSync(zip).size / 1024 / 1024).toFixed(1)} MiB deployed in ${secs.toFixed(2)} s, server peak RSS ${peakRssMiB(f.proc.pid).toFixed(0)} MiB`);
+  } finally {
+    await f.stop();
+  }
+}
+
 // GC while serving: delete a deployed 50 MB site and collect its content
 // while a client keeps requesting another site's page; report the slowest answer.
 {

@@ -13,6 +13,7 @@ import { CHUNK_SIZE, StagedBlob } from "./content.ts";
 import type { DeployBuilder } from "./builder.ts";
 import { formatBytes } from "./builder.ts";
 import { badArchive, tooLarge, VfsError } from "./errors.ts";
+import { GcHint } from "./gc-hint.ts";
 
 export type ArchiveKind = "tar" | "tar.gz" | "zip";
 
@@ -144,7 +145,11 @@ async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, build
 
 async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: DeployBuilder, limits: ArchiveLimits): Promise<void> {
   const spool = new StagedBlob(store, builder.uploadId);
-  for await (const piece of bytes) spool.write(piece);
+  const gcHint = new GcHint();
+  for await (const piece of bytes) {
+    spool.write(piece);
+    gcHint.add(piece.length);
+  }
   const { blobId, size } = spool.close();
   const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId), size, {
     lazyEntries: true,
@@ -169,8 +174,14 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
   }
 }
 
-/** yauzl's random access over the spooled chunk rows. */
+/**
+ * yauzl's random access over the spooled chunk rows, on the reader connection
+ * (no mmap: the spool's pages should not stay resident). Members are read in
+ * order and many share a chunk, so the last chunk read is kept.
+ */
 class ChunkReader extends yauzl.RandomAccessReader {
+  private last: { seq: number; data: Uint8Array } | null = null;
+
   constructor(
     private readonly store: Store,
     private readonly blobId: number,
@@ -178,18 +189,24 @@ class ChunkReader extends yauzl.RandomAccessReader {
     super();
   }
 
+  private chunk(seq: number): Uint8Array {
+    if (this.last?.seq === seq) return this.last.data;
+    const row = this.store.read.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?").get(this.blobId, seq) as { data: Uint8Array } | null;
+    if (!row) throw new Error(`spooled chunk ${seq} missing`);
+    this.last = { seq, data: row.data };
+    return row.data;
+  }
+
   override _readStreamForRange(start: number, end: number): Readable {
-    const { store, blobId } = this;
+    const reader = this;
     return Readable.from(
       (function* () {
-        const chunk = store.write.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?");
         for (let pos = start; pos < end; ) {
           const seq = Math.floor(pos / CHUNK_SIZE);
-          const row = chunk.get(blobId, seq) as { data: Uint8Array } | null;
-          if (!row) throw new Error(`spooled chunk ${seq} missing`);
+          const data = reader.chunk(seq);
           const from = pos - seq * CHUNK_SIZE;
-          const to = Math.min(row.data.length, end - seq * CHUNK_SIZE);
-          yield Buffer.from(row.data.subarray(from, to));
+          const to = Math.min(data.length, end - seq * CHUNK_SIZE);
+          yield Buffer.from(data.buffer, data.byteOffset + from, to - from);
           pos += to - from;
         }
       })(),

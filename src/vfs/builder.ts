@@ -8,6 +8,7 @@ import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBl
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import { VfsError, tooLarge } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
+import { GcHint } from "./gc-hint.ts";
 import { deployPath } from "./paths.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
@@ -83,7 +84,7 @@ export class DeployBuilder {
     const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
       this.checkSize(path, size, size);
       this.touch();
-      this.collectGarbage(piece);
+      this.gcHint.add(piece);
     });
     this.bytes += content.size;
     if ("staged" in content) {
@@ -146,15 +147,7 @@ export class DeployBuilder {
     });
   }
 
-  // Bun's collector runs lazily; streaming a big deploy leaves tens of MiB of
-  // dead buffers behind. A collection every 8 MiB keeps peak memory flat.
-  private sinceCollect = 0;
-  private collectGarbage(bytes: number): void {
-    this.sinceCollect += bytes;
-    if (this.sinceCollect < 8 * MiB) return;
-    this.sinceCollect = 0;
-    Bun.gc(true);
-  }
+  private readonly gcHint = new GcHint();
 
   private touch(): void {
     const now = Date.now();
@@ -197,7 +190,8 @@ async function receiveContent(
     staged?.discard();
     throw err;
   }
-  return staged ? { size, staged } : { size, data: held.length === 1 ? held[0]! : Buffer.concat(held) };
+  // A copy: pieces may be views into much bigger buffers that must not stay alive in a batch.
+  return staged ? { size, staged } : { size, data: Buffer.concat(held) };
 }
 
 /** Store one content of an incremental upload from a stream; its SHA-256 must be `expectedHash`. */
