@@ -290,6 +290,29 @@ describe("bad input leaves the live deploy and the database intact", () => {
 describe("incremental uploads", () => {
   const sha = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 
+  test("GC spares content an open upload relies on, and variants of live content", async () => {
+    const text = "a compressible page ".repeat(500);
+    await api(f, "/api/sites", { method: "POST", json: { name: "gcsafe" } });
+    expect((await deploy("gcsafe", await makeTarGz([{ name: "index.html", data: text }]))).status).toBe(201);
+    // The content's only deploy goes; an upload opened before GC runs still relies on it.
+    const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "/kept.html": sha(text) } } });
+    const { id, required } = (await open.json()) as { id: string; required: string[] };
+    expect(required).toEqual([]);
+    expect((await api(f, "/api/sites/gcsafe", { method: "DELETE" })).status).toBe(200);
+    await gc();
+    expect((await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} })).status).toBe(201);
+    expect(await page("other", "/kept.html")).toBe(text);
+    // Its precompressed variants (made in the background) survive GC while it is live.
+    const variants = () => db((d) => (d.query("SELECT count(*) AS n FROM blob_variants v JOIN blobs b ON b.id = v.blob_id WHERE b.hash = ?").get(sha(text)) as { n: number }).n);
+    for (let i = 0; i < 300 && variants() === 0; i++) await Bun.sleep(10);
+    expect(variants()).toBeGreaterThan(0);
+    await gc();
+    expect(variants()).toBeGreaterThan(0);
+    const br = await hostFetch(f, "other.localhost", "/kept.html", { headers: { "accept-encoding": "br" } });
+    expect(br.headers.get("content-encoding")).toBe("br");
+    expect(await br.text()).toBe(text); // fetch decodes it
+  });
+
   test("only missing content is asked for; commit needs it all; hashes are checked", async () => {
     const files = { "/index.html": sha("<h1>v1</h1>"), "/new.txt": sha("new content"), "/copy.txt": sha("new content") };
     const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files } });
