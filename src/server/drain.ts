@@ -2,7 +2,7 @@
 // finish (bounded), then close idle keep-alive connections.
 import type { Server } from "bun";
 
-export const SHUTDOWN_GRACE_MS = 10_000;
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function drain(server: Server<undefined>, graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
   void server.stop(false);

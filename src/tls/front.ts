@@ -9,7 +9,7 @@ import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
 
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
-export const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
+const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
 function pathStart(url: string): number {
   return url.indexOf("/", url.indexOf("//") + 2);
@@ -20,7 +20,7 @@ function pathStart(url: string): number {
  * challenge another process's order is waiting on. Null when the path is not
  * a challenge path.
  */
-export function answerChallenge(app: App, req: Request): Response | null {
+function answerChallenge(app: App, req: Request): Response | null {
   const url = req.url;
   const start = pathStart(url);
   if (start < 0 || !url.startsWith(CHALLENGE_PREFIX, start)) return null;

@@ -39,7 +39,7 @@ export interface ManagerOptions {
 
 export const BACKOFF_MIN_MS = 60_000;
 export const BACKOFF_MAX_MS = 6 * 3600_000;
-export const GIVE_UP_AFTER_MS = 30 * 86_400_000;
+const GIVE_UP_AFTER_MS = 30 * 86_400_000;
 /** next_attempt_at of a name given up on: no automatic attempt until it is added again. */
 export const GAVE_UP = Number.MAX_SAFE_INTEGER;
 const DAY_MS = 86_400_000;

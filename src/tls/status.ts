@@ -32,7 +32,7 @@ interface StoredCert {
 }
 
 /** Stored ACME certificates, the longest-lasting one per name. */
-export function storedCertificates(app: App): StoredCert[] {
+function storedCertificates(app: App): StoredCert[] {
   const rows = app.store.read
     .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
     .all() as { key: string; value: Uint8Array }[];
@@ -78,7 +78,7 @@ export function listCertificates(app: App): CertificateView[] {
 }
 
 /** fazt_cert_expiry_seconds: seconds until each stored certificate expires (negative when expired). */
-export function certExpirySeconds(app: App): { name: string; seconds: number }[] {
+function certExpirySeconds(app: App): { name: string; seconds: number }[] {
   const now = Date.now();
   return storedCertificates(app).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
 }

@@ -18,7 +18,7 @@ export class NotFoundError extends Error {
 }
 
 /** Escape LIKE wildcards so a key prefix matches literally (ESCAPE '\'). */
-export function likePrefix(prefix: string): string {
+function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + "%";
 }
 
