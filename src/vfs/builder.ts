@@ -48,6 +48,8 @@ export function dropUpload(store: Store, uploadId: string): void {
 export class DeployBuilder {
   readonly uploadId: string;
   private readonly files = new Map<string, ManifestEntry>();
+  /** Every path admitted so far (written or still in the batch). */
+  private readonly paths = new Set<string>();
   private bytes = 0;
   private batch: { path: string; data: Uint8Array }[] = [];
   private batchBytes = 0;
@@ -69,13 +71,12 @@ export class DeployBuilder {
   /** Check a member before reading it: path, duplicates, count, declared size. */
   admit(name: string, declaredSize?: number): string {
     const path = deployPath(name, this.limits.maxPathLength);
-    if (this.files.has(path) || this.batch.some((b) => b.path === path)) {
-      throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
-    }
-    if (this.files.size + this.batch.length + 1 > this.limits.maxFiles) {
+    if (this.paths.has(path)) throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
+    if (this.paths.size + 1 > this.limits.maxFiles) {
       throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${this.limits.maxFiles}; --max-files)`);
     }
     if (declaredSize !== undefined) this.checkSize(path, declaredSize, declaredSize);
+    this.paths.add(path);
     return path;
   }
 
@@ -100,6 +101,7 @@ export class DeployBuilder {
   /** Carry a file over from another deploy (single-file PUT). */
   addEntry(entry: ManifestEntry): void {
     this.files.set(entry.path, entry);
+    this.paths.add(entry.path);
     this.bytes += entry.size;
   }
 
