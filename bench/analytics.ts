@@ -33,6 +33,8 @@ const script = join(import.meta.dir, "analytics.lua");
 
 interface Run {
   rps: number;
+  /** Server CPU time (user + system) per answered request, in microseconds: robust to a busy machine. */
+  cpuUs: number;
   requests: number;
   p50: number;
   p99: number;
@@ -47,16 +49,26 @@ function ms(v: string | undefined): number {
   return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
 }
 
-async function runWrk(port: number, secs: number): Promise<Run> {
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function runWrk(port: number, secs: number, pid: number): Promise<Run> {
+  const cpu0 = cpuSeconds(pid);
   const args = ["wrk", `-t${threads}`, `-c${connections}`, `-d${secs}s`, "--latency", "--timeout", "5s", "-s", script, "-H", "Host: blog.localhost"];
   const p = Bun.spawn([...args, `http://127.0.0.1:${port}`], { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`wrk failed (${code}): ${err}`);
   const pct = (q: string) => ms(new RegExp(`^\\s+${q}%\\s+(\\S+)`, "m").exec(out)?.[1]);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  await Bun.sleep(1200); // the flusher writes what is buffered: its CPU belongs to these requests
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / requests,
+    requests,
     p50: pct("50"),
     p99: pct("99"),
     max: ms(/Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]),
@@ -69,7 +81,7 @@ async function withServer<T>(analytics: boolean, fn: (f: FaztProcess) => Promise
   seedSite(join(dir, "fazt.db"), "blog", { "/index.html": "<!doctype html><h1>hello</h1>\n", "/about.html": "<p>about</p>\n".repeat(40) });
   const f = await startFazt({ dir, binary: values.binary, env: { FAZT_ANALYTICS: analytics ? "on" : "off" } });
   try {
-    await runWrk(f.port, 2); // warm-up
+    await runWrk(f.port, 2, f.proc.pid); // warm-up
     return await fn(f);
   } finally {
     await f.stop();
@@ -88,7 +100,7 @@ function rssMiB(pid: number): number {
 }
 
 const fmt = (r: Run) =>
-  `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
+  `${r.rps.toFixed(0).padStart(7)} req/s  ${r.cpuUs.toFixed(1).padStart(5)} us CPU/req  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
 
 console.log(`wrk -t${threads} -c${connections} -d${seconds}s, rotating 7 User-Agents and 4 paths; fazt ${values.binary ? "binary" : "from source"}; ${rounds} rounds`);
 const results: Record<"on" | "off", Run[]> = { on: [], off: [] };
@@ -96,9 +108,8 @@ for (let i = 0; i < rounds; i++) {
   for (const mode of i % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
     const r = await withServer(mode === "on", async (f) => {
       const before = mode === "on" ? await metric(f, "fazt_analytics_write_seconds_total") : 0;
-      const run = await runWrk(f.port, seconds);
+      const run = await runWrk(f.port, seconds, f.proc.pid);
       if (mode === "on") {
-        await Bun.sleep(1500); // one flush interval: everything answered is written
         const [written, dropped, maxWrite, writing] = await Promise.all([
           metric(f, "fazt_analytics_written_events_total"),
           metric(f, "fazt_analytics_dropped_events_total"),
@@ -120,6 +131,9 @@ const mean = (rs: Run[], k: keyof Run) => rs.reduce((n, r) => n + r[k], 0) / rs.
 const on = mean(results.on, "rps");
 const off = mean(results.off, "rps");
 console.log(`\nmean req/s: off ${off.toFixed(0)}, on ${on.toFixed(0)}; analytics cost ${(((off - on) / off) * 100).toFixed(1)}% (budget 10%)`);
+const cpuOff = mean(results.off, "cpuUs");
+const cpuOn = mean(results.on, "cpuUs");
+console.log(`server CPU per request: off ${cpuOff.toFixed(1)} us, on ${cpuOn.toFixed(1)} us (+${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)}%)`);
 console.log(`mean p99: off ${mean(results.off, "p99").toFixed(2)} ms, on ${mean(results.on, "p99").toFixed(2)} ms`);
 
 if (soak > 0) {
@@ -128,7 +142,7 @@ if (soak > 0) {
     await withServer(mode === "on", async (f) => {
       const samples: string[] = [];
       const rss: number[] = [];
-      const load = runWrk(f.port, soak);
+      const load = runWrk(f.port, soak, f.proc.pid);
       const sampler = setInterval(async () => {
         const r = rssMiB(f.proc.pid);
         rss.push(r);

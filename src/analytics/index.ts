@@ -1,5 +1,5 @@
 // Site traffic analytics: the request path records a raw hit into a bounded
-// buffer; a background flusher writes events and hourly rollups; a pruner
+// buffer; a background flusher writes events, hourly rollups and daily breakdowns; a pruner
 // trims raw events past the retention window. See docs/ARCHITECTURE.md.
 import type { App } from "../core/app.ts";
 import { log } from "../log/index.ts";
