@@ -212,7 +212,8 @@ interface Run {
 async function wrk(t: Target, s: Scenario, seconds: number): Promise<Run> {
   const headers = { ...t.headers };
   if (s.conditional) {
-    const r = await fetch(t.base + s.path, { headers });
+    // wrk sends no Accept-Encoding: revalidate the identity representation's tag.
+    const r = await fetch(t.base + s.path, { headers: { ...headers, "Accept-Encoding": "identity" } });
     await r.arrayBuffer();
     const etag = r.headers.get("etag");
     if (!etag) throw new Error(`${t.name} sends no ETag`);
