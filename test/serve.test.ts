@@ -33,6 +33,8 @@ const REDIRECTS = `# redirects for the blog
 /about          /elsewhere      301
 /style.css      /about          302!
 /external       https://example.com/landing  301
+/twice          /first-rule     302
+/twice          /second-rule    302
 `;
 
 const HEADERS = `/*
@@ -211,6 +213,7 @@ describe("_redirects", () => {
     ["/lang?lang=fr", 302, "/fr/"],
     ["/style.css", 302, "/about"],
     ["/external", 301, "https://example.com/landing"],
+    ["/twice", 302, "/first-rule"],
   ];
   for (const [path, status, location] of cases) {
     test(`${path} -> ${status} ${location}`, async () => {
