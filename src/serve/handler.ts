@@ -8,7 +8,7 @@
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
 import type { SiteRoute } from "./routes.ts";
 import { ByteCache, type Slot } from "./cache.ts";
-import { compileRules, headersFor, matchRedirect, substitute, type CompiledRules, type Params } from "./rules.ts";
+import { compileRules, headersFor, matchRedirect, queryMatters, substitute, type CompiledRules, type Params } from "./rules.ts";
 import {
   ENC_BR,
   ENC_GZIP,
@@ -127,7 +127,8 @@ export class SiteHandler {
     const q = url.indexOf("?", start);
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
     const query = q < 0 ? "" : url.slice(q + 1);
-    const key = ctx.rules.queryDependent ? `${rawPath}?${query}` : rawPath;
+    // Only paths that a rule with query conditions matches are remembered per query string.
+    const key = query !== "" && queryMatters(ctx.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
     const entry = this.cache.get(ctx.entries, key) ?? this.cache.set(ctx.entries, key, this.resolve(ctx, rawPath, query));
     return this.respond(req, entry, query);
   }

@@ -185,6 +185,8 @@ export interface CompiledRules {
   headers: { pattern: PathPattern; headers: [string, string][] }[];
   /** True when some redirect depends on the query string. */
   queryDependent: boolean;
+  /** Source patterns of the rules with query conditions. */
+  queryPatterns: PathPattern[];
 }
 
 export function compileRules(rules: Partial<SiteRules>): CompiledRules {
@@ -193,7 +195,18 @@ export function compileRules(rules: Partial<SiteRules>): CompiledRules {
     redirects,
     headers: (rules.headers ?? []).map((r) => ({ pattern: new PathPattern(r.path), headers: r.headers })),
     queryDependent: redirects.some((r) => r.query.length > 0),
+    queryPatterns: redirects.filter((r) => r.query.length > 0).map((r) => r.pattern),
   };
+}
+
+/** Whether the answer for this raw path can depend on the query string. */
+export function queryMatters(rules: CompiledRules, rawPath: string): boolean {
+  if (!rules.queryDependent) return false;
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {}
+  return rules.queryPatterns.some((p) => p.match(path) !== null);
 }
 
 /** The first redirect rule matching the path (and query), with its parameters. */
