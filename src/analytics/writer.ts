@@ -40,9 +40,11 @@ const CACHE_MAX = 20_000;
 
 export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
-  /** day+IP+UA -> visitor hash: SHA-256 once per client and day. */
+  /** Small numbers for repeated strings (IPs, User-Agents, paths...), so cache keys stay short and cheap to hash. */
+  private readonly ids = new Map<string, number>();
+  /** day:IP:UA ids -> visitor hash: SHA-256 once per client and day. */
   private readonly visitors = new Map<string, string>();
-  /** Referer header -> referring host. */
+  /** host:Referer ids -> referring host. */
   private readonly referrers = new Map<string, string | null>();
   /** site:day:visitor already in analytics_day_visitors (skips the INSERT OR IGNORE). */
   private readonly marked = new Set<string>();
@@ -93,6 +95,12 @@ export class EventWriter {
   }
 
   private writeRows(batch: readonly Hit[]): number {
+    if (this.ids.size >= CACHE_MAX) {
+      // The caches below are keyed by these ids: they go together.
+      this.ids.clear();
+      this.visitors.clear();
+      this.referrers.clear();
+    }
     const liveIds = (this.liveSites.all() as { id: number }[]).map((r) => r.id);
     const live = new Set(liveIds);
     const liveKey = liveIds.join();
@@ -109,7 +117,8 @@ export class EventWriter {
       if (!live.has(h.siteId)) continue;
       const client = classifyUserAgent(h.ua);
       const day = dayOf(h.ts);
-      const visitor = this.visitor(day, h.ip, h.ua);
+      const uaId = this.id(h.ua);
+      const visitor = this.visitor(day, h.ip, h.ua, uaId);
       const referrer = this.referrer(h.referrer, h.host);
       rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor);
       if (rows.length === ROWS_PER_INSERT * 11) this.insertEvents.run(...rows.splice(0));
@@ -121,7 +130,8 @@ export class EventWriter {
       r.bytes += h.bytes;
       const cls = ((h.status / 100) | 0) - 2;
       if (cls >= 0 && cls <= 3) r.s[cls]!++;
-      this.breakdowns.countHit(h.siteId, day, h.status, h.path, referrer, h.ua, client);
+      const alike = `${h.siteId}:${day}:${h.status}:${this.id(h.path)}:${referrer === null ? "" : this.id(referrer)}:${uaId}`;
+      this.breakdowns.countHit(alike, h.siteId, day, h.status, h.path, referrer, client);
       if (client.bot) {
         r.bots++;
         continue;
@@ -146,8 +156,14 @@ export class EventWriter {
     return this.markVisitor.run(siteId, day, visitor).changes === 1;
   }
 
-  private visitor(day: number, ip: string, ua: string): string {
-    const key = `${day}\n${ip}\n${ua}`;
+  private id(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) this.ids.set(s, (id = this.ids.size));
+    return id;
+  }
+
+  private visitor(day: number, ip: string, ua: string, uaId: number): string {
+    const key = `${day}:${this.id(ip)}:${uaId}`;
     let v = this.visitors.get(key);
     if (v === undefined) {
       if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
@@ -158,7 +174,7 @@ export class EventWriter {
 
   private referrer(referrer: string | null, host: string): string | null {
     if (referrer === null) return null;
-    const key = `${host} ${referrer}`;
+    const key = `${this.id(host)}:${this.id(referrer)}`;
     let r = this.referrers.get(key);
     if (r === undefined) {
       if (this.referrers.size >= CACHE_MAX) this.referrers.clear();
