@@ -6,14 +6,14 @@ import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
 
-const clientFlags: Record<string, FlagSpec> = {
+export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
   token: { type: "string", description: "API token (admin, or the site's deploy token)" },
 };
 
 type RawBody = ReadableStream<Uint8Array> | Uint8Array | string | Blob;
 
-class Client {
+export class Client {
   constructor(
     readonly server: string,
     private readonly token: string | undefined,

@@ -1,7 +1,7 @@
 // fazt stats SITE: the analytics report of GET /api/sites/:site/analytics, as text.
 import type { Command } from "./command.ts";
 import { str } from "./command.ts";
-import { apiClient, clientFlags } from "./http.ts";
+import { Client, clientFlags } from "./client.ts";
 import type { AnalyticsReport } from "../analytics/query.ts";
 
 export const statsCommand: Command = {
@@ -20,7 +20,7 @@ export const statsCommand: Command = {
     const q = new URLSearchParams();
     for (const k of ["from", "to"]) if (str(args, k)) q.set(k, str(args, k)!);
     const site = encodeURIComponent(args.positionals[0]!);
-    const report = await apiClient(args).get<AnalyticsReport>(`/api/sites/${site}/analytics${q.size ? `?${q}` : ""}`);
+    const report = await Client.from(args).request<AnalyticsReport>("GET", `/api/sites/${site}/analytics${q.size ? `?${q}` : ""}`);
     process.stdout.write(args.flags.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
   },
 };
