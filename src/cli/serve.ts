@@ -97,6 +97,8 @@ export const serveCommand: Command = {
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,
     ].filter(Boolean);
     const admin = config.domain ? `admin.${config.domain}` : "localhost";
+    // Mail is not part of this version yet: say so rather than silently ignore the flags.
+    if (config.smtp || config.mailWebhookSecret) log.warn("mail is not available in this version yet: --smtp and --mail-webhook-secret are ignored");
     log.info(`fazt ${VERSION} listening on ${where.join(", ")}; admin at ${admin}; db ${config.dbPath}`, {
       http_port: server.httpPort,
       https_port: server.httpsPort,
