@@ -3,7 +3,7 @@ import { expect, test, beforeAll, afterAll } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { ROOT, BINARY, startFazt, tempDir, cleanup, api } from "./helpers/fazt.ts";
+import { ROOT, startFazt, tempDir, cleanup, api } from "./helpers/fazt.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
@@ -47,8 +47,4 @@ test("SIGINT stops the binary cleanly too", async () => {
   const f = await startFazt({ binary: true, dir });
   expect(await f.stop("SIGINT")).toBe(0);
   expect(f.stderr()).toContain('"msg":"stopped"');
-});
-
-test("BINARY path is the contract's dist/fazt", () => {
-  expect(BINARY.endsWith("dist/fazt")).toBe(true);
 });
