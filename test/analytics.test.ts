@@ -12,7 +12,7 @@ import { Recorder } from "../src/analytics/recorder.ts";
 import { EventWriter, type Hit } from "../src/analytics/writer.ts";
 import { classifyUserAgent, referrerHost } from "../src/analytics/classify.ts";
 import { pruneEvents } from "../src/analytics/prune.ts";
-import { Analytics, clientAddress, siteReport, type AnalyticsReport } from "../src/analytics/index.ts";
+import { Analytics, forwardedClient, siteReport, type AnalyticsReport } from "../src/analytics/index.ts";
 import { DAY_MS, HOUR_MS, parseDay } from "../src/analytics/days.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
 import { UA } from "./helpers/agents.ts";
@@ -57,11 +57,12 @@ describe("client classification", () => {
     expect(referrerHost(null, "blog.localhost")).toBeNull();
   });
 
-  test("client address: X-Forwarded-For only with --trust-proxy, and then its last hop", () => {
+  test("forwarded client (used with --trust-proxy): the last X-Forwarded-For hop, else none", () => {
     const req = new Request("http://x/", { headers: { "x-forwarded-for": "6.6.6.6, 198.51.100.7" } });
-    expect(clientAddress(req, "127.0.0.1", false)).toBe("127.0.0.1");
-    expect(clientAddress(req, "127.0.0.1", true)).toBe("198.51.100.7");
-    expect(clientAddress(new Request("http://x/"), "127.0.0.1", true)).toBe("127.0.0.1");
+    expect(forwardedClient(req)).toBe("198.51.100.7");
+    expect(forwardedClient(new Request("http://x/", { headers: { "x-forwarded-for": "198.51.100.9" } }))).toBe("198.51.100.9");
+    expect(forwardedClient(new Request("http://x/", { headers: { "x-forwarded-for": " , " } }))).toBeNull();
+    expect(forwardedClient(new Request("http://x/"))).toBeNull();
   });
 });
 

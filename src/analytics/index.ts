@@ -96,13 +96,14 @@ function clip(v: string | null): string | null {
   return v !== null && v.length > MAX_FIELD ? v.slice(0, MAX_FIELD) : v;
 }
 
-/** The client address: the peer, or with --trust-proxy the last X-Forwarded-For hop (the one our proxy added). */
-export function clientAddress(req: Request, peer: string, trustProxy: boolean): string {
-  if (!trustProxy) return peer;
+/**
+ * With --trust-proxy, the client address our proxy added: the last X-Forwarded-For hop.
+ * Null when absent; then the peer address counts (looked up only then: it costs ~1 µs).
+ */
+export function forwardedClient(req: Request): string | null {
   const xff = req.headers.get("x-forwarded-for");
-  if (!xff) return peer;
-  const last = xff.slice(xff.lastIndexOf(",") + 1).trim();
-  return last || peer;
+  if (!xff) return null;
+  return xff.slice(xff.lastIndexOf(",") + 1).trim() || null;
 }
 
 /** Analytics for a server, started, flushed on shutdown; null when turned off. */

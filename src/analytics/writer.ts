@@ -21,6 +21,13 @@ export interface Hit {
   ip: string;
 }
 
+/** A client on a day: its hash and the sites it is known to be marked on in analytics_day_visitors. */
+interface Visitor {
+  hash: string;
+  day: number;
+  marked: number[];
+}
+
 interface Rollup {
   siteId: number;
   hour: number;
@@ -42,12 +49,10 @@ export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
   /** Small numbers for repeated strings (IPs, User-Agents, paths...), so cache keys stay short and cheap to hash. */
   private readonly ids = new Map<string, number>();
-  /** day:IP:UA ids -> visitor hash: SHA-256 once per client and day. */
-  private readonly visitors = new Map<string, string>();
+  /** day:IP:UA ids -> visitor: SHA-256 once per client and day. */
+  private readonly visitors = new Map<string, Visitor>();
   /** host:Referer ids -> referring host. */
   private readonly referrers = new Map<string, string | null>();
-  /** site:day:visitor already in analytics_day_visitors (skips the INSERT OR IGNORE). */
-  private readonly marked = new Set<string>();
   private liveKey = "";
   private readonly breakdowns: DailyBreakdowns;
   private readonly insertEvent: Statement;
@@ -88,7 +93,6 @@ export class EventWriter {
       // Salts and visitor marks made in the failed transaction were rolled back too.
       this.salts.clear();
       this.visitors.clear();
-      this.marked.clear();
       this.breakdowns.reset();
       throw err;
     }
@@ -106,11 +110,11 @@ export class EventWriter {
     const liveKey = liveIds.join();
     if (liveKey !== this.liveKey) {
       // A deleted site took its visitor marks and breakdowns with it.
-      this.marked.clear();
+      this.visitors.clear();
       this.breakdowns.reset();
     }
     this.liveKey = liveKey;
-    const rollups = new Map<string, Rollup>();
+    const rollups = new Map<number, Rollup[]>(); // by site: a batch spans an hour or two
     const rows: (string | number | null)[] = [];
     let written = 0;
     for (const h of batch) {
@@ -120,13 +124,14 @@ export class EventWriter {
       const uaId = this.id(h.ua);
       const visitor = this.visitor(day, h.ip, h.ua, uaId);
       const referrer = this.referrer(h.referrer, h.host);
-      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor);
+      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor.hash);
       if (rows.length === ROWS_PER_INSERT * 11) this.insertEvents.run(...rows.splice(0));
       written++;
       const hour = hourOf(h.ts);
-      const key = `${h.siteId}:${hour}`;
-      let r = rollups.get(key);
-      if (!r) rollups.set(key, (r = { siteId: h.siteId, hour, views: 0, visitors: 0, bots: 0, bytes: 0, s: [0, 0, 0, 0] }));
+      let hours = rollups.get(h.siteId);
+      if (!hours) rollups.set(h.siteId, (hours = []));
+      let r = hours.find((x) => x.hour === hour);
+      if (!r) hours.push((r = { siteId: h.siteId, hour, views: 0, visitors: 0, bots: 0, bytes: 0, s: [0, 0, 0, 0] }));
       r.bytes += h.bytes;
       const cls = ((h.status / 100) | 0) - 2;
       if (cls >= 0 && cls <= 3) r.s[cls]!++;
@@ -137,23 +142,21 @@ export class EventWriter {
         continue;
       }
       r.views++;
-      if (this.firstSight(h.siteId, day, visitor)) r.visitors++;
+      if (this.firstSight(h.siteId, visitor)) r.visitors++;
     }
     for (let i = 0; i < rows.length; i += 11) this.insertEvent.run(...rows.slice(i, i + 11));
-    for (const r of rollups.values()) {
-      this.upsertHour.run(r.siteId, r.hour, r.views, r.visitors, r.bots, r.bytes, ...r.s);
+    for (const hours of rollups.values()) {
+      for (const r of hours) this.upsertHour.run(r.siteId, r.hour, r.views, r.visitors, r.bots, r.bytes, ...r.s);
     }
     this.breakdowns.write();
     return written;
   }
 
   /** True the first time this visitor is seen on this site this day (recorded in the same transaction). */
-  private firstSight(siteId: number, day: number, visitor: string): boolean {
-    const key = `${siteId}:${day}:${visitor}`;
-    if (this.marked.has(key)) return false;
-    if (this.marked.size >= CACHE_MAX) this.marked.clear();
-    this.marked.add(key);
-    return this.markVisitor.run(siteId, day, visitor).changes === 1;
+  private firstSight(siteId: number, visitor: Visitor): boolean {
+    if (visitor.marked.includes(siteId)) return false;
+    visitor.marked.push(siteId);
+    return this.markVisitor.run(siteId, visitor.day, visitor.hash).changes === 1;
   }
 
   private id(s: string): number {
@@ -162,12 +165,12 @@ export class EventWriter {
     return id;
   }
 
-  private visitor(day: number, ip: string, ua: string, uaId: number): string {
+  private visitor(day: number, ip: string, ua: string, uaId: number): Visitor {
     const key = `${day}:${this.id(ip)}:${uaId}`;
     let v = this.visitors.get(key);
     if (v === undefined) {
       if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
-      this.visitors.set(key, (v = visitorHash(this.salt(day), ip, ua)));
+      this.visitors.set(key, (v = { hash: visitorHash(this.salt(day), ip, ua), day, marked: [] }));
     }
     return v;
   }
