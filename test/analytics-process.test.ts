@@ -74,6 +74,7 @@ describe("analytics in the running server", () => {
       } while (Date.now() - servedAt < 2000);
       expect(report.totals.views).toBe(300);
       expect(report.totals.visitors).toBe(3);
+      expect(report.totals.bytes).toBe(200 * "<h1>blog</h1>".length + 100 * "<p>about</p>".length);
       expect(report.series.at(-1)).toMatchObject({ views: 300, visitors: 3 });
       expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
       expect(report.referrers).toEqual([{ referrer: "news.example.com", views: 150 }]);
@@ -156,6 +157,34 @@ describe("analytics in the running server", () => {
     };
     expect(await visitorsFor({ FAZT_TRUST_PROXY: "true" })).toBe(3);
     expect(await visitorsFor({})).toBe(1); // all from 127.0.0.1: the header is ignored
+  });
+
+  test("bytes are the body bytes sent: whole file, range, none for 304 and HEAD, the 404 page", async () => {
+    const f = await serverWithSite();
+    const sent: [string, RequestInit][] = [
+      ["/", {}],
+      ["/", { headers: { range: "bytes=0-3" } }],
+      ["/", { headers: { "if-none-match": "*" } }],
+      ["/", { method: "HEAD" }],
+      ["/missing", {}],
+    ];
+    try {
+      for (const [path, init] of sent) await (await hostFetch(f, "blog.localhost", path, init)).arrayBuffer();
+    } finally {
+      await f.stop(); // flushes
+    }
+    const d = new Database(f.db, { readonly: true });
+    const rows = d.query("SELECT status, bytes FROM analytics_events ORDER BY id").all();
+    d.close();
+    const notFound = (rows[4] as { bytes: number }).bytes;
+    expect(notFound).toBeGreaterThan(0);
+    expect(rows).toEqual([
+      { status: 200, bytes: "<h1>blog</h1>".length },
+      { status: 206, bytes: 4 },
+      { status: 304, bytes: 0 },
+      { status: 200, bytes: 0 },
+      { status: 404, bytes: notFound },
+    ]);
   });
 
   test("--analytics off records nothing and still counts requests in /metrics", async () => {

@@ -63,19 +63,18 @@ export class Analytics {
   }
 
   /** The request path: one small object appended to the buffer. */
-  record(req: Request, res: Response, ip: string, host: string, siteId: number): void {
+  record(req: Request, status: number, bytes: number, ip: string, host: string, siteId: number): void {
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", start);
     const path = start < 0 ? "/" : q < 0 ? url.slice(start) : url.slice(start, q);
-    const length = res.headers.get("content-length");
     this.recorder.record({
       ts: Date.now(),
       siteId,
       host,
       path: path.length > MAX_FIELD ? path.slice(0, MAX_FIELD) : path,
-      status: res.status,
-      bytes: req.method === "HEAD" || res.status === 304 || length === null ? 0 : Number(length) || 0,
+      status,
+      bytes: req.method === "HEAD" ? 0 : bytes,
       referrer: clip(req.headers.get("referer")),
       ua: clip(req.headers.get("user-agent")) ?? "",
       ip,

@@ -100,6 +100,8 @@ export class SiteHandler {
   private contexts = new WeakMap<SiteRoute, DeployContext | null>();
   /** ...shared by every host that leads to the same deploy (live or preview). */
   private byDeploy = new Map<string, DeployContext | null>();
+  /** Body bytes of the answer handle() just gave (for analytics: no need to read its headers back). */
+  bytes = 0;
 
   constructor(
     private readonly vfs: VfsReader,
@@ -116,12 +118,13 @@ export class SiteHandler {
   }
 
   handle(req: Request, route: SiteRoute): Response {
+    this.bytes = 0;
     const method = req.method;
-    if (method !== "GET" && method !== "HEAD") return plain(405, "method not allowed\n", { allow: "GET, HEAD" });
-    if (route.deployId === null) return notFound();
+    if (method !== "GET" && method !== "HEAD") return this.plain(405, "method not allowed\n", { allow: "GET, HEAD" });
+    if (route.deployId === null) return this.notFound();
     let ctx = this.contexts.get(route);
     if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, route.deployId)));
-    if (ctx === null) return notFound();
+    if (ctx === null) return this.notFound();
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", start);
@@ -157,10 +160,21 @@ export class SiteHandler {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
       return new Response(null, { status: entry.status, headers: { location, "cache-control": REVALIDATE, "x-content-type-options": "nosniff" } });
     }
-    return entry.kind === "notfound" ? notFound() : plain(400, "bad request\n");
+    return entry.kind === "notfound" ? this.notFound() : this.plain(400, "bad request\n");
+  }
+
+  private notFound(): Response {
+    this.bytes = NOT_FOUND_HTML.length;
+    return notFound();
+  }
+
+  private plain(status: number, text: string, extra?: Record<string, string>): Response {
+    this.bytes = text.length;
+    return plain(status, text, extra);
   }
 
   private full(repr: Repr, status: number, head: boolean): Response {
+    if (!head) this.bytes = repr.size;
     if (repr.ok) return repr.ok.clone() as Response;
     if (head) return new Response(null, { status, headers: repr.headers });
     return new Response(this.vfs.stream(repr.blobId, 0, repr.size - 1), { status, headers: repr.headers });
@@ -174,10 +188,11 @@ export class SiteHandler {
     const r = parseRange(header, id.size);
     if (r === null) return null;
     if (r === "unsatisfiable") {
-      return plain(416, "range not satisfiable\n", { "content-range": `bytes */${id.size}`, etag: id.etag });
+      return this.plain(416, "range not satisfiable\n", { "content-range": `bytes */${id.size}`, etag: id.etag });
     }
     const headers = { ...id.headers, "content-range": `bytes ${r.start}-${r.end}/${id.size}`, "content-length": String(r.end - r.start + 1) };
     const body = id.body ? id.body.subarray(r.start, r.end + 1) : this.vfs.stream(id.blobId, r.start, r.end);
+    this.bytes = r.end - r.start + 1;
     return new Response(body, { status: 206, headers });
   }
 

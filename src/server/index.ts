@@ -52,7 +52,7 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
     metrics.count(SITE, res.status);
     if (analytics) {
       const ip = (trustProxy ? forwardedClient(req) : null) ?? server.requestIP(req)?.address ?? "";
-      analytics.record(req, res, ip, target.host, target.siteId);
+      analytics.record(req, res.status, sites.bytes, ip, target.host, target.siteId);
     }
     return res;
   };
