@@ -3,11 +3,11 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { dbFlag, openStore } from "./common.ts";
+import { dbFlag } from "./common.ts";
 import { createToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
 import { createUser } from "../auth/users.ts";
-import { assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
+import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
 
 export const tokenCreateCommand: Command = {
   name: "token create",
@@ -16,7 +16,7 @@ export const tokenCreateCommand: Command = {
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
   run(args) {
-    const store = openStore(str(args, "db")!);
+    const store = Store.open(str(args, "db")!);
     try {
       const siteName = str(args, "site");
       const siteId = siteName ? getSite(store, siteName).id : null;
@@ -44,7 +44,7 @@ export const userCreateCommand: Command = {
   flags: { ...dbFlag, "password-stdin": { type: "boolean", description: "read the password from standard input", noEnv: true } },
   async run(args) {
     const password = await readPassword(args.flags["password-stdin"] === true);
-    const store = openStore(str(args, "db")!);
+    const store = Store.open(str(args, "db")!);
     try {
       await createUser(store, args.positionals[0]!, password);
       process.stdout.write(`created user ${args.positionals[0]}\n`);
@@ -64,7 +64,7 @@ export const backupCommand: Command = {
   run(args) {
     const out = args.positionals[0]!;
     if (existsSync(out)) throw new UsageError(`${out} already exists; choose a new file`);
-    const store = openStore(str(args, "db")!);
+    const store = Store.open(str(args, "db")!);
     try {
       // VACUUM INTO reads one snapshot (a WAL read transaction): consistent while writers go on.
       store.write.run("VACUUM INTO ?", [out]);

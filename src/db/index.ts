@@ -108,7 +108,7 @@ export class Store {
     this.read = read;
   }
 
-  static open(path: string, opts: { migrate?: boolean } = {}): Store {
+  static open(path: string): Store {
     assertSqliteFile(path);
     let write: Database;
     try {
@@ -119,8 +119,7 @@ export class Store {
       throw new DatabaseError(`cannot open ${path}: ${(err as Error).message}`);
     }
     try {
-      if (opts.migrate !== false) migrate(write);
-      else if (schemaVersion(write) > embedded.reduce((m, x) => Math.max(m, x.version), 0)) migrate(write, embedded);
+      migrate(write);
     } catch (err) {
       write.close();
       throw err;

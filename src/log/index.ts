@@ -7,11 +7,7 @@ function threshold(): number {
   return ORDER[l] ?? ORDER.info;
 }
 
-let min = threshold();
-
-export function setLogLevel(level: string): void {
-  min = ORDER[level as Level] ?? min;
-}
+const min = threshold();
 
 function emit(level: Level, msg: string, fields?: Record<string, unknown>): void {
   if (ORDER[level] < min) return;
