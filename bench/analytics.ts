@@ -4,8 +4,11 @@
 // requests/s and latency percentiles for each, and the relative cost. With
 // --soak N it also runs N seconds of sustained load each way, sampling the
 // server's RSS and the analytics buffer every 5 s (memory must stay flat).
+// Identical requests within a flush interval share one row; --clients N sends
+// requests from N client addresses in rotation (X-Forwarded-For, with
+// --trust-proxy on the server): with 10000, every request is its own row.
 //
-//   bun bench/analytics.ts [--seconds 10] [--rounds 2] [--connections 64] [--threads 2] [--soak 60] [--binary]
+//   bun bench/analytics.ts [--seconds 10] [--rounds 2] [--connections 64] [--threads 2] [--soak 60] [--clients N] [--binary]
 //
 // Needs wrk (Debian package `wrk`). --binary uses dist/fazt (bun run build).
 import { parseArgs } from "node:util";
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     soak: { type: "string", default: "0" },
     binary: { type: "boolean", default: false },
+    clients: { type: "string", default: "0" },
   },
 });
 const seconds = Number(values.seconds);
@@ -29,6 +33,7 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const threads = Number(values.threads);
 const soak = Number(values.soak);
+const clients = Number(values.clients);
 const script = join(import.meta.dir, "analytics.lua");
 
 interface Run {
@@ -58,7 +63,7 @@ function cpuSeconds(pid: number): number {
 async function runWrk(port: number, secs: number, pid: number): Promise<Run> {
   const cpu0 = cpuSeconds(pid);
   const args = ["wrk", `-t${threads}`, `-c${connections}`, `-d${secs}s`, "--latency", "--timeout", "5s", "-s", script, "-H", "Host: blog.localhost"];
-  const p = Bun.spawn([...args, `http://127.0.0.1:${port}`], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([...args, `http://127.0.0.1:${port}`, ...(clients > 0 ? ["--", String(clients)] : [])], { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`wrk failed (${code}): ${err}`);
   const pct = (q: string) => ms(new RegExp(`^\\s+${q}%\\s+(\\S+)`, "m").exec(out)?.[1]);
@@ -79,7 +84,7 @@ async function runWrk(port: number, secs: number, pid: number): Promise<Run> {
 async function withServer<T>(analytics: boolean, fn: (f: FaztProcess) => Promise<T>): Promise<T> {
   const dir = tempDir("fazt-bench-");
   seedSite(join(dir, "fazt.db"), "blog", { "/index.html": "<!doctype html><h1>hello</h1>\n", "/about.html": "<p>about</p>\n".repeat(40) });
-  const f = await startFazt({ dir, binary: values.binary, env: { FAZT_ANALYTICS: analytics ? "on" : "off" } });
+  const f = await startFazt({ dir, binary: values.binary, env: { FAZT_ANALYTICS: analytics ? "on" : "off", FAZT_TRUST_PROXY: String(clients > 0) } });
   try {
     await runWrk(f.port, 2, f.proc.pid); // warm-up
     return await fn(f);
@@ -102,7 +107,7 @@ function rssMiB(pid: number): number {
 const fmt = (r: Run) =>
   `${r.rps.toFixed(0).padStart(7)} req/s  ${r.cpuUs.toFixed(1).padStart(5)} us CPU/req  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
 
-console.log(`wrk -t${threads} -c${connections} -d${seconds}s, rotating 7 User-Agents and 4 paths; fazt ${values.binary ? "binary" : "from source"}; ${rounds} rounds`);
+console.log(`wrk -t${threads} -c${connections} -d${seconds}s, rotating 7 User-Agents and 4 paths${clients > 0 ? `, ${clients} client addresses` : ""}; fazt ${values.binary ? "binary" : "from source"}; ${rounds} rounds`);
 const results: Record<"on" | "off", Run[]> = { on: [], off: [] };
 for (let i = 0; i < rounds; i++) {
   for (const mode of i % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {

@@ -34,7 +34,7 @@ function freshStore(): Store {
 
 
 function hit(siteId: number, ts: number, over: Partial<Hit> = {}): Hit {
-  return { ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip: "203.0.113.1", ...over };
+  return { ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip: "203.0.113.1", hits: 1, ...over };
 }
 
 const count = (store: Store, sql: string, ...args: (string | number)[]) =>
@@ -92,6 +92,27 @@ describe("batch writer", () => {
     for (const v of visitors) expect(v.visitor).toMatch(/^[0-9a-f]{16}$/);
     const dump = JSON.stringify(store.read.query("SELECT * FROM analytics_events").all());
     expect(dump).not.toContain("203.0.113");
+    store.close();
+  });
+
+  test("a row folding several requests counts each of them in rollups and breakdowns, its visitor once", () => {
+    const store = freshStore();
+    const site = createSite(store, "blog");
+    const w = new EventWriter(store);
+    const h10 = Math.floor(Date.now() / DAY_MS) * DAY_MS + 10 * HOUR_MS;
+    w.write([
+      hit(site.id, h10, { path: "/a", bytes: 500, hits: 5, referrer: "https://r.example/x" }),
+      hit(site.id, h10 + 1, { path: "/a", status: 304, bytes: 0, hits: 3 }),
+      hit(site.id, h10 + 2, { ua: UA.googlebot, hits: 4 }),
+    ]);
+    expect(store.read.query("SELECT views, visitors, bots, bytes, s2xx, s3xx FROM analytics_hourly").get()).toEqual({
+      views: 8, visitors: 1, bots: 4, bytes: 600, s2xx: 9, s3xx: 3,
+    });
+    expect(count(store, "SELECT sum(hits) AS n FROM analytics_events")).toBe(12);
+    const top = (kind: string) => store.read.query("SELECT name, views FROM analytics_daily_top WHERE kind = ? ORDER BY name").all(kind);
+    expect(top("path")).toEqual([{ name: "/a", views: 8 }]);
+    expect(top("referrer")).toEqual([{ name: "r.example", views: 5 }]);
+    expect(top("status")).toEqual([{ name: "200", views: 9 }, { name: "304", views: 3 }]);
     store.close();
   });
 
@@ -153,21 +174,57 @@ describe("daily breakdowns", () => {
 });
 
 describe("recorder buffer", () => {
+  /** Hits that cannot share a row: each has its own path. */
+  const distinct = (i: number) => hit(1, i, { path: `/p${i}` });
+
   test("bounded: under overload it drops and counts, never grows; flush writes everything else", async () => {
     const written: Hit[] = [];
     const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 30, intervalMs: 60_000 });
-    for (let i = 0; i < 250; i++) r.record(hit(1, i));
+    for (let i = 0; i < 250; i++) r.record(distinct(i));
+    expect(r.rows).toBe(100);
     expect(r.buffered).toBe(100);
     expect(r.dropped).toBe(150);
+    // A hit that folds into a row already held is kept even when memory is full.
+    r.record(distinct(7));
+    expect(r.dropped).toBe(150);
+    expect(r.buffered).toBe(101);
     await r.flush();
     expect(written.map((h) => h.ts)).toEqual([...Array(100).keys()]);
+    expect(written[7]!.hits).toBe(2);
     expect(r.buffered).toBe(0);
+    expect(r.written).toBe(101);
+  });
+
+  test("identical hits of one interval fold into one row with their count and summed bytes; a new hour starts new rows", async () => {
+    const written: Hit[] = [];
+    const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 100, intervalMs: 60_000 });
+    const hour = 10 * HOUR_MS;
+    for (let i = 0; i < 5; i++) r.record(hit(1, hour - 500 + i, { bytes: 10 }));
+    r.record(hit(1, hour - 400, { ip: "203.0.113.2", bytes: 10 })); // another client
+    r.record(hit(1, hour - 300, { referrer: "https://r.example/", bytes: 10 })); // another referrer
+    r.record(hit(1, hour - 200, { status: 304, bytes: 0 }));
+    r.record(hit(1, hour + 1, { bytes: 10 })); // the next hour
+    r.record(hit(1, hour + 2, { bytes: 10 }));
+    expect(r.rows).toBe(5);
+    expect(r.buffered).toBe(10);
+    await r.flush();
+    expect(written.map((h) => [h.ts - hour, h.hits, h.bytes])).toEqual([
+      [-500, 5, 50],
+      [-400, 1, 10],
+      [-300, 1, 10],
+      [-200, 1, 0],
+      [1, 2, 20],
+    ]);
+    // The next interval starts new rows.
+    r.record(hit(1, hour + 3));
+    await r.flush();
+    expect(written.length).toBe(6);
   });
 
   test("a full batch flushes soon without waiting for the interval", async () => {
     let batches = 0;
     const r = new Recorder(() => void batches++, { capacity: 1000, batchSize: 10, intervalMs: 60_000 });
-    for (let i = 0; i < 10; i++) r.record(hit(1, i));
+    for (let i = 0; i < 10; i++) r.record(distinct(i));
     await Bun.sleep(5);
     expect(batches).toBe(1);
     expect(r.written).toBe(10);
@@ -183,22 +240,26 @@ describe("recorder buffer", () => {
       },
       { capacity: 100, batchSize: 10, intervalMs: 60_000 },
     );
-    for (let i = 0; i < 25; i++) r.record(hit(1, i));
+    for (let i = 0; i < 25; i++) r.record(distinct(i));
     await r.flush();
     expect(r.buffered).toBe(25);
+    r.record(distinct(25));
+    await r.flush();
+    expect(r.buffered).toBe(26);
     fail = false;
     r.close();
-    expect(written.map((h) => h.ts)).toEqual([...Array(25).keys()]);
-    r.record(hit(1, 99));
+    expect(written.map((h) => h.ts)).toEqual([...Array(26).keys()]);
+    expect(r.buffered).toBe(0);
+    r.record(distinct(99));
     expect(r.dropped).toBe(1);
   });
 
   test("close during a flush paused between batches writes the rest once, in order", async () => {
     const written: number[] = [];
     const r = new Recorder((b) => void written.push(...b.map((h) => h.ts)), { capacity: 1000, batchSize: 10, intervalMs: 60_000 });
-    for (let i = 0; i < 35; i++) r.record(hit(1, i));
+    for (let i = 0; i < 35; i++) r.record(distinct(i));
     const flushing = r.flush(); // writes the first batch, then yields
-    r.record(hit(1, 35));
+    r.record(distinct(35));
     r.close();
     await flushing;
     expect(written).toEqual([...Array(36).keys()]);

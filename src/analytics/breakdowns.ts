@@ -52,11 +52,11 @@ export class DailyBreakdowns {
     this.countNames = db.prepare("SELECT count(*) AS n FROM analytics_daily_top WHERE site_id = ? AND day = ? AND kind = ?");
   }
 
-  /** Count one hit of the batch; `alike` is the same for hits alike in every argument (and User-Agent). */
-  countHit(alike: string, siteId: number, day: number, status: number, path: string, referrer: string | null, client: ClientInfo): void {
+  /** Count n requests of the batch; `alike` is the same for hits alike in every argument (and User-Agent). */
+  countHit(alike: string, n: number, siteId: number, day: number, status: number, path: string, referrer: string | null, client: ClientInfo): void {
     const a = this.hits.get(alike);
-    if (a) a.n++;
-    else this.hits.set(alike, { siteId, day, status, path, referrer, client, n: 1 });
+    if (a) a.n += n;
+    else this.hits.set(alike, { siteId, day, status, path, referrer, client, n });
   }
 
   /** Add the batch's counts to the table; call inside the writer's transaction. */

@@ -28,7 +28,8 @@ export class Analytics {
     this.recorder = new Recorder((batch) => writer.write(batch), options);
     const m = app.metrics;
     const buffered = m.gauge("fazt_analytics_buffered_events", "Analytics events in memory, not yet written.").labels();
-    const capacity = m.gauge("fazt_analytics_buffer_capacity", "Most analytics events held in memory before new ones are dropped.").labels();
+    const rows = m.gauge("fazt_analytics_buffered_rows", "Distinct analytics rows in memory (identical events share one), bounded by the capacity.").labels();
+    const capacity = m.gauge("fazt_analytics_buffer_capacity", "Most distinct analytics rows held in memory before events needing a new row are dropped.").labels();
     const dropped = m.counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).").labels();
     const written = m.counter("fazt_analytics_written_events_total", "Analytics events written to the database.").labels();
     const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
@@ -36,6 +37,7 @@ export class Analytics {
     const maxWrite = m.gauge("fazt_analytics_max_write_seconds", "Longest analytics batch write since start (the event loop waits this long).").labels();
     m.onCollect(() => {
       buffered.set(this.recorder.buffered);
+      rows.set(this.recorder.rows);
       capacity.set(this.recorder.options.capacity);
       dropped.value = this.recorder.dropped;
       written.value = this.recorder.written;
@@ -62,7 +64,7 @@ export class Analytics {
     return pruneEvents(this.app.store, this.app.config.analytics.retentionDays, now, { stopped: () => this.closed });
   }
 
-  /** The request path: one small object appended to the buffer. */
+  /** The request path: one small object folded into the recorder's tallies. */
   record(req: Request, status: number, bytes: number, ip: string, host: string, siteId: number): void {
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -78,6 +80,7 @@ export class Analytics {
       referrer: clip(req.headers.get("referer")),
       ua: clip(req.headers.get("user-agent")) ?? "",
       ip,
+      hits: 1,
     });
   }
 

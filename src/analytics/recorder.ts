@@ -1,15 +1,18 @@
-// The hot path's side of analytics: record() only appends to a bounded
-// in-memory buffer. A background flusher writes the buffer in batches
+// The hot path's side of analytics: record() folds a hit into an in-memory
+// tally (identical hits of one flush interval become one row with a count)
+// and never blocks. A background flusher writes the tallies in batches
 // (every interval, or sooner once a batch is full), one transaction per
 // batch, yielding to the event loop between batches so serving never waits
-// long. When the buffer is full, hits are dropped and counted, never queued.
+// long. Memory is bounded by distinct rows held: past that, new rows are
+// dropped and counted, never queued.
 import { log } from "../log/index.ts";
+import { HOUR_MS } from "./days.ts";
 import type { Hit } from "./writer.ts";
 
 export interface RecorderOptions {
-  /** Most hits held in memory; past this, hits are dropped (and counted). */
+  /** Most distinct rows held in memory; past this, hits that need a new row are dropped (and counted). */
   capacity: number;
-  /** Most hits per write transaction; a full batch triggers a flush. */
+  /** Most rows per write transaction; a full batch triggers a flush. */
   batchSize: number;
   /** Longest a hit waits in memory before it is written (ms). */
   intervalMs: number;
@@ -19,16 +22,32 @@ export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, batchSize: 
 
 export type BatchSink = (batch: readonly Hit[]) => void;
 
+/** Hits that may share a row: alike in everything but time, bytes and count. */
+function tallyKey(h: Hit): string {
+  return `${h.siteId}\n${h.status}\n${h.path}\n${h.ip}\n${h.ua}\n${h.referrer ?? ""}\n${h.host}`;
+}
+
+function alike(a: Hit, b: Hit): boolean {
+  return a.siteId === b.siteId && a.status === b.status && a.path === b.path && a.ip === b.ip && a.ua === b.ua && a.referrer === b.referrer && a.host === b.host;
+}
+
 export class Recorder {
-  private buffer: Hit[] = [];
-  /** Hits the running flush took off the buffer; those before inFlightAt are written. */
-  private inFlight: Hit[] = [];
-  private inFlightAt = 0;
+  /** Rows still taking hits, by tallyKey. */
+  private current = new Map<string, Hit>();
+  /** The row the last hit went to, while it is in `current`. */
+  private last: Hit | null = null;
+  /** Hits at or after this time start new rows: a row never spans two UTC hours. */
+  private rollAt = 0;
+  /** Rows taken off `current`, oldest first; those before pendingAt are written. */
+  private pending: Hit[] = [];
+  private pendingAt = 0;
+  /** Hits held in memory (in current and the unwritten part of pending). */
+  private held = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private flushing = false;
   private soon = false;
   private closed = false;
-  /** Hits dropped because the buffer was full, or lost with a failed write. */
+  /** Hits dropped because memory was full, or lost with a failed write at shutdown. */
   dropped = 0;
   /** Hits handed to the sink successfully. */
   written = 0;
@@ -45,7 +64,12 @@ export class Recorder {
 
   /** Hits in memory, waiting to be written. */
   get buffered(): number {
-    return this.buffer.length + this.inFlight.length - this.inFlightAt;
+    return this.held;
+  }
+
+  /** Distinct rows in memory, waiting to be written (bounded by capacity). */
+  get rows(): number {
+    return this.current.size + this.pending.length - this.pendingAt;
   }
 
   start(): void {
@@ -53,81 +77,114 @@ export class Recorder {
     this.timer.unref?.();
   }
 
-  /** The request path: O(1), never blocks, never grows past capacity. */
+  /** The request path: a map lookup, never blocks, never grows past capacity. Takes ownership of hit. */
   record(hit: Hit): void {
-    if (this.closed || this.buffered >= this.options.capacity) {
-      this.dropped++;
+    if (this.closed) {
+      this.dropped += hit.hits;
       return;
     }
-    this.buffer.push(hit);
-    if (this.buffer.length >= this.options.batchSize && !this.soon && !this.flushing) {
-      this.soon = true;
-      setImmediate(() => void this.flush());
+    if (hit.ts >= this.rollAt) {
+      if (this.current.size > 0) {
+        this.takeCurrent();
+        this.flushSoon();
+      }
+      this.rollAt = (Math.floor(hit.ts / HOUR_MS) + 1) * HOUR_MS;
     }
+    // Traffic repeats (a page's reloads, scanners, floods): the last row is checked first, without a key.
+    const last = this.last;
+    const row = last !== null && alike(last, hit) ? last : this.current.get(tallyKey(hit));
+    if (row !== undefined) {
+      row.hits += hit.hits;
+      row.bytes += hit.bytes;
+    } else if (this.rows >= this.options.capacity) {
+      this.dropped += hit.hits;
+      return;
+    } else {
+      this.current.set(tallyKey(hit), hit);
+      if (this.current.size >= this.options.batchSize) this.flushSoon();
+    }
+    this.last = row ?? hit;
+    this.held += hit.hits;
   }
 
-  /** Write everything buffered now, a batch per transaction, yielding between batches. */
+  /** Write everything held now, a batch per transaction, yielding between batches. */
   async flush(): Promise<void> {
     this.soon = false;
-    if (this.flushing || this.buffer.length === 0) return;
+    if (this.flushing) return;
+    this.takeCurrent();
+    if (this.pendingAt >= this.pending.length) return;
     this.flushing = true;
-    this.inFlight = this.buffer;
-    this.inFlightAt = 0;
-    this.buffer = [];
     try {
-      while (this.inFlightAt < this.inFlight.length) {
-        if (this.inFlightAt > 0) await new Promise<void>((r) => setImmediate(r));
+      let first = true;
+      while (this.pendingAt < this.pending.length) {
+        if (!first) await new Promise<void>((r) => setImmediate(r));
+        first = false;
         if (this.closed) return; // close() wrote the rest
-        const batch = this.inFlight.slice(this.inFlightAt, this.inFlightAt + this.options.batchSize);
-        if (!this.writeBatch(batch)) return this.requeue(this.inFlight.slice(this.inFlightAt));
-        this.inFlightAt += batch.length;
+        if (!this.writeNext()) {
+          // Kept for the next flush.
+          this.pending = this.pending.slice(this.pendingAt);
+          this.pendingAt = 0;
+          return;
+        }
       }
+      this.pending = [];
+      this.pendingAt = 0;
     } finally {
-      this.inFlight = [];
-      this.inFlightAt = 0;
       this.flushing = false;
     }
   }
 
-  /** Shutdown: stop taking hits and write all that are buffered, synchronously. */
+  /** Shutdown: stop taking hits and write all that are held, synchronously. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    // A flush paused between batches still holds its unwritten rest: write that first, in order.
-    const rest = this.inFlight.slice(this.inFlightAt).concat(this.buffer);
-    this.inFlight = [];
-    this.inFlightAt = 0;
-    this.buffer = [];
-    for (let i = 0; i < rest.length; i += this.options.batchSize) {
-      if (!this.writeBatch(rest.slice(i, i + this.options.batchSize))) {
-        this.dropped += rest.length - i;
-        log.error("analytics: events lost at shutdown", { events: rest.length - i });
-        return;
-      }
+    this.takeCurrent();
+    while (this.pendingAt < this.pending.length) {
+      if (this.writeNext()) continue;
+      this.dropped += this.held;
+      log.error("analytics: events lost at shutdown", { events: this.held });
+      break;
     }
+    this.pending = [];
+    this.pendingAt = 0;
+    this.held = 0;
   }
 
-  private requeue(hits: Hit[]): void {
-    const kept = hits.slice(0, Math.max(0, this.options.capacity - this.buffer.length));
-    this.dropped += hits.length - kept.length;
-    this.buffer = kept.concat(this.buffer);
+  private flushSoon(): void {
+    if (this.soon || this.flushing) return;
+    this.soon = true;
+    setImmediate(() => void this.flush());
   }
 
-  private writeBatch(batch: readonly Hit[]): boolean {
+  /** Move the rows taking hits to the pending list (a flush, or a new hour). */
+  private takeCurrent(): void {
+    if (this.current.size === 0) return;
+    for (const row of this.current.values()) this.pending.push(row);
+    this.current = new Map();
+    this.last = null;
+  }
+
+  /** Write the next batch of pending rows; false when the write failed (they stay pending). */
+  private writeNext(): boolean {
+    const batch = this.pending.slice(this.pendingAt, this.pendingAt + this.options.batchSize);
     const t0 = performance.now();
     try {
       this.sink(batch);
-      this.written += batch.length;
-      return true;
     } catch (err) {
-      log.warn("analytics: batch write failed; will retry", { err: err as Error, events: batch.length });
+      log.warn("analytics: batch write failed; will retry", { err: err as Error, rows: batch.length });
       return false;
     } finally {
       this.lastWriteMs = performance.now() - t0;
       this.totalWriteMs += this.lastWriteMs;
       if (this.lastWriteMs > this.maxWriteMs) this.maxWriteMs = this.lastWriteMs;
     }
+    this.pendingAt += batch.length;
+    let hits = 0;
+    for (const row of batch) hits += row.hits;
+    this.written += hits;
+    this.held -= hits;
+    return true;
   }
 }

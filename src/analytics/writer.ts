@@ -1,24 +1,30 @@
 // Writing a batch of hits: raw events plus the hourly rollups and daily
-// breakdowns, in one write transaction. Visitor counting: a visitor's first hit of a UTC day (per
-// site) adds 1 to its hour's `visitors`, so a day's hours sum to its
-// distinct visitors and stay right after raw events are pruned.
+// breakdowns, in one write transaction. A Hit may stand for several identical
+// requests (the recorder folds them): its row carries the count in `hits`.
+// Visitor counting: a visitor's first hit of a UTC day (per site) adds 1 to
+// its hour's `visitors`, so a day's hours sum to its distinct visitors and
+// stay right after raw events are pruned.
 import type { Statement } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { classifyUserAgent, referrerHost, visitorHash } from "./classify.ts";
 import { dayOf, hourOf } from "./days.ts";
 import { DailyBreakdowns } from "./breakdowns.ts";
 
-/** One served request, as the hot path records it (raw, unprocessed). */
+/** Served requests alike in all but time, as the hot path records them (raw, unprocessed). */
 export interface Hit {
+  /** Time of the first of them (ms). */
   ts: number;
   siteId: number;
   host: string;
   path: string;
   status: number;
+  /** Body bytes sent, summed over them. */
   bytes: number;
   referrer: string | null;
   ua: string;
   ip: string;
+  /** How many requests. */
+  hits: number;
 }
 
 /** A client on a day: its hash and the sites it is known to be marked on in analytics_day_visitors. */
@@ -38,8 +44,9 @@ interface Rollup {
   s: [number, number, number, number]; // 2xx, 3xx, 4xx, 5xx
 }
 
-const EVENT_COLUMNS = "(ts, site_id, path, status, bytes, referrer, browser, os, device, bot, visitor)";
-const EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const EVENT_COLUMNS = "(ts, site_id, path, status, bytes, referrer, browser, os, device, bot, visitor, hits)";
+const EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const EVENT_ARITY = 12;
 /** Rows per multi-row INSERT: binding one statement per row costs more than the row itself. */
 const ROWS_PER_INSERT = 50;
 /** Bound on each per-process cache below (cleared when full). */
@@ -47,11 +54,9 @@ const CACHE_MAX = 20_000;
 
 export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
-  /** Small numbers for repeated strings (IPs, User-Agents, paths...), so cache keys stay short and cheap to hash. */
-  private readonly ids = new Map<string, number>();
-  /** day:IP:UA ids -> visitor: SHA-256 once per client and day. */
+  /** Day, IP and User-Agent -> visitor: SHA-256 once per client and day. */
   private readonly visitors = new Map<string, Visitor>();
-  /** host:Referer ids -> referring host. */
+  /** Host and Referer -> referring host. */
   private readonly referrers = new Map<string, string | null>();
   private liveKey = "";
   private readonly breakdowns: DailyBreakdowns;
@@ -85,7 +90,7 @@ export class EventWriter {
     this.putSalt = db.prepare("INSERT INTO analytics_salts (day, salt) VALUES (?, ?)");
   }
 
-  /** Write hits in one transaction. Hits of sites deleted meanwhile are skipped. Returns the rows written. */
+  /** Write hits in one transaction. Hits of sites deleted meanwhile are skipped. Returns the requests written. */
   write(batch: readonly Hit[]): number {
     try {
       return this.store.tx(() => this.writeRows(batch));
@@ -99,12 +104,6 @@ export class EventWriter {
   }
 
   private writeRows(batch: readonly Hit[]): number {
-    if (this.ids.size >= CACHE_MAX) {
-      // The caches below are keyed by these ids: they go together.
-      this.ids.clear();
-      this.visitors.clear();
-      this.referrers.clear();
-    }
     const liveIds = (this.liveSites.all() as { id: number }[]).map((r) => r.id);
     const live = new Set(liveIds);
     const liveKey = liveIds.join();
@@ -121,12 +120,11 @@ export class EventWriter {
       if (!live.has(h.siteId)) continue;
       const client = classifyUserAgent(h.ua);
       const day = dayOf(h.ts);
-      const uaId = this.id(h.ua);
-      const visitor = this.visitor(day, h.ip, h.ua, uaId);
+      const visitor = this.visitor(day, h.ip, h.ua);
       const referrer = this.referrer(h.referrer, h.host);
-      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor.hash);
-      if (rows.length === ROWS_PER_INSERT * 11) this.insertEvents.run(...rows.splice(0));
-      written++;
+      rows.push(h.ts, h.siteId, h.path, h.status, h.bytes, referrer, client.browser, client.os, client.device, client.bot ? 1 : 0, visitor.hash, h.hits);
+      if (rows.length === ROWS_PER_INSERT * EVENT_ARITY) this.insertEvents.run(...rows.splice(0));
+      written += h.hits;
       const hour = hourOf(h.ts);
       let hours = rollups.get(h.siteId);
       if (!hours) rollups.set(h.siteId, (hours = []));
@@ -134,17 +132,17 @@ export class EventWriter {
       if (!r) hours.push((r = { siteId: h.siteId, hour, views: 0, visitors: 0, bots: 0, bytes: 0, s: [0, 0, 0, 0] }));
       r.bytes += h.bytes;
       const cls = ((h.status / 100) | 0) - 2;
-      if (cls >= 0 && cls <= 3) r.s[cls]!++;
-      const alike = `${h.siteId}:${day}:${h.status}:${this.id(h.path)}:${referrer === null ? "" : this.id(referrer)}:${uaId}`;
-      this.breakdowns.countHit(alike, h.siteId, day, h.status, h.path, referrer, client);
+      if (cls >= 0 && cls <= 3) r.s[cls]! += h.hits;
+      const alike = `${h.siteId}\n${day}\n${h.status}\n${h.path}\n${referrer ?? ""}\n${h.ua}`;
+      this.breakdowns.countHit(alike, h.hits, h.siteId, day, h.status, h.path, referrer, client);
       if (client.bot) {
-        r.bots++;
+        r.bots += h.hits;
         continue;
       }
-      r.views++;
+      r.views += h.hits;
       if (this.firstSight(h.siteId, visitor)) r.visitors++;
     }
-    for (let i = 0; i < rows.length; i += 11) this.insertEvent.run(...rows.slice(i, i + 11));
+    for (let i = 0; i < rows.length; i += EVENT_ARITY) this.insertEvent.run(...rows.slice(i, i + EVENT_ARITY));
     for (const hours of rollups.values()) {
       for (const r of hours) this.upsertHour.run(r.siteId, r.hour, r.views, r.visitors, r.bots, r.bytes, ...r.s);
     }
@@ -159,14 +157,8 @@ export class EventWriter {
     return this.markVisitor.run(siteId, visitor.day, visitor.hash).changes === 1;
   }
 
-  private id(s: string): number {
-    let id = this.ids.get(s);
-    if (id === undefined) this.ids.set(s, (id = this.ids.size));
-    return id;
-  }
-
-  private visitor(day: number, ip: string, ua: string, uaId: number): Visitor {
-    const key = `${day}:${this.id(ip)}:${uaId}`;
+  private visitor(day: number, ip: string, ua: string): Visitor {
+    const key = `${day}\n${ip}\n${ua}`;
     let v = this.visitors.get(key);
     if (v === undefined) {
       if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
@@ -177,7 +169,7 @@ export class EventWriter {
 
   private referrer(referrer: string | null, host: string): string | null {
     if (referrer === null) return null;
-    const key = `${this.id(host)}:${this.id(referrer)}`;
+    const key = `${host}\n${referrer}`;
     let r = this.referrers.get(key);
     if (r === undefined) {
       if (this.referrers.size >= CACHE_MAX) this.referrers.clear();
