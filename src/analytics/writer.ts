@@ -54,8 +54,9 @@ const CACHE_MAX = 20_000;
 
 export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
-  /** Day, IP and User-Agent -> visitor: SHA-256 once per client and day. */
-  private readonly visitors = new Map<string, Visitor>();
+  /** IP -> User-Agent -> visitor, for the day visitorsDay: SHA-256 once per client and day. Nested maps: a key joining the two costs more than the lookups. */
+  private readonly visitors = new Map<string, Map<string, Visitor>>();
+  private visitorsDay = -1;
   /** Host and Referer -> referring host. */
   private readonly referrers = new Map<string, string | null>();
   private liveKey = "";
@@ -158,12 +159,17 @@ export class EventWriter {
   }
 
   private visitor(day: number, ip: string, ua: string): Visitor {
-    const key = `${day}\n${ip}\n${ua}`;
-    let v = this.visitors.get(key);
-    if (v === undefined) {
-      if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
-      this.visitors.set(key, (v = { hash: visitorHash(this.salt(day), ip, ua), day, marked: [] }));
+    if (day !== this.visitorsDay) {
+      this.visitors.clear();
+      this.visitorsDay = day;
     }
+    let byUa = this.visitors.get(ip);
+    if (byUa === undefined) {
+      if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
+      this.visitors.set(ip, (byUa = new Map()));
+    }
+    let v = byUa.get(ua);
+    if (v === undefined) byUa.set(ua, (v = { hash: visitorHash(this.salt(day), ip, ua), day, marked: [] }));
     return v;
   }
 
