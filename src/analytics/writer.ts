@@ -57,6 +57,7 @@ export class EventWriter {
   /** IP -> User-Agent -> visitor, for the day visitorsDay: SHA-256 once per client and day. Nested maps: a key joining the two costs more than the lookups. */
   private readonly visitors = new Map<string, Map<string, Visitor>>();
   private visitorsDay = -1;
+  private visitorCount = 0;
   /** Host and Referer -> referring host. */
   private readonly referrers = new Map<string, string | null>();
   private liveKey = "";
@@ -98,7 +99,7 @@ export class EventWriter {
     } catch (err) {
       // Salts and visitor marks made in the failed transaction were rolled back too.
       this.salts.clear();
-      this.visitors.clear();
+      this.forgetVisitors();
       this.breakdowns.reset();
       throw err;
     }
@@ -110,7 +111,7 @@ export class EventWriter {
     const liveKey = liveIds.join();
     if (liveKey !== this.liveKey) {
       // A deleted site took its visitor marks and breakdowns with it.
-      this.visitors.clear();
+      this.forgetVisitors();
       this.breakdowns.reset();
     }
     this.liveKey = liveKey;
@@ -158,18 +159,23 @@ export class EventWriter {
     return this.markVisitor.run(siteId, visitor.day, visitor.hash).changes === 1;
   }
 
+  private forgetVisitors(): void {
+    this.visitors.clear();
+    this.visitorCount = 0;
+  }
+
   private visitor(day: number, ip: string, ua: string): Visitor {
-    if (day !== this.visitorsDay) {
-      this.visitors.clear();
+    if (day !== this.visitorsDay || this.visitorCount >= CACHE_MAX) {
+      this.forgetVisitors();
       this.visitorsDay = day;
     }
     let byUa = this.visitors.get(ip);
-    if (byUa === undefined) {
-      if (this.visitors.size >= CACHE_MAX) this.visitors.clear();
-      this.visitors.set(ip, (byUa = new Map()));
-    }
+    if (byUa === undefined) this.visitors.set(ip, (byUa = new Map()));
     let v = byUa.get(ua);
-    if (v === undefined) byUa.set(ua, (v = { hash: visitorHash(this.salt(day), ip, ua), day, marked: [] }));
+    if (v === undefined) {
+      byUa.set(ua, (v = { hash: visitorHash(this.salt(day), ip, ua), day, marked: [] }));
+      this.visitorCount++;
+    }
     return v;
   }
 
