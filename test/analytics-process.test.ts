@@ -57,6 +57,7 @@ describe("analytics in the running server", () => {
     const f = await serverWithSite();
     try {
       const agents = [UA.chrome, UA.firefox, UA.iphone];
+      const sendStart = Date.now();
       await Promise.all(
         Array.from({ length: 300 }, async (_, i) => {
           const res = await hostFetch(f, "blog.localhost", i % 3 === 0 ? "/about.html?utm=x" : "/", {
@@ -67,6 +68,7 @@ describe("analytics in the running server", () => {
         }),
       );
       const servedAt = Date.now();
+      const flushIntervals = Math.ceil((servedAt - sendStart) / 1000) + 1;
       let report: AnalyticsReport;
       do {
         report = (await (await api(f, "/api/sites/blog/analytics")).json()) as AnalyticsReport;
@@ -80,6 +82,12 @@ describe("analytics in the running server", () => {
       expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
       expect(report.referrers).toEqual([{ referrer: "news.example.com", views: 150 }]);
       expect(report.browsers.map((b) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
+      // Raw events: 6 kinds of request (client x referrer), folded per flush interval into rows that count them.
+      const d = new Database(f.db, { readonly: true });
+      const raw = d.query("SELECT count(*) AS rows, sum(hits) AS hits FROM analytics_events").get() as { rows: number; hits: number };
+      d.close();
+      expect(raw.hits).toBe(300);
+      expect(raw.rows).toBeLessThanOrEqual(6 * flushIntervals);
 
       const cli = await runFazt(["stats", "blog"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
       expect(cli.code).toBe(0);
