@@ -91,20 +91,29 @@ export class Recorder {
       this.rollAt = (Math.floor(hit.ts / HOUR_MS) + 1) * HOUR_MS;
     }
     // Traffic repeats (a page's reloads, scanners, floods): the last row is checked first, without a key.
-    const last = this.last;
-    const row = last !== null && alike(last, hit) ? last : this.current.get(tallyKey(hit));
-    if (row !== undefined) {
+    let row = this.last;
+    if (row === null || !alike(row, hit)) row = this.rowFor(hit);
+    if (row === null) return;
+    if (row !== hit) {
       row.hits += hit.hits;
       row.bytes += hit.bytes;
-    } else if (this.rows >= this.options.capacity) {
-      this.dropped += hit.hits;
-      return;
-    } else {
-      this.current.set(tallyKey(hit), hit);
-      if (this.current.size >= this.options.batchSize) this.flushSoon();
     }
-    this.last = row ?? hit;
+    this.last = row;
     this.held += hit.hits;
+  }
+
+  /** The held row hit folds into, or hit itself as a new row; null when memory is full (hit dropped). */
+  private rowFor(hit: Hit): Hit | null {
+    const key = tallyKey(hit);
+    const row = this.current.get(key);
+    if (row !== undefined) return row;
+    if (this.rows >= this.options.capacity) {
+      this.dropped += hit.hits;
+      return null;
+    }
+    this.current.set(key, hit);
+    if (this.current.size >= this.options.batchSize) this.flushSoon();
+    return hit;
   }
 
   /** Write everything held now, a batch per transaction, yielding between batches. */
