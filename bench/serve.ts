@@ -1,12 +1,15 @@
 #!/usr/bin/env bun
-// Serving benchmark: fazt vs nginx (1 worker) vs Caddy (GOMAXPROCS=1) on the
+// Serving benchmark: fazt vs nginx (1 worker) vs Caddy (GOMAXPROCS=1) vs the
+// "bun floor" (bench/floor-server.ts: a bare Bun.serve handler cloning ready
+// Responses with fazt's own headers, the most a JS handler can do) on the
 // same files, each server pinned to CPU 0 and wrk to CPU 1, on loopback.
 //
 //   bun bench/serve.ts [--duration 8] [--connections 50] [--repeat 1] [--binary] [--analytics off]
 //
 // Scenarios: a 4 KB HTML page, a 100 KB file, and 304 revalidation of the
 // page (If-None-Match with the server's own ETag). Prints req/s, the ratios
-// fazt/nginx and fazt/caddy, and fazt's RSS after the run. With --repeat N the
+// fazt/nginx, fazt/caddy, fazt/floor and floor/nginx (the best fazt could
+// reach against nginx on this runtime), and fazt's RSS after the run. With --repeat N the
 // runs are interleaved N times and the best of each is kept (a busy machine
 // only ever makes a server slower). Because other load on the machine skews
 // req/s, each run also measures the server's own CPU time (its process tree,
@@ -174,6 +177,24 @@ async function startCaddy(): Promise<Target> {
   return { name: "caddy", base: `http://127.0.0.1:${port}`, headers: {}, pid: p.pid };
 }
 
+/** The floor serves exactly what fazt answered (identity: wrk sends no Accept-Encoding). */
+async function startFloor(fazt: Target): Promise<Target> {
+  const spec: { port: number; files: Record<string, { file: string; headers: Record<string, string> }> } = { port: await freePort(), files: {} };
+  for (const name of Object.keys(files)) {
+    const path = name === "index.html" ? "/" : `/${name}`;
+    const r = await fetch(fazt.base + path, { headers: { ...fazt.headers, "Accept-Encoding": "identity" } });
+    await r.arrayBuffer();
+    spec.files[path] = { file: join(docroot, name), headers: Object.fromEntries(r.headers) };
+  }
+  const specFile = join(dir, "floor.json");
+  writeFileSync(specFile, JSON.stringify(spec));
+  const p = spawn([process.execPath, join(ROOT, "bench/floor-server.ts"), specFile]);
+  void new Response(p.stdout).text();
+  void new Response(p.stderr).text();
+  await waitUp(`http://127.0.0.1:${spec.port}/`);
+  return { name: "floor", base: `http://127.0.0.1:${spec.port}`, headers: {}, pid: p.pid };
+}
+
 // ---- load -------------------------------------------------------------------
 
 interface Scenario {
@@ -250,7 +271,8 @@ function rss(pid: number): { rss: number; peak: number } {
 async function main(): Promise<void> {
   ensureTool("wrk", "wrk");
   ensureTool("taskset", "util-linux");
-  const targets = [await startFazt(), await startNginx(), await startCaddy()];
+  const fazt = await startFazt();
+  const targets = [fazt, await startNginx(), await startCaddy(), await startFloor(fazt)];
   const results = new Map<string, Map<string, Run>>();
   for (const s of SCENARIOS) {
     const row = new Map<string, Run>();
@@ -270,10 +292,11 @@ async function main(): Promise<void> {
   console.log(`\nfazt serving benchmark: best of ${REPEAT} × ${DURATION}s, ${CONNECTIONS} connections, server on CPU ${SERVER_CPU}, wrk on CPU ${CLIENT_CPU}, analytics ${opts.analytics}`);
   for (const [title, pick] of [["req/s", (r: Run) => r.rps], ["req per CPU-second of the server", (r: Run) => r.perCpu]] as const) {
     console.log(`\n${title}`);
-    console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${"nginx".padStart(9)}${"caddy".padStart(9)}  fazt/nginx  fazt/caddy`);
+    console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${"nginx".padStart(9)}${"caddy".padStart(9)}${"floor".padStart(9)}  fazt/nginx  fazt/caddy  fazt/floor  floor/nginx`);
     for (const [name, row] of results) {
-      const [f, n, c] = ["fazt", "nginx", "caddy"].map((k) => pick(row.get(k)!)) as [number, number, number];
-      console.log(`${name.padEnd(18)}${fmt(f)}${fmt(n)}${fmt(c)}  ${(f / n).toFixed(2).padStart(9)}x  ${(f / c).toFixed(2).padStart(9)}x`);
+      const [f, n, c, b] = ["fazt", "nginx", "caddy", "floor"].map((k) => pick(row.get(k)!)) as [number, number, number, number];
+      const ratio = (x: number, w = 9) => `${x.toFixed(2).padStart(w)}x`;
+      console.log(`${name.padEnd(18)}${fmt(f)}${fmt(n)}${fmt(c)}${fmt(b)}  ${ratio(f / n)}  ${ratio(f / c)}  ${ratio(f / b)}  ${ratio(b / n, 10)}`);
     }
   }
   console.log(`fazt RSS after the run: ${mem.rss.toFixed(1)} MB (peak ${mem.peak.toFixed(1)} MB)`);

@@ -415,6 +415,25 @@ describe("precompressed variants", () => {
     expect(await ranged.text()).toBe(page.slice(0, 5));
   });
 
+  test("a 304 carries ETag, Cache-Control, Vary, nosniff and _headers, not Last-Modified or body headers", async () => {
+    await waitForVariant("/");
+    const r = await blog("/", { "accept-encoding": "identity" });
+    await r.arrayBuffer();
+    expect(r.headers.get("last-modified")).not.toBeNull();
+    for (const validator of [{ "if-none-match": r.headers.get("etag")! }, { "if-modified-since": r.headers.get("last-modified")! }]) {
+      const c = await blog("/", { "accept-encoding": "identity", ...validator });
+      expect(c.status).toBe(304);
+      expect(c.headers.get("etag")).toBe(r.headers.get("etag"));
+      expect(c.headers.get("cache-control")).toBe(r.headers.get("cache-control"));
+      expect(c.headers.get("vary")).toBe("Accept-Encoding");
+      expect(c.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(c.headers.get("x-frame-options")).toBe("DENY");
+      // RFC 9110 15.4.5: the stored copy keeps its own Last-Modified; no representation metadata.
+      for (const absent of ["last-modified", "content-type", "content-encoding", "accept-ranges"]) expect(c.headers.get(absent)).toBeNull();
+      expect(await c.text()).toBe("");
+    }
+  });
+
   test("no variants for small or incompressible files", async () => {
     await waitForVariant("/");
     for (const path of ["/about", "/image.png"]) {

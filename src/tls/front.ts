@@ -16,15 +16,10 @@ function pathStart(url: string): number {
 }
 
 /**
- * The HTTP-01 answer, from the database, so any process on it can answer a
- * challenge another process's order is waiting on. Null when the path is not
- * a challenge path.
+ * The HTTP-01 answer for a token, from the database, so any process on it can
+ * answer a challenge another process's order is waiting on.
  */
-function answerChallenge(app: App, req: Request): Response | null {
-  const url = req.url;
-  const start = pathStart(url);
-  if (start < 0 || !url.startsWith(CHALLENGE_PREFIX, start)) return null;
-  const token = url.slice(start + CHALLENGE_PREFIX.length).split(/[?#]/)[0]!;
+function answerChallenge(app: App, req: Request, token: string): Response {
   const host = normalizeHost(req.headers.get("host"));
   const row = app.store.read
     .query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?")
@@ -39,8 +34,10 @@ export function plainHttpFront(app: App, manager: CertificateManager | null, htt
   const metrics = new HttpMetrics(app.metrics);
   const hostClass = (host: string) => (app.routes.isAdminHost(host) ? ADMIN : app.routes.lookup(host) ? SITE : UNKNOWN);
   return (req, server) => {
-    const challenge = answerChallenge(app, req);
-    if (challenge) {
+    const url = req.url;
+    const start = pathStart(url);
+    if (url.startsWith(CHALLENGE_PREFIX, start)) {
+      const challenge = answerChallenge(app, req, url.slice(start + CHALLENGE_PREFIX.length).split(/[?#]/)[0]!);
       metrics.count(hostClass(normalizeHost(req.headers.get("host"))), challenge.status);
       return challenge;
     }
@@ -48,8 +45,7 @@ export function plainHttpFront(app: App, manager: CertificateManager | null, htt
       const host = normalizeHost(req.headers.get("host"));
       if (manager.hasCertificate(host)) {
         const port = httpsPort();
-        const url = req.url;
-        const target = `https://${host}${port === 443 ? "" : `:${port}`}${url.slice(pathStart(url))}`;
+        const target = `https://${host}${port === 443 ? "" : `:${port}`}${url.slice(start)}`;
         metrics.count(hostClass(host), 308);
         return new Response(null, { status: 308, headers: { location: target } });
       }
