@@ -177,14 +177,19 @@ async function startCaddy(): Promise<Target> {
   return { name: "caddy", base: `http://127.0.0.1:${port}`, headers: {}, pid: p.pid };
 }
 
-/** The floor serves exactly what fazt answered (identity: wrk sends no Accept-Encoding). */
+/** The floor answers with exactly fazt's headers (identity: wrk sends no Accept-Encoding), 200 and 304. */
 async function startFloor(fazt: Target): Promise<Target> {
-  const spec: { port: number; files: Record<string, { file: string; headers: Record<string, string> }> } = { port: await freePort(), files: {} };
+  type Answer = { file: string; headers: Record<string, string>; notModified: Record<string, string> };
+  const spec: { port: number; files: Record<string, Answer> } = { port: await freePort(), files: {} };
+  const headersOf = async (path: string, extra: Record<string, string> = {}) => {
+    const r = await fetch(fazt.base + path, { headers: { ...fazt.headers, "Accept-Encoding": "identity", ...extra } });
+    await r.arrayBuffer();
+    return Object.fromEntries(r.headers);
+  };
   for (const name of Object.keys(files)) {
     const path = name === "index.html" ? "/" : `/${name}`;
-    const r = await fetch(fazt.base + path, { headers: { ...fazt.headers, "Accept-Encoding": "identity" } });
-    await r.arrayBuffer();
-    spec.files[path] = { file: join(docroot, name), headers: Object.fromEntries(r.headers) };
+    const headers = await headersOf(path);
+    spec.files[path] = { file: join(docroot, name), headers, notModified: await headersOf(path, { "If-None-Match": headers.etag! }) };
   }
   const specFile = join(dir, "floor.json");
   writeFileSync(specFile, JSON.stringify(spec));
