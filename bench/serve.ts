@@ -4,7 +4,12 @@
 // Responses with fazt's own headers, the most a JS handler can do) on the
 // same files, each server pinned to CPU 0 and wrk to CPU 1, on loopback.
 //
-//   bun bench/serve.ts [--duration 8] [--connections 50] [--repeat 1] [--binary] [--analytics off]
+//   bun bench/serve.ts [--duration 8] [--connections 50] [--repeat 1] [--binary] [--analytics on|off|both]
+//
+// --analytics both runs a second fazt with analytics off in the same rounds
+// and adds the column on/off: the cost of counting every request, measured
+// under the same machine load. Every request carries a desktop browser's
+// User-Agent (real traffic does; fazt classifies it off the hot path).
 //
 // Scenarios: a 4 KB HTML page, a 100 KB file, and 304 revalidation of the
 // page (If-None-Match with the server's own ETag). Prints req/s, the ratios
@@ -38,6 +43,8 @@ const REPEAT = Math.max(1, Number(opts.repeat));
 const SERVER_CPU = "0";
 const CLIENT_CPU = "1";
 const HOST = "bench.localhost";
+const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+if (!["on", "off", "both"].includes(opts.analytics!)) throw new Error("--analytics: on, off or both");
 
 const started: Subprocess[] = [];
 const dir = mkdtempSync(join(tmpdir(), "fazt-bench-"));
@@ -97,10 +104,10 @@ interface Target {
   pid: number;
 }
 
-async function startFazt(): Promise<Target> {
+async function startFazt(name: string, analytics: "on" | "off"): Promise<Target> {
   const port = await freePort();
   const cmd = opts.binary ? [join(ROOT, "dist/fazt")] : [process.execPath, join(ROOT, "src/main.ts")];
-  const p = spawn([...cmd, "serve", "--db", join(dir, "fazt.db"), "--http", `127.0.0.1:${port}`, "--analytics", opts.analytics!], { FAZT_LOG_LEVEL: "info" });
+  const p = spawn([...cmd, "serve", "--db", join(dir, `${name}.db`), "--http", `127.0.0.1:${port}`, "--analytics", analytics], { FAZT_LOG_LEVEL: "info" });
   let err = "";
   const token = await (async () => {
     const decoder = new TextDecoder();
@@ -123,7 +130,7 @@ async function startFazt(): Promise<Target> {
     if (r.status >= 300) throw new Error(`deploy ${name}: ${r.status} ${await r.text()}`);
   }
   await waitUp(`${admin}/`, { Host: HOST });
-  return { name: "fazt", base: admin, headers: { Host: HOST }, pid: p.pid };
+  return { name, base: admin, headers: { Host: HOST }, pid: p.pid };
 }
 
 async function startNginx(): Promise<Target> {
@@ -236,7 +243,7 @@ interface Run {
 }
 
 async function wrk(t: Target, s: Scenario, seconds: number): Promise<Run> {
-  const headers = { ...t.headers };
+  const headers: Record<string, string> = { ...t.headers, "User-Agent": USER_AGENT };
   if (s.conditional) {
     // wrk sends no Accept-Encoding: revalidate the identity representation's tag.
     const r = await fetch(t.base + s.path, { headers: { ...headers, "Accept-Encoding": "identity" } });
@@ -276,8 +283,10 @@ function rss(pid: number): { rss: number; peak: number } {
 async function main(): Promise<void> {
   ensureTool("wrk", "wrk");
   ensureTool("taskset", "util-linux");
-  const fazt = await startFazt();
+  const both = opts.analytics === "both";
+  const fazt = await startFazt("fazt", opts.analytics === "off" ? "off" : "on");
   const targets = [fazt, await startNginx(), await startCaddy(), await startFloor(fazt)];
+  if (both) targets.push(await startFazt("fazt-off", "off"));
   const results = new Map<string, Map<string, Run>>();
   for (const s of SCENARIOS) {
     const row = new Map<string, Run>();
@@ -297,11 +306,14 @@ async function main(): Promise<void> {
   console.log(`\nfazt serving benchmark: best of ${REPEAT} × ${DURATION}s, ${CONNECTIONS} connections, server on CPU ${SERVER_CPU}, wrk on CPU ${CLIENT_CPU}, analytics ${opts.analytics}`);
   for (const [title, pick] of [["req/s", (r: Run) => r.rps], ["req per CPU-second of the server", (r: Run) => r.perCpu]] as const) {
     console.log(`\n${title}`);
-    console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${"nginx".padStart(9)}${"caddy".padStart(9)}${"floor".padStart(9)}  fazt/nginx  fazt/caddy  fazt/floor  floor/nginx`);
+    const offHead = both ? `${"fazt-off".padStart(9)}` : "";
+    console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${offHead}${"nginx".padStart(9)}${"caddy".padStart(9)}${"floor".padStart(9)}  fazt/nginx  fazt/caddy  fazt/floor  floor/nginx${both ? "  on/off" : ""}`);
     for (const [name, row] of results) {
       const [f, n, c, b] = ["fazt", "nginx", "caddy", "floor"].map((k) => pick(row.get(k)!)) as [number, number, number, number];
+      const off = both ? pick(row.get("fazt-off")!) : 0;
       const ratio = (x: number, w = 9) => `${x.toFixed(2).padStart(w)}x`;
-      console.log(`${name.padEnd(18)}${fmt(f)}${fmt(n)}${fmt(c)}${fmt(b)}  ${ratio(f / n)}  ${ratio(f / c)}  ${ratio(f / b)}  ${ratio(b / n, 10)}`);
+      const offCols = both ? [fmt(off), ratio(f / off, 6)] : ["", ""];
+      console.log(`${name.padEnd(18)}${fmt(f)}${offCols[0]}${fmt(n)}${fmt(c)}${fmt(b)}  ${ratio(f / n)}  ${ratio(f / c)}  ${ratio(f / b)}  ${ratio(b / n, 10)}${offCols[1] ? `  ${offCols[1]}` : ""}`);
     }
   }
   console.log(`fazt RSS after the run: ${mem.rss.toFixed(1)} MB (peak ${mem.peak.toFixed(1)} MB)`);
