@@ -195,6 +195,22 @@ describe("recorder buffer", () => {
     expect(r.written).toBe(101);
   });
 
+  test("bounded in bytes too: long URLs and User-Agents cannot take more memory than allowed", async () => {
+    const written: Hit[] = [];
+    const r = new Recorder((b) => void written.push(...b), { capacity: 1000, maxBytes: 50_000, batchSize: 1000, intervalMs: 60_000 });
+    const long = "x".repeat(500);
+    for (let i = 0; i < 100; i++) r.record(hit(1, i, { path: `/${long}${i}`, ua: long }));
+    // Each row holds ~1 KB of strings (twice: the row and its key): about 20 fit.
+    expect(r.bytes).toBeLessThanOrEqual(50_000);
+    expect(r.rows).toBeGreaterThan(10);
+    expect(r.rows).toBeLessThan(30);
+    expect(r.dropped).toBe(100 - r.rows);
+    const held = r.rows;
+    await r.flush();
+    expect(r.bytes).toBe(0);
+    expect(written.length).toBe(held);
+  });
+
   test("identical hits of one interval fold into one row with their count and summed bytes; a new hour starts new rows", async () => {
     const written: Hit[] = [];
     const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 100, intervalMs: 60_000 });

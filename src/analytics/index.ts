@@ -30,6 +30,7 @@ export class Analytics {
     const buffered = m.gauge("fazt_analytics_buffered_events", "Analytics events in memory, not yet written.").labels();
     const rows = m.gauge("fazt_analytics_buffered_rows", "Distinct analytics rows in memory (identical events share one), bounded by the capacity.").labels();
     const capacity = m.gauge("fazt_analytics_buffer_capacity", "Most distinct analytics rows held in memory before events needing a new row are dropped.").labels();
+    const bytes = m.gauge("fazt_analytics_buffered_bytes", "Estimated memory of the analytics rows held (bounded too).").labels();
     const dropped = m.counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).").labels();
     const written = m.counter("fazt_analytics_written_events_total", "Analytics events written to the database.").labels();
     const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
@@ -38,6 +39,7 @@ export class Analytics {
     m.onCollect(() => {
       buffered.set(this.recorder.buffered);
       rows.set(this.recorder.rows);
+      bytes.set(this.recorder.bytes);
       capacity.set(this.recorder.options.capacity);
       dropped.value = this.recorder.dropped;
       written.value = this.recorder.written;

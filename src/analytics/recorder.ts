@@ -3,8 +3,8 @@
 // and never blocks. A background flusher writes the tallies in batches
 // (every interval, or sooner once a batch is full), one transaction per
 // batch, yielding to the event loop between batches so serving never waits
-// long. Memory is bounded by distinct rows held: past that, new rows are
-// dropped and counted, never queued.
+// long. Memory is bounded by distinct rows held and their bytes: past that,
+// new rows are dropped and counted, never queued.
 import { log } from "../log/index.ts";
 import { HOUR_MS } from "./days.ts";
 import type { Hit } from "./writer.ts";
@@ -12,19 +12,28 @@ import type { Hit } from "./writer.ts";
 export interface RecorderOptions {
   /** Most distinct rows held in memory; past this, hits that need a new row are dropped (and counted). */
   capacity: number;
+  /** Most bytes those rows may take (estimated); the same applies past it. */
+  maxBytes?: number;
   /** Most rows per write transaction; a full batch triggers a flush. */
   batchSize: number;
   /** Longest a hit waits in memory before it is written (ms). */
   intervalMs: number;
 }
 
-export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, batchSize: 500, intervalMs: 1000 };
+export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, maxBytes: 24 * 1024 * 1024, batchSize: 500, intervalMs: 1000 };
+/** Bookkeeping bytes of a row besides its strings (the object, the map entry). */
+const ROW_OVERHEAD = 200;
 
 export type BatchSink = (batch: readonly Hit[]) => void;
 
 /** Hits that may share a row: alike in everything but time, bytes and count. */
 function tallyKey(h: Hit): string {
   return `${h.siteId}\n${h.status}\n${h.path}\n${h.ip}\n${h.ua}\n${h.referrer ?? ""}\n${h.host}`;
+}
+
+/** What a held row costs in memory, roughly: its strings twice (the row and its key) and the overhead. */
+function rowBytes(h: Hit): number {
+  return ROW_OVERHEAD + 2 * (h.path.length + h.ip.length + h.ua.length + (h.referrer?.length ?? 0) + h.host.length);
 }
 
 function alike(a: Hit, b: Hit): boolean {
@@ -41,8 +50,9 @@ export class Recorder {
   /** Rows taken off `current`, oldest first; those before pendingAt are written. */
   private pending: Hit[] = [];
   private pendingAt = 0;
-  /** Hits held in memory (in current and the unwritten part of pending). */
+  /** Hits held in memory (in current and the unwritten part of pending), and the bytes of their rows. */
   private held = 0;
+  private heldBytes = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private flushing = false;
   private soon = false;
@@ -65,6 +75,11 @@ export class Recorder {
   /** Hits in memory, waiting to be written. */
   get buffered(): number {
     return this.held;
+  }
+
+  /** Estimated bytes of the rows held. */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   /** Distinct rows in memory, waiting to be written (bounded by capacity). */
@@ -107,10 +122,12 @@ export class Recorder {
     const key = tallyKey(hit);
     const row = this.current.get(key);
     if (row !== undefined) return row;
-    if (this.rows >= this.options.capacity) {
+    const bytes = rowBytes(hit);
+    if (this.rows >= this.options.capacity || this.heldBytes + bytes > (this.options.maxBytes ?? Infinity)) {
       this.dropped += hit.hits;
       return null;
     }
+    this.heldBytes += bytes;
     this.current.set(key, hit);
     if (this.current.size >= this.options.batchSize) this.flushSoon();
     return hit;
@@ -159,6 +176,7 @@ export class Recorder {
     this.pending = [];
     this.pendingAt = 0;
     this.held = 0;
+    this.heldBytes = 0;
   }
 
   private flushSoon(): void {
@@ -191,7 +209,10 @@ export class Recorder {
     }
     this.pendingAt += batch.length;
     let hits = 0;
-    for (const row of batch) hits += row.hits;
+    for (const row of batch) {
+      hits += row.hits;
+      this.heldBytes -= rowBytes(row);
+    }
     this.written += hits;
     this.held -= hits;
     return true;
