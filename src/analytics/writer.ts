@@ -54,7 +54,10 @@ const CACHE_MAX = 20_000;
 
 export class EventWriter {
   private readonly salts = new Map<number, Uint8Array>();
-  /** IP -> User-Agent -> visitor, for the day visitorsDay: SHA-256 once per client and day. Nested maps: a key joining the two costs more than the lookups. */
+  /**
+   * IP -> User-Agent -> visitor on day visitorsDay: SHA-256 once per client and day.
+   * Nested maps because building a joined key costs more than two lookups.
+   */
   private readonly visitors = new Map<string, Map<string, Visitor>>();
   private visitorsDay = -1;
   private visitorCount = 0;
