@@ -6,6 +6,7 @@ import { log } from "../log/index.ts";
 import { DEFAULT_RECORDER, Recorder, type RecorderOptions } from "./recorder.ts";
 import { EventWriter } from "./writer.ts";
 import { pruneEvents } from "./prune.ts";
+import { pathStart } from "../serve/http.ts";
 
 export { siteReport, type AnalyticsReport } from "./query.ts";
 export { parseDay, formatDay, dayOf } from "./days.ts";
@@ -69,7 +70,7 @@ export class Analytics {
   /** The request path: one small object folded into the recorder's tallies. */
   record(req: Request, status: number, bytes: number, ip: string, host: string, siteId: number): void {
     const url = req.url;
-    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const start = pathStart(url);
     const q = url.indexOf("?", start);
     const path = start < 0 ? "/" : q < 0 ? url.slice(start) : url.slice(start, q);
     this.recorder.record({

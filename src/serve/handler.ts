@@ -20,6 +20,7 @@ import {
   etagMatches,
   notModifiedSince,
   parseRange,
+  pathStart,
 } from "./http.ts";
 
 /** Files up to this size are kept in memory (with their variants). */
@@ -130,7 +131,7 @@ export class SiteHandler {
     if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, route.deployId)));
     if (ctx === null) return this.notFound();
     const url = req.url;
-    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const start = pathStart(url);
     const q = url.indexOf("?", start);
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
     const query = q < 0 ? "" : url.slice(q + 1);

@@ -1,6 +1,11 @@
 // HTTP details of file responses: validators, ranges, content negotiation,
 // content type and cache policy. Pure functions, no I/O.
 
+/** Where the path starts in a request URL as Bun gives it (`http://host/path?query`). */
+export function pathStart(url: string): number {
+  return url.indexOf("/", url.indexOf("//") + 2);
+}
+
 /** Encodings a file can be served in, as bits. */
 export const ENC_BR = 1;
 export const ENC_GZIP = 2;

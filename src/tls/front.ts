@@ -4,16 +4,13 @@
 import type { Server } from "bun";
 import type { App } from "../core/app.ts";
 import { normalizeHost } from "../serve/host.ts";
+import { pathStart } from "../serve/http.ts";
 import type { CertificateManager } from "./manager.ts";
 import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
 
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
-
-function pathStart(url: string): number {
-  return url.indexOf("/", url.indexOf("//") + 2);
-}
 
 /**
  * The HTTP-01 answer for a token, from the database, so any process on it can
