@@ -1,13 +1,11 @@
 // The admin host's HTTP API (Elysia). One file per API area registers its routes.
 import { Elysia } from "elysia";
 import type { App } from "../core/app.ts";
-import { SiteError } from "../sites/index.ts";
-import { ApiError, errorResponse } from "./errors.ts";
+import { HttpError, errorResponse } from "../http/errors.ts";
 import { healthRoutes } from "./health.ts";
 import { siteRoutes } from "./sites.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { deployRoutes } from "./deploys.ts";
-import { VfsError } from "../vfs/errors.ts";
 import { certificateRoutes } from "./certificates.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -18,9 +16,9 @@ export type ApiHandler = (req: Request) => Promise<Response> | Response;
 export function createApi(app: App): ApiHandler {
   const api = new Elysia({ aot: true })
     .onError(({ error, code }) => {
-      if (error instanceof ApiError || error instanceof SiteError || error instanceof VfsError) {
+      if (error instanceof HttpError) {
         const headers: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Bearer realm="fazt"' } : {};
-        return errorResponse(error.status, error.code, error.message, headers);
+        return errorResponse(error.status, error.code, error.message, { ...headers, ...error.headers });
       }
       if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
       if (code === "PARSE") return errorResponse(400, "bad_request", "request body is not valid JSON");

@@ -1,15 +1,8 @@
 // Sites and their custom domains.
 import type { Store } from "../db/index.ts";
+import { HttpError } from "../http/errors.ts";
 
-export class SiteError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class SiteError extends HttpError {}
 
 export interface Site {
   id: number;

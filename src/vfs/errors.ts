@@ -1,13 +1,7 @@
 // Errors of the write side, each with the HTTP status and code the API answers with.
-export class VfsError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpError } from "../http/errors.ts";
+
+export class VfsError extends HttpError {}
 
 export function badArchive(message: string): VfsError {
   return new VfsError(400, "invalid_archive", message);
