@@ -107,6 +107,46 @@ export const siteAddCommand: Command = {
   },
 };
 
+/** key=value: the value as JSON when it parses (true, 3600, null), else as a string; headers.NAME=V sets one header. */
+export function settingsPatch(pairs: string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`expected key=value, got "${pair}"`);
+    const key = pair.slice(0, eq).replaceAll("-", "_");
+    const raw = pair.slice(eq + 1);
+    if (key.startsWith("headers.")) {
+      patch.headers = { ...(patch.headers as Record<string, string> | undefined), [pair.slice(8, eq)]: raw };
+      continue;
+    }
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    patch[key] = value;
+  }
+  return patch;
+}
+
+export const siteSetCommand: Command = {
+  name: "site set",
+  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+  usage: "NAME [key=value]...",
+  minArgs: 1,
+  flags: clientFlags,
+  async run(args) {
+    const [name, ...pairs] = args.positionals as [string, ...string[]];
+    const path = `/api/sites/${encodeURIComponent(name)}/settings`;
+    const client = Client.from(args);
+    const r = pairs.length
+      ? await client.request<{ settings: unknown }>("PATCH", path, settingsPatch(pairs))
+      : await client.request<{ settings: unknown }>("GET", path);
+    process.stdout.write(JSON.stringify(r.settings, null, 2) + "\n");
+  },
+};
+
 export const siteRmCommand: Command = {
   name: "site rm",
   summary: "Delete a site, its deploys and its content.",
@@ -268,4 +308,4 @@ export const deployCommand: Command = {
   },
 };
 
-export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteRmCommand, deploysCommand, rollbackCommand];
+export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteSetCommand, siteRmCommand, deploysCommand, rollbackCommand];
