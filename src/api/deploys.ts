@@ -8,8 +8,8 @@ import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
 import { activateDeploy, deployEntries, getDeploy, listDeploys, type DeployInfo } from "../vfs/deploys.ts";
 import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
-import { deployPathFromUrl } from "../vfs/paths.ts";
-import { VfsError } from "../vfs/errors.ts";
+import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
+import { storageError, VfsError } from "../vfs/errors.ts";
 import { authenticate, requireAdmin, requireSite } from "./auth.ts";
 import { parseBody } from "./body.ts";
 import { JSON_BODY } from "./sites.ts";
@@ -56,21 +56,31 @@ export function deployRoutes(app: App) {
     return view(site, d, live);
   };
 
-  /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
-  const build = async (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> => {
-    const builder = new DeployBuilder(store, site.id, limits);
+  /**
+   * Run a write of the site's content. A site deleted meanwhile is a 404 (not
+   * the foreign key its rows then fail on); a full disk is a 507.
+   */
+  const writing = async <T>(site: Site, write: () => Promise<T> | T): Promise<T> => {
     try {
-      await fill(builder);
-      return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      return await write();
     } catch (err) {
-      // Deleted while its upload was streaming: say so rather than fail on a foreign key.
-      if (!(err instanceof VfsError)) getSite(store, site.name);
-      throw err;
-    } finally {
-      builder.abort();
-      app.gc.schedule();
+      getSite(store, site.name);
+      throw storageError(err);
     }
   };
+
+  /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
+  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> =>
+    writing(site, async () => {
+      const builder = new DeployBuilder(store, site.id, limits, includeDotfiles(site));
+      try {
+        await fill(builder);
+        return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      } finally {
+        builder.abort();
+        app.gc.schedule();
+      }
+    });
 
   return new Elysia()
     .post(
@@ -108,6 +118,7 @@ export function deployRoutes(app: App) {
         const prefix = `/api/sites/${params.site}/files/`;
         if (!pathname.startsWith(prefix)) throw new VfsError(400, "invalid_path", "the file path must follow /files/");
         const path = deployPathFromUrl(pathname.slice(prefix.length), limits.maxPathLength);
+        assertPublishable(path, includeDotfiles(site));
         const base = getSite(store, site.name).liveDeployId;
         const d = await build(
           site,
@@ -122,10 +133,10 @@ export function deployRoutes(app: App) {
       },
       RAW,
     )
-    .post("/api/sites/:site/uploads", ({ request, params, body, set }) => {
+    .post("/api/sites/:site/uploads", async ({ request, params, body, set }) => {
       const site = siteFor(request, params.site);
       const input = parseBody(OpenUpload, body);
-      const upload = openIncremental(store, site.id, input.files, limits);
+      const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, includeDotfiles(site)));
       set.status = 201;
       return { id: upload.id, required: upload.required };
     }, JSON_BODY)
@@ -135,22 +146,27 @@ export function deployRoutes(app: App) {
         const site = siteFor(request, params.site);
         assertInManifest(store, site.id, params.id, params.hash);
         const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
-        const blob = await storeContent(store, params.id, body, params.hash, limits.maxFileBytes);
+        const blob = await writing(site, () => storeContent(store, params.id, body, params.hash, limits.maxFileBytes));
         set.status = 201;
         return { hash: params.hash, size: blob.size };
       },
       RAW,
     )
-    .post("/api/sites/:site/uploads/:id/commit", ({ request, params, body, set }) => {
+    .post("/api/sites/:site/uploads/:id/commit", async ({ request, params, body, set }) => {
       const site = siteFor(request, params.site);
       const { activate } = parseBody(Commit, body);
-      const d = commitIncremental(store, site.id, params.id, limits, activate);
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id, limits, activate));
       return committed(site, d, activate, set);
     }, JSON_BODY)
     .post("/api/gc", async ({ request }) => {
       requireAdmin(authenticate(app, request));
       return await app.gc.run();
     });
+}
+
+/** Whether the site publishes dotfiles and dot-folders (other than /.well-known/, always published). */
+export function includeDotfiles(site: Site): boolean {
+  return site.settings.include_dotfiles === true;
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
