@@ -15,6 +15,7 @@ import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { watchEventLoop } from "../metrics/event-loop.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -72,6 +73,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
+  app.onShutdown(watchEventLoop(app.metrics));
   let createdToken: string | null = null;
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 

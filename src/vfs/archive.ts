@@ -163,12 +163,12 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
     autoClose: false,
   });
   try {
+    // Before the first entry is read, yauzl's cursor is the directory's offset (its types call it a boolean).
+    const directoryOffset = zip.readEntryCursor as unknown as number;
+    assertDirectoryFits(zip.entryCount, directoryOffset, size);
     if (zip.entryCount > limits.maxFiles) {
       throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
     }
-    // yauzl keeps the directory's offset but its types do not list it.
-    const directoryOffset = (zip as yauzl.ZipFile & { centralDirectoryOffset: number }).centralDirectoryOffset;
-    assertDirectoryFits(zip.entryCount, directoryOffset, size);
     const extents = new Extents(directoryOffset);
     for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {
       extents.add(entry);
@@ -194,7 +194,7 @@ const LOCAL_HEADER_BYTES = 30;
 /** The entry count the end record claims must fit between the directory's start and the end of the archive. */
 function assertDirectoryFits(entryCount: number, directoryOffset: number, size: number): void {
   const room = size - directoryOffset;
-  if (room < 0) throw badArchive("the central directory starts past the end of the zip");
+  if (!Number.isSafeInteger(room) || room < 0) throw badArchive("the central directory starts past the end of the zip");
   if (entryCount * CENTRAL_RECORD_BYTES > room) {
     throw badArchive(`the zip claims ${entryCount} entries but its central directory holds at most ${Math.floor(room / CENTRAL_RECORD_BYTES)}`);
   }
