@@ -146,7 +146,7 @@ export function deployRoutes(app: App) {
         const site = siteFor(request, params.site);
         assertInManifest(store, site.id, params.id, params.hash);
         const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
-        const blob = await writing(site, () => storeContent(store, params.id, body, params.hash, limits.maxFileBytes));
+        const blob = await writing(site, () => storeContent(store, params.id, body, params.hash, limits));
         set.status = 201;
         return { hash: params.hash, size: blob.size };
       },

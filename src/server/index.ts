@@ -68,6 +68,8 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = Store.open(config.dbPath);
+  if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
+  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();

@@ -6,7 +6,8 @@ import type { Limits } from "../core/config.ts";
 import { randomId } from "../core/ids.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
-import { VfsError, tooLarge } from "./errors.ts";
+import { formatBytes, VfsError, tooLarge } from "./errors.ts";
+import { DiskGuard } from "./disk.ts";
 import { mimeFor } from "./mime.ts";
 import { GcHint } from "./gc-hint.ts";
 import { deployPath, isHiddenPath } from "./paths.ts";
@@ -19,13 +20,7 @@ export const UPLOAD_TTL_MS = 60 * 60 * 1000;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_FILES = 500;
 
-export const MiB = 1024 * 1024;
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
-  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
-  return `${n} bytes`;
-}
+export { formatBytes, MiB } from "./errors.ts";
 
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
@@ -66,6 +61,7 @@ export class DeployBuilder {
     /** Keep dotfiles and dot-folders (see isHiddenPath); the site's choice. */
     private readonly includeDotfiles = false,
   ) {
+    this.disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
     this.uploadId = openUpload(store, siteId, "stream");
   }
 
@@ -93,6 +89,7 @@ export class DeployBuilder {
   async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
       this.checkSize(path, size, size);
+      this.disk.check(piece);
       this.touch();
       this.gcHint.add(piece);
     });
@@ -118,6 +115,7 @@ export class DeployBuilder {
   reserve(bytes: number): void {
     this.reserved += bytes;
     if (this.reserved + this.bytes > this.limits.maxDeployBytes) throw this.deployTooLarge();
+    this.disk.check(bytes);
   }
 
   /** Write the manifest; with activate, make it live in the same transaction. */
@@ -176,6 +174,7 @@ export class DeployBuilder {
   }
 
   private readonly gcHint = new GcHint();
+  private readonly disk: DiskGuard;
 
   private touch(): void {
     const now = Date.now();
@@ -228,10 +227,14 @@ export async function storeContent(
   uploadId: string,
   body: AsyncIterable<Uint8Array>,
   expectedHash: string,
-  maxBytes: number,
+  limits: Limits,
 ): Promise<{ blobId: number; size: number }> {
-  const content = await receiveContent(store, uploadId, body, (size) => {
-    if (size > maxBytes) throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(maxBytes)}; --max-file-bytes)`);
+  const disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
+  const content = await receiveContent(store, uploadId, body, (size, piece) => {
+    if (size > limits.maxFileBytes) {
+      throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(limits.maxFileBytes)}; --max-file-bytes)`);
+    }
+    disk.check(piece);
   });
   touchUpload(store, uploadId);
   if ("staged" in content) {

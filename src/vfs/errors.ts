@@ -19,3 +19,11 @@ export function storageError(err: unknown): unknown {
   }
   return err;
 }
+
+export const MiB = 1024 * 1024;
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
+  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
+  return `${n} bytes`;
+}
