@@ -5,6 +5,7 @@ import ignore from "ignore";
 import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
+import { isHiddenPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
@@ -204,17 +205,25 @@ interface LocalFile {
   hash: string;
 }
 
-/** The files of DIR to deploy: no dotfiles or dot-folders (.git, .env, ...), nothing .faztignore names, no symlinks. */
-export function listFiles(dir: string, warn: (msg: string) => void = () => {}): { abs: string; path: string; size: number }[] {
+/**
+ * The files of DIR to deploy: no hidden paths (dotfiles and dot-folders such as .git, .env, but
+ * .well-known/ is kept: the server's rule, isHiddenPath), nothing .faztignore names, no symlinks.
+ */
+export function listFiles(
+  dir: string,
+  warn: (msg: string) => void = () => {},
+  includeDotfiles = false,
+): { abs: string; path: string; size: number }[] {
   const ig = ignore();
   const ignoreFile = join(dir, ".faztignore");
   if (existsSync(ignoreFile)) ig.add(readFileSync(ignoreFile, "utf8"));
   const out: { abs: string; path: string; size: number }[] = [];
   const walk = (abs: string) => {
     for (const name of readdirSync(abs).sort()) {
-      if (name.startsWith(".")) continue;
       const full = join(abs, name);
       const rel = relative(dir, full).split(sep).join("/");
+      // A dot-folder is only walked when something inside it may be published (.well-known/).
+      if (!includeDotfiles && isHiddenPath(`/${rel}/x`)) continue;
       const st = lstatSync(full);
       if (st.isSymbolicLink()) {
         warn(`skipping symbolic link ${rel}`);
@@ -222,7 +231,7 @@ export function listFiles(dir: string, warn: (msg: string) => void = () => {}): 
       }
       if (st.isDirectory()) {
         if (!ig.ignores(rel + "/")) walk(full);
-      } else if (st.isFile() && !ig.ignores(rel)) out.push({ abs: full, path: "/" + rel, size: st.size });
+      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`))) out.push({ abs: full, path: "/" + rel, size: st.size });
     }
   };
   walk(dir);
