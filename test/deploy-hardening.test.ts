@@ -15,8 +15,8 @@ const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("h
 
 beforeAll(async () => {
   const dir = tempDir();
-  // A site that opted in to dotfiles (the site setting include_dotfiles).
-  seedDeploy(`${dir}/fazt.db`, "dotty", { "/index.html": "dotty" }, { settings: { include_dotfiles: true } });
+  // A site that opted in to dotfiles (the site setting dotfiles).
+  seedDeploy(`${dir}/fazt.db`, "dotty", { "/index.html": "dotty" }, { settings: { dotfiles: true } });
   f = await startFazt({ dir });
   for (const [site, files] of [
     ["victim", [{ name: "index.html", data: "victim" }, { name: "secret.txt", data: SECRET }]],

@@ -62,7 +62,7 @@ export function deployApi(app: App) {
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
   const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> =>
     writing(site, async () => {
-      const builder = new DeployBuilder(store, site.id, limits, includeDotfiles(site));
+      const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
       try {
         await fill(builder);
         return builder.commit({ activate, keepDeploys: limits.keepDeploys });
@@ -98,7 +98,7 @@ export function deployApi(app: App) {
       const prefix = `/api/sites/${params.site}/files/`;
       if (!pathname.startsWith(prefix)) throw new VfsError(400, "invalid_path", "the file path must follow /files/");
       const path = deployPathFromUrl(pathname.slice(prefix.length), limits.maxPathLength);
-      assertPublishable(path, includeDotfiles(site));
+      assertPublishable(path, site.settings.dotfiles);
       const base = getSite(store, site.name).liveDeployId;
       const d = await build(
         site,
@@ -115,7 +115,7 @@ export function deployApi(app: App) {
       "/api/sites/:site/uploads",
       async ({ site, json, set }) => {
         const input = await json(OpenUpload);
-        const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, includeDotfiles(site)));
+        const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, site.settings.dotfiles));
         set.status = 201;
         return { id: upload.id, required: upload.required };
       },
@@ -135,11 +135,6 @@ export function deployApi(app: App) {
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());
   return [site, admin];
-}
-
-/** Whether the site publishes dotfiles and dot-folders (other than /.well-known/, always published). */
-export function includeDotfiles(site: Site): boolean {
-  return site.settings.include_dotfiles === true;
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
