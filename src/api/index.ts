@@ -13,12 +13,15 @@ import { deployApi } from "./deploys.ts";
 import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
+import { sessionApi } from "./session.ts";
+import { systemApi } from "./system.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: App): Route[] {
-  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, analyticsApi, metricsApi];
+  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, analyticsApi, metricsApi,
+    sessionApi, systemApi];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }
 
