@@ -1,0 +1,196 @@
+// The admin UI in real headless Chromium against the compiled binary: one
+// browser, one server, the steps of a user's session in order. Screenshots of
+// every screen go to $FAZT_UI_SCREENSHOTS when it is set (never into the repo).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { ROOT, cleanup, runFazt, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const USER = "admin";
+const PASSWORD = "correct horse battery";
+const SHOTS = process.env.FAZT_UI_SCREENSHOTS;
+
+let dir: string;
+let f: FaztProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let admin: string;
+/** Console errors and page errors, with the step they happened in. */
+const problems: string[] = [];
+/** The network errors a step expects the browser to log (a wrong password is a 401). */
+let expectedNetworkErrors = 0;
+
+function writeSite(name: string, files: Record<string, string>): string {
+  const root = join(dir, name);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+async function shot(name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** What the site answers in the browser right now. */
+async function siteText(path = "/"): Promise<string> {
+  const other = await context.newPage();
+  try {
+    const res = await other.goto(`http://blog.localhost:${f.port}${path}`);
+    expect(res?.status()).toBe(200);
+    return (await other.textContent("body")) ?? "";
+  } finally {
+    await other.close();
+  }
+}
+
+beforeAll(async () => {
+  const build = Bun.spawnSync([process.execPath, "build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+  dir = tempDir("fazt-ui-");
+  const db = join(dir, "fazt.db");
+  const created = await runFazt(["user", "create", USER, "--password-stdin", "--db", db], { binary: true, stdin: `${PASSWORD}\n` });
+  expect(created.code).toBe(0);
+  f = await startFazt({ binary: true, dir, db });
+  admin = `http://localhost:${f.port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  page = await context.newPage();
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    if (expectedNetworkErrors > 0 && msg.text().includes("Failed to load resource")) return void expectedNetworkErrors--;
+    problems.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await f?.stop();
+  if (dir) cleanup(dir);
+});
+
+test("sign-in screen: first load time, a wrong password is refused with a message", async () => {
+  await page.goto(`${admin}/`);
+  await page.getByLabel("Username").waitFor();
+  // Navigation start to a usable sign-in form (reported, not asserted: the machine is shared).
+  const usableMs = await page.evaluate(() => performance.now());
+  const nav = await page.evaluate(() => JSON.stringify(performance.getEntriesByType("navigation")[0]));
+  console.log(`first screen usable after ${usableMs.toFixed(0)} ms (navigation: ${nav.slice(0, 160)}...)`);
+  await shot("signin");
+  await page.getByLabel("Username").fill(USER);
+  await page.getByLabel("Password").fill("not the password");
+  expectedNetworkErrors = 1;
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").textContent()).resolves.toContain("wrong user name or password");
+  await shot("signin-error");
+}, 30_000);
+
+test("sign in, create a site, upload a folder and see it live, roll back", async () => {
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Sites" }).waitFor();
+  expect(problems).toEqual([]);
+  expect(expectedNetworkErrors).toBe(0);
+
+  await page.getByLabel("Site name").fill("blog");
+  await page.getByRole("button", { name: "Create site" }).click();
+  await page.getByRole("link", { name: "blog", exact: true }).first().click();
+  await page.getByRole("heading", { name: "blog" }).waitFor();
+
+  const v1 = writeSite("v1", { "index.html": "<h1>version one</h1>", "about/index.html": "about v1", ".git/config": "secret" });
+  await page.setInputFiles("#upload-folder", v1);
+  await page.getByText(/Live at/).waitFor();
+  expect(await siteText()).toContain("version one");
+  expect(await siteText("/about/")).toContain("about v1");
+  await shot("site-deployed");
+
+  const v2 = writeSite("v2", { "index.html": "<h1>version two</h1>", "about/index.html": "about v1" });
+  await page.setInputFiles("#upload-folder", v2);
+  await page.locator("#main").getByText("version", { exact: false }).count(); // the page stays usable meanwhile
+  await page.locator("tr[data-deploy]").nth(1).waitFor();
+  await page.getByText(/Uploading 1 new of 2 files/).waitFor({ state: "attached" }).catch(() => {}); // progress text may pass quickly
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-deploy]").length === 2);
+  expect(await siteText()).toContain("version two");
+
+  // Roll back: activate the older deploy (the second row, newest first).
+  const older = page.locator("tr[data-deploy]").nth(1);
+  await older.getByRole("button", { name: /Activate/ }).click();
+  await page.locator("tr[data-deploy]").nth(1).getByText("live").waitFor();
+  expect(await siteText()).toContain("version one");
+  await shot("site-rolled-back");
+  expect(problems).toEqual([]);
+}, 60_000);
+
+test("analytics show the traffic", async () => {
+  for (let i = 0; i < 3; i++) await siteText();
+  await page.getByRole("link", { name: "Analytics" }).click();
+  await page.getByRole("heading", { name: "blog: analytics" }).waitFor();
+  // The recorder writes once a second: ask again until the views are in.
+  const views = page.locator(".stat", { hasText: "Views" }).locator("b");
+  for (let i = 0; i < 50 && (await views.textContent()) === "0"; i++) {
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByRole("button", { name: "Show" }).and(page.locator(":not([aria-busy])")).waitFor();
+  }
+  expect(Number(await views.textContent())).toBeGreaterThanOrEqual(5);
+  await page.locator(".chart canvas").waitFor();
+  await expect(page.getByRole("cell", { name: "/about/" }).count()).resolves.toBeGreaterThan(0);
+  await shot("analytics");
+  expect(problems).toEqual([]);
+}, 60_000);
+
+test("create a token, copy it once, revoke it: the revoked token gets 401", async () => {
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByRole("heading", { name: "Tokens" }).waitFor();
+  await page.getByLabel("Scope").selectOption({ label: "Site blog (deploys only)" });
+  await page.getByLabel("Label").fill("browser test");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const token = await page.locator("#new-token").inputValue();
+  expect(token).toMatch(/^fzt_/);
+  const ok = await fetch(`${f.url}/api/sites/blog/deploys`, { headers: { authorization: `Bearer ${token}` } });
+  expect(ok.status).toBe(200);
+  await shot("tokens");
+  const row = page.locator("tr", { hasText: "browser test" });
+  await row.getByRole("button", { name: /Revoke/ }).click();
+  await row.waitFor({ state: "detached" });
+  const refused = await fetch(`${f.url}/api/sites/blog/deploys`, { headers: { authorization: `Bearer ${token}` } });
+  expect(refused.status).toBe(401);
+  expect(problems).toEqual([]);
+}, 30_000);
+
+test("system screen; every screen fits a phone", async () => {
+  await page.getByRole("link", { name: "System" }).click();
+  await page.getByText("Database size").waitFor();
+  await shot("system");
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const hash of ["#/sites", "#/sites/blog", "#/sites/blog/analytics", "#/tokens", "#/system"]) {
+    await page.goto(`${admin}/${hash}`);
+    await page.locator("h1").waitFor();
+    await page.waitForLoadState("networkidle");
+    // Nothing wider than the screen except inside scrollable tables.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect({ hash, overflow }).toEqual({ hash, overflow: 0 });
+    await shot(`phone-${hash.replaceAll("/", "_").replace("#", "")}`);
+  }
+  await page.setViewportSize({ width: 1200, height: 900 });
+  expect(problems).toEqual([]);
+}, 60_000);
+
+test("sign out: the old session cookie gets 401", async () => {
+  const cookie = (await context.cookies()).find((c) => c.name === "fazt_session");
+  expect(cookie?.httpOnly).toBe(true);
+  expect(cookie?.sameSite).toBe("Strict");
+  const withCookie = () => fetch(`${f.url}/api/sites`, { headers: { cookie: `fazt_session=${cookie!.value}` } });
+  expect((await withCookie()).status).toBe(200);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  expect((await withCookie()).status).toBe(401);
+  expect(problems).toEqual([]);
+}, 30_000);
