@@ -26,9 +26,8 @@ async function createForm(onCreated) {
   const form = h("form", null, h("div", { class: "row" }, h("div", { class: "grow" }, scope.wrap), h("div", { class: "grow" }, label.wrap), h("div", { class: "field" }, button)), error, shown);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const site = scope.input.value;
-    const body = { label: label.input.value.trim() || undefined };
-    const r = await action(button, error, () => (site ? api("POST", `/api/sites/${seg(site)}/tokens`, body) : api("POST", "/api/tokens", body)));
+    const body = { site: scope.input.value || undefined, label: label.input.value.trim() || undefined };
+    const r = await action(button, error, () => api("POST", "/api/tokens", body));
     if (!r) return;
     showOnce(shown, r.token);
     label.input.value = "";
