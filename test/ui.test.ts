@@ -96,14 +96,14 @@ test("sign-in screen: first load time, a wrong password is refused with a messag
 test("sign in, create a site, upload a folder and see it live, roll back", async () => {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Sites" }).waitFor();
+  await page.getByRole("heading", { name: "Sites", level: 1 }).waitFor();
   expect(problems).toEqual([]);
   expect(expectedNetworkErrors).toBe(0);
 
   await page.getByLabel("Site name").fill("blog");
   await page.getByRole("button", { name: "Create site" }).click();
   await page.getByRole("link", { name: "blog", exact: true }).first().click();
-  await page.getByRole("heading", { name: "blog" }).waitFor();
+  await page.getByRole("heading", { name: "blog", level: 1 }).waitFor();
 
   const v1 = writeSite("v1", { "index.html": "<h1>version one</h1>", "about/index.html": "about v1", ".git/config": "secret" });
   await page.setInputFiles("#upload-folder", v1);
@@ -132,7 +132,7 @@ test("sign in, create a site, upload a folder and see it live, roll back", async
 test("analytics show the traffic", async () => {
   for (let i = 0; i < 3; i++) await siteText();
   await page.getByRole("link", { name: "Analytics" }).click();
-  await page.getByRole("heading", { name: "blog: analytics" }).waitFor();
+  await page.getByRole("heading", { name: "blog: analytics", level: 1 }).waitFor();
   // The recorder writes once a second: ask again until the views are in.
   const views = page.locator(".stat", { hasText: "Views" }).locator("b");
   for (let i = 0; i < 50 && (await views.textContent()) === "0"; i++) {
@@ -148,7 +148,7 @@ test("analytics show the traffic", async () => {
 
 test("create a token, copy it once, revoke it: the revoked token gets 401", async () => {
   await page.getByRole("link", { name: "Tokens" }).click();
-  await page.getByRole("heading", { name: "Tokens" }).waitFor();
+  await page.getByRole("heading", { name: "Tokens", level: 1 }).waitFor();
   await page.getByLabel("Scope").selectOption({ label: "Site blog (deploys only)" });
   await page.getByLabel("Label").fill("browser test");
   await page.getByRole("button", { name: "Create token" }).click();
