@@ -62,6 +62,7 @@ beforeAll(async () => {
   admin = `http://localhost:${f.port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  context.setDefaultTimeout(10_000);
   page = await context.newPage();
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;

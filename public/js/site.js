@@ -145,28 +145,30 @@ function settingsCard(base, site) {
   const form = h(
     "form",
     null,
-    h("div", { class: "field" }, h("label", { class: "check", for: "spa" }, spa, "Single-page app: answer unknown paths with /index.html")),
+    h("div", { class: "field" }, h("label", { class: "check", for: "spa" }, spa, "Single-page app: answer unknown paths with the app's page (/index.html)")),
     hsts.wrap,
     h("div", { class: "field" }, h("label", { class: "check", for: "hsts-sub" }, sub, "HSTS includes subdomains")),
     save,
     error,
     saved,
   );
+  let spaPath = null;
   const show = (s) => {
-    spa.checked = s.spa === true || typeof s.spa === "string";
+    spaPath = s.spa;
+    spa.checked = s.spa !== null;
     const age = s.hsts?.max_age ?? 0;
     hsts.input.value = String(HSTS_CHOICES.some(([v]) => v === age) ? age : 0);
     sub.checked = s.hsts?.include_subdomains === true;
   };
-  api("GET", `${base}/settings`).then(show, (err) => (error.textContent = err.message));
+  api("GET", `${base}/settings`).then((r) => show(r.settings), (err) => (error.textContent = err.message));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     saved.textContent = "";
     const maxAge = Number(hsts.input.value);
-    const body = { spa: spa.checked, hsts: maxAge > 0 ? { max_age: maxAge, include_subdomains: sub.checked } : null };
-    const s = await action(save, error, () => api("PATCH", `${base}/settings`, body));
-    if (s) {
-      show(s);
+    const body = { spa: spa.checked ? (spaPath ?? true) : null, hsts: maxAge > 0 ? { max_age: maxAge, include_subdomains: sub.checked } : null };
+    const r = await action(save, error, () => api("PATCH", `${base}/settings`, body));
+    if (r) {
+      show(r.settings);
       saved.textContent = "Saved; applied without a restart.";
     }
   });
