@@ -10,7 +10,7 @@ export async function render(main) {
 }
 
 function createForm(onCreated) {
-  const name = field("Site name", { name: "name", autocomplete: "off", placeholder: "blog", pattern: "[a-z0-9-]+", required: true });
+  const name = field("Site name", { name: "name", autocomplete: "off", placeholder: "blog", pattern: "[a-z0-9\\-]+", required: true });
   const domains = field("Custom domains (optional, comma-separated)", { name: "domains", autocomplete: "off", placeholder: "blog.example.com" });
   const error = errorSlot();
   const button = h("button", { type: "submit" }, "Create site");
