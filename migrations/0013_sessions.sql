@@ -11,3 +11,6 @@ CREATE TABLE sessions (
   expires_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX sessions_user ON sessions(user_id);
+
+-- Who made a deploy: "user NAME" (a UI session) or "token ID" (an API token); NULL before 0013.
+ALTER TABLE deploys ADD COLUMN created_by TEXT;

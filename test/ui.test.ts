@@ -126,6 +126,7 @@ test("sign in, create a site, upload a folder and see it live, roll back", async
   await older.getByRole("button", { name: /Activate/ }).click();
   await page.locator("tr[data-deploy]").nth(1).getByText("live").waitFor();
   expect(await siteText()).toContain("version one");
+  await expect(older.textContent()).resolves.toContain(`user ${USER}`); // who made it
   await shot("site-rolled-back");
   expect(problems).toEqual([]);
 }, 60_000);

@@ -22,9 +22,10 @@ function hashPassword(password: string): Promise<string> {
 
 export async function createUser(store: Store, name: string, password: string): Promise<void> {
   validName(name);
+  const taken = () => store.write.query("SELECT 1 FROM users WHERE name = ?").get(name) !== null;
+  if (taken()) throw new UserError(`user ${name} already exists`);
   const hash = await hashPassword(password);
-  const exists = store.write.query("SELECT 1 FROM users WHERE name = ?").get(name);
-  if (exists) throw new UserError(`user ${name} already exists`);
+  if (taken()) throw new UserError(`user ${name} already exists`); // created meanwhile
   store.write.query("INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)").run(name, hash, Date.now());
 }
 
