@@ -11,7 +11,7 @@ import type { Route } from "../src/api/route.ts";
 import { api, cleanup, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 
 /** The only routes anyone may call without a credential. */
-const PUBLIC = new Set(["GET /api/health"]);
+const PUBLIC = new Set(["GET /api/health", "GET /api/session", "POST /api/session"]);
 
 function listRoutes(): Route[] {
   const dir = tempDir();

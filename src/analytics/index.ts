@@ -10,7 +10,7 @@ import { EventWriter } from "./writer.ts";
 import { pruneEvents } from "./prune.ts";
 import { pathStart } from "../serve/http.ts";
 
-export { siteReport, type AnalyticsReport } from "./query.ts";
+export { siteReport, viewsToday, type AnalyticsReport } from "./query.ts";
 export { parseDay, formatDay, dayOf } from "./days.ts";
 
 const MAX_FIELD = 512; // longest path, referrer or User-Agent kept

@@ -10,7 +10,10 @@ import { assertInManifest, commitIncremental, openIncremental } from "../vfs/inc
 import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
 import { storageError, VfsError } from "../vfs/errors.ts";
 import { badRequest } from "../http/errors.ts";
-import { adminRoutes, siteRoutes } from "./route.ts";
+import { adminRoutes, siteRoutes, type Principal } from "./route.ts";
+
+/** Who made a deploy, for its history: the signed-in user or the token's id. */
+const author = (p: Principal) => (p.via === "session" ? `user ${p.user}` : `token ${p.id}`);
 
 const OpenUpload = v.object({ files: v.record(v.string(), v.string()) });
 const Commit = v.object({ activate: v.optional(v.boolean(), true) });
@@ -34,6 +37,7 @@ export function deployApi(app: ApiDeps) {
     files: d.files,
     bytes: d.bytes,
     created_at: new Date(d.createdAt).toISOString(),
+    created_by: d.createdBy,
     live,
     url: live ? app.siteUrl(site.name) : app.siteUrl(site.name, d.id),
     preview_url: app.siteUrl(site.name, d.id),
@@ -60,12 +64,12 @@ export function deployApi(app: ApiDeps) {
   };
 
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
-  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> =>
+  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean, by: Principal): Promise<DeployInfo> =>
     writing(site, async () => {
       const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
       try {
         await fill(builder);
-        return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+        return builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by) });
       } finally {
         builder.abort();
         app.gc.schedule();
@@ -73,9 +77,9 @@ export function deployApi(app: ApiDeps) {
     });
 
   const site = siteRoutes()
-    .post("/api/sites/:site/deploys", async ({ request, site, set }) => {
+    .post("/api/sites/:site/deploys", async ({ request, site, set, principal }) => {
       const activate = activateParam(request.url);
-      const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate);
+      const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate, principal);
       return committed(site, d, activate, set);
     })
     .get("/api/sites/:site/deploys", ({ site }) => ({
@@ -91,7 +95,7 @@ export function deployApi(app: ApiDeps) {
       app.sitesChanged();
       return view(site, getDeploy(store, site.id, params.id!), true);
     })
-    .put("/api/sites/:site/files/*", async ({ request, params, site, set }) => {
+    .put("/api/sites/:site/files/*", async ({ request, params, site, set, principal }) => {
       const activate = activateParam(request.url);
       // The raw (still percent-encoded) path, so encoded tricks are seen and refused.
       const pathname = new URL(request.url).pathname;
@@ -108,6 +112,7 @@ export function deployApi(app: ApiDeps) {
           await b.addFile(path, (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>);
         },
         activate,
+        principal,
       );
       return committed(site, d, activate, set);
     })
@@ -128,9 +133,9 @@ export function deployApi(app: ApiDeps) {
       set.status = 201;
       return { hash: params.hash, size: blob.size };
     })
-    .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set }) => {
+    .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
-      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate));
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal)));
       return committed(site, d, activate, set);
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());

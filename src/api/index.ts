@@ -14,12 +14,16 @@ import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
 import { settingsApi } from "./settings.ts";
+import { sessionApi } from "./session.ts";
+import { systemApi } from "./system.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: ApiDeps): Route[] {
-  const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi];
+  const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
+    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi,
+  ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }
 

@@ -3,6 +3,8 @@
 import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
 import { addDomain, createSite, deleteSite, listSites, removeDomain, type Site } from "../sites/index.ts";
+import { getDeploy } from "../vfs/deploys.ts";
+import { viewsToday } from "../analytics/index.ts";
 import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
@@ -22,7 +24,14 @@ export function siteApi(app: ApiDeps) {
   const store = app.store;
   const member = memberRoutes().get("/api/sites", ({ principal }) => {
     const sites = listSites(store).filter((s) => principal.siteId === null || s.id === principal.siteId);
-    return { sites: sites.map((s) => siteView(app, s)) };
+    const views = viewsToday(store.read);
+    // For the dashboard's list: the live deploy's size and today's views, in the same answer.
+    const live = (s: Site) => {
+      if (!s.liveDeployId) return null;
+      const d = getDeploy(store, s.id, s.liveDeployId);
+      return { id: d.id, files: d.files, bytes: d.bytes, created_at: new Date(d.createdAt).toISOString() };
+    };
+    return { sites: sites.map((s) => ({ ...siteView(app, s), live: live(s), views_today: views.get(s.id) ?? 0 })) };
   });
   const admin = adminRoutes()
     .post("/api/sites", async ({ json, set }) => {

@@ -1,7 +1,8 @@
 // fazt's command line: dispatch, help and exit codes (0 ok, 1 failure, 2 usage).
 import { type Command, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { serveCommand } from "./serve.ts";
-import { backupCommand, restoreCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, userCreateCommand } from "./local.ts";
+import { backupCommand, restoreCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./local.ts";
+import { userCommands } from "./users.ts";
 import { statsCommand } from "./stats.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
@@ -23,7 +24,7 @@ export const COMMANDS: Command[] = [
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,
-  userCreateCommand,
+  ...userCommands,
   backupCommand,
   restoreCommand,
   statsCommand,

@@ -6,7 +6,6 @@ import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
 import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
-import { createUser } from "../auth/users.ts";
 import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
 
 export const tokenCreateCommand: Command = {
@@ -67,31 +66,6 @@ export const tokenRevokeCommand: Command = {
     try {
       if (!revokeToken(store, args.positionals[0]!)) throw new Error(`no token ${args.positionals[0]}`);
       process.stdout.write(`revoked ${args.positionals[0]}\n`);
-    } finally {
-      store.close();
-    }
-  },
-};
-
-async function readPassword(fromStdin: boolean): Promise<string> {
-  if (!fromStdin) throw new UsageError("give the password on standard input with --password-stdin");
-  const text = await new Response(Bun.stdin.stream()).text();
-  return text.replace(/\r?\n$/, "");
-}
-
-export const userCreateCommand: Command = {
-  name: "user create",
-  summary: "Create an admin user for the web UI (password from standard input).",
-  usage: "NAME --password-stdin",
-  minArgs: 1,
-  maxArgs: 1,
-  flags: { ...dbFlag, "password-stdin": { type: "boolean", description: "read the password from standard input", noEnv: true } },
-  async run(args) {
-    const password = await readPassword(args.flags["password-stdin"] === true);
-    const store = Store.open(str(args, "db")!);
-    try {
-      await createUser(store, args.positionals[0]!, password);
-      process.stdout.write(`created user ${args.positionals[0]}\n`);
     } finally {
       store.close();
     }

@@ -5,6 +5,7 @@ import { Store } from "../db/index.ts";
 import { App } from "./app.ts";
 import { formatAddress, type ServerConfig } from "../core/config.ts";
 import { createApi } from "../api/index.ts";
+import { createUi } from "../ui/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
@@ -33,6 +34,7 @@ export interface RunningServer {
 
 export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
+  const ui = createUi();
   const sites = new SiteHandler(new VfsReader(app.store));
   app.onSitesChanged(() => sites.invalidate());
   app.onContentChanged(() => sites.invalidate());
@@ -46,7 +48,7 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
       attachClient(req, clientAddress(req, server, trustProxy));
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
-      return after(api(req), (res) => metrics.count(ADMIN, res.status));
+      return after(ui(req) ?? api(req), (res) => metrics.count(ADMIN, res.status));
     }
     if (!target) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
     const res = sites.handle(req, target); // synchronous: no closure per request on the hot path

@@ -20,6 +20,8 @@ export interface DeployInfo {
   files: number;
   bytes: number;
   createdAt: number;
+  /** Who made it ("user NAME", "token ID"); null for deploys older than migration 0013. */
+  createdBy: string | null;
 }
 
 export interface CreateDeployOptions {
@@ -29,6 +31,8 @@ export interface CreateDeployOptions {
   uploadId?: string;
   /** Keep this many newest deploys of the site (and always the live one). */
   keepDeploys?: number;
+  /** Who makes it (shown in the deploy history). */
+  createdBy?: string;
 }
 
 /**
@@ -49,14 +53,14 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     const last = store.write.query("SELECT MAX(created_at) AS t FROM deploys WHERE site_id = ?").get(siteId) as { t: number | null };
     const createdAt = Math.max(Date.now(), (last.t ?? 0) + 1);
     store.write
-      .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt);
+      .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt, opts.createdBy ?? null);
     const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime) VALUES (?, ?, ?, ?, ?)");
     for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime);
     if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
     if (opts.activate) activateDeploy(store, siteId, id);
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
-    return { id, siteId, files: entries.length, bytes, createdAt };
+    return { id, siteId, files: entries.length, bytes, createdAt, createdBy: opts.createdBy ?? null };
   });
   deployCreated(info.id);
   return info;
@@ -89,7 +93,8 @@ export interface DeployRow extends DeployInfo {
 export function listDeploys(store: Store, siteId: number): DeployRow[] {
   const rows = store.write
     .query(
-      `SELECT d.id, d.site_id AS siteId, d.files, d.bytes, d.created_at AS createdAt, (s.live_deploy_id IS d.id) AS live
+      `SELECT d.id, d.site_id AS siteId, d.files, d.bytes, d.created_at AS createdAt, d.created_by AS createdBy,
+              (s.live_deploy_id IS d.id) AS live
        FROM deploys d JOIN sites s ON s.id = d.site_id WHERE d.site_id = ? ORDER BY d.created_at DESC`,
     )
     .all(siteId) as (DeployInfo & { live: number })[];
