@@ -9,6 +9,7 @@ import { deployRoutes } from "./deploys.ts";
 import { certificateRoutes } from "./certificates.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { backupRoutes } from "./backup.ts";
 import { log } from "../log/index.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
@@ -32,6 +33,7 @@ export function createApi(app: App): ApiHandler {
     .use(deployRoutes(app))
     .use(certificateRoutes(app))
     .use(analyticsRoutes(app))
-    .use(metricsRoutes(app));
+    .use(metricsRoutes(app))
+    .use(backupRoutes(app));
   return (req) => api.handle(req);
 }

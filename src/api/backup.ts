@@ -1,0 +1,47 @@
+// GET /api/backup: a consistent snapshot of the live database, streamed (admin).
+import { Elysia } from "elysia";
+import type { App } from "../core/app.ts";
+import { openSnapshot } from "../db/snapshot.ts";
+import { log } from "../log/index.ts";
+import { authenticate, requireAdmin } from "./auth.ts";
+import { ApiError } from "./errors.ts";
+
+// Each backup pins a WAL snapshot (checkpoints wait behind it): one at a time.
+const MAX_RUNNING = 1;
+let running = 0;
+
+export function backupRoutes(app: App) {
+  return new Elysia().get("/api/backup", async ({ request }) => {
+    requireAdmin(authenticate(app, request));
+    if (running >= MAX_RUNNING) throw new ApiError(429, "backup_running", `at most ${MAX_RUNNING} backup streams at a time; retry later`);
+    running++;
+    let released = false;
+    const release = () => {
+      if (!released) (released = true), running--;
+    };
+    const started = performance.now();
+    let bytes = 0;
+    const done = (complete: boolean) => {
+      release();
+      const fields = { bytes, ms: Math.round(performance.now() - started) };
+      if (complete) log.info("backup streamed", fields);
+      else log.warn("backup ended before its last page (client gone or read failed)", fields);
+    };
+    const snap = await openSnapshot(app.store.path, done).catch((err) => {
+      release();
+      throw err;
+    });
+    bytes = snap.bytes;
+    log.debug("backup started", { pages: snap.pageCount, page_size: snap.pageSize, wal_frames: snap.walFrames });
+    request.signal.addEventListener("abort", () => snap.close());
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
+    return new Response(snap.stream(), {
+      headers: {
+        "content-type": "application/vnd.sqlite3",
+        "content-length": String(snap.bytes),
+        "content-disposition": `attachment; filename="fazt-${stamp}Z.db"`,
+        "cache-control": "no-store",
+      },
+    });
+  });
+}
