@@ -2,6 +2,7 @@
 // activation (rollback/promote), and an on-demand garbage collection.
 import { Elysia } from "elysia";
 import * as v from "valibot";
+import { log } from "../log/index.ts";
 import type { App } from "../core/app.ts";
 import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
@@ -59,10 +60,17 @@ export function deployRoutes(app: App) {
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
   const build = async (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> => {
     const builder = new DeployBuilder(store, site.id, limits);
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
     try {
+      log.debug("deploy: receiving", { site: site.name, activate });
       await fill(builder);
-      return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      log.debug("deploy: content stored, committing", { site: site.name, ms: ms() });
+      const d = builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      log.debug("deploy: committed", { site: site.name, deploy: d.id, files: d.files, bytes: d.bytes, live: activate, ms: ms() });
+      return d;
     } catch (err) {
+      log.debug("deploy: failed, nothing committed", { site: site.name, err: err as Error, ms: ms() });
       // Deleted while its upload was streaming: say so rather than fail on a foreign key.
       if (!(err instanceof VfsError)) getSite(store, site.name);
       throw err;
@@ -126,6 +134,7 @@ export function deployRoutes(app: App) {
       const site = siteFor(request, params.site);
       const input = parseBody(OpenUpload, body);
       const upload = openIncremental(store, site.id, input.files, limits);
+      log.debug("deploy: incremental upload opened", { site: site.name, upload: upload.id, files: Object.keys(input.files).length, required: upload.required.length });
       set.status = 201;
       return { id: upload.id, required: upload.required };
     }, JSON_BODY)
@@ -145,6 +154,7 @@ export function deployRoutes(app: App) {
       const site = siteFor(request, params.site);
       const { activate } = parseBody(Commit, body);
       const d = commitIncremental(store, site.id, params.id, limits, activate);
+      log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
       return committed(site, d, activate, set);
     }, JSON_BODY)
     .post("/api/gc", async ({ request }) => {
