@@ -38,7 +38,8 @@ export function backupRoutes(app: App) {
     return new Response(snap.stream(), {
       headers: {
         "content-type": "application/vnd.sqlite3",
-        "content-length": String(snap.bytes),
+        // Bun sends a streamed body chunked (it drops Content-Length): the size travels in its own header.
+        "x-fazt-snapshot-bytes": String(snap.bytes),
         "content-disposition": `attachment; filename="fazt-${stamp}Z.db"`,
         "cache-control": "no-store",
       },

@@ -3,6 +3,7 @@ import { type Command, commandHelp, parseCommandArgs, UsageError } from "./comma
 import { serveCommand } from "./serve.ts";
 import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
 import { statsCommand } from "./stats.ts";
+import { litestreamConfigCommand } from "./litestream.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
 
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   userCreateCommand,
   backupCommand,
   restoreCommand,
+  litestreamConfigCommand,
   statsCommand,
   ...clientCommands,
 ];
