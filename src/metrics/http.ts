@@ -54,14 +54,16 @@ export class HttpMetrics {
     s.bytes.inc(bytes);
   }
 
-  /** Drop the series of sites that no longer exist (called when sites change). */
-  keepSites(ids: ReadonlySet<number>): void {
+  /** The sites that exist now (called when sites change): their series start at 0, deleted sites' series go. */
+  setSites(sites: readonly { id: number; name: string }[]): void {
+    const ids = new Set(sites.map((s) => s.id));
     for (const [id, s] of this.sites) {
       if (ids.has(id)) continue;
       this.sites.delete(id);
       for (const c of STATUS_CLASSES) this.siteRequests.remove(s.name, c);
       this.siteBytes.remove(s.name);
     }
+    for (const s of sites) if (this.sites.get(s.id)?.name !== s.name) this.siteSeries(s.id, s.name);
   }
 
   private siteSeries(siteId: number, name: string): SiteSeries {

@@ -41,7 +41,9 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   app.onContentChanged(() => sites.invalidate());
   const routes = app.routes;
   const metrics = new HttpMetrics(app.metrics);
-  app.onSitesChanged(() => metrics.keepSites(new Set(listSites(app.store).map((s) => s.id))));
+  const siteSeries = () => metrics.setSites(listSites(app.store));
+  siteSeries();
+  app.onSitesChanged(siteSeries);
   registerCacheMetrics(app, sites);
   const analytics = startAnalytics(app);
   const access = startAccessLog(app);
