@@ -8,6 +8,8 @@ import { ApiError } from "./errors.ts";
 
 // Each backup pins a WAL snapshot (checkpoints wait behind it): one at a time.
 const MAX_RUNNING = 1;
+// A backup is background work: paced so requests keep their speed (bench/backup.ts); 1 GiB takes ~32 s.
+const BACKUP_BYTES_PER_SECOND = 32 * 1024 * 1024;
 let running = 0;
 
 export function backupRoutes(app: App) {
@@ -27,7 +29,7 @@ export function backupRoutes(app: App) {
       if (complete) log.info("backup streamed", fields);
       else log.warn("backup ended before its last page (client gone or read failed)", fields);
     };
-    const snap = await openSnapshot(app.store.path, done).catch((err) => {
+    const snap = await openSnapshot(app.store.path, { onClose: done, maxBytesPerSecond: BACKUP_BYTES_PER_SECOND }).catch((err) => {
       release();
       throw err;
     });

@@ -14,7 +14,7 @@ import { closeSync, existsSync, openSync, readSync } from "node:fs";
 
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
-const PAGES_PER_CHUNK = 64; // 256 KiB per read with 4 KiB pages
+const CHUNK_BYTES = 1024 * 1024; // pages read per pull; the memory a stream holds
 const LOCK_TRIES = 200; // x 10 ms: another process's write transaction
 const INDEX_BLOCK = 4 * 1024 * 1024; // WAL bytes scanned between yields to the event loop
 
@@ -39,7 +39,19 @@ interface WalPin {
 }
 
 /** Pin a snapshot of the database at path (a Fazt database in WAL mode). */
-export async function openSnapshot(path: string, onClose?: (complete: boolean) => void): Promise<DbSnapshot> {
+export interface SnapshotOptions {
+  /** Called once when the snapshot is released, saying whether every page was read. */
+  onClose?: (complete: boolean) => void;
+  /**
+   * Most bytes per second the stream yields: after a chunk it sleeps until the
+   * average rate is back under this, so a backup inside the server leaves the
+   * event loop (and the machine) to requests. Unset: as fast as it is read.
+   */
+  maxBytesPerSecond?: number;
+}
+
+export async function openSnapshot(path: string, opts: SnapshotOptions = {}): Promise<DbSnapshot> {
+  const { onClose, maxBytesPerSecond } = opts;
   const reader = new Database(path, { readonly: true });
   const fds: number[] = [];
   let closed = false;
@@ -72,6 +84,7 @@ export async function openSnapshot(path: string, onClose?: (complete: boolean) =
       fds.push(walFd);
       frames = await indexFrames(walFd, pageSize, pin);
     }
+    const pagesPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / pageSize));
     const readPage = (pgno: number, into: Buffer, at: number) => {
       const frame = frames.get(pgno);
       const [fd, pos] =
@@ -85,12 +98,13 @@ export async function openSnapshot(path: string, onClose?: (complete: boolean) =
       bytes: pageSize * pageCount,
       walFrames: pin.mxFrame,
       close,
-      stream: () =>
-        new ReadableStream<Uint8Array>(
+      stream: () => {
+        const streamStarted = performance.now();
+        return new ReadableStream<Uint8Array>(
           {
-            pull(controller) {
+            async pull(controller) {
               try {
-                const n = Math.min(PAGES_PER_CHUNK, pageCount - next + 1);
+                const n = Math.min(pagesPerChunk, pageCount - next + 1);
                 const buf = Buffer.allocUnsafe(n * pageSize);
                 for (let i = 0; i < n; i++) readPage(next + i, buf, i * pageSize);
                 next += n;
@@ -98,16 +112,24 @@ export async function openSnapshot(path: string, onClose?: (complete: boolean) =
                 if (next > pageCount) {
                   close();
                   controller.close();
+                  return;
                 }
               } catch (err) {
                 close();
                 controller.error(err);
+                return;
+              }
+              if (maxBytesPerSecond) {
+                const due = ((next - 1) * pageSize * 1000) / maxBytesPerSecond; // ms since start this much may take
+                const ahead = due - (performance.now() - streamStarted);
+                if (ahead > 0) await Bun.sleep(ahead);
               }
             },
             cancel: close,
           },
           { highWaterMark: 0 },
-        ),
+        );
+      },
     };
   } catch (err) {
     close();
