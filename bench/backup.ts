@@ -36,6 +36,11 @@ for (let s = 0; s * 20 < mb; s++) {
 
 const rssMiB = (pid: number, field = "VmRSS") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 const f = await startFazt({ dir: out, db });
+/** utime + stime of a process, in seconds. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ 100)
+};
 
 /** Stream one backup to nowhere, sampling the server's RSS; returns bytes, seconds and the largest RSS seen. */
 async function oneBackup(): Promise<{ bytes: number; secs: number; maxRss: number }> {
@@ -79,7 +84,16 @@ try {
   console.log("| round | req/s alone | req/s during backups | ratio | failed requests | backups streamed | backup MiB/s | max RSS MiB during backups |");
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(r);
-  console.log(`median ratio ${ratios.sort()[Math.floor(ratios.length / 2)]!.toFixed(3)}; server peak RSS (VmHWM) ${rssMiB(f.proc.pid, "VmHWM").toFixed(0)} MiB`);
+  ratios.sort((a, b) => a - b);
+  console.log(`median ratio ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}; server peak RSS (VmHWM) ${rssMiB(f.proc.pid, "VmHWM").toFixed(0)} MiB`);
+  // Robust to other load on the machine: the server's own CPU time while one backup streams with no traffic.
+  const cpu0 = cpuSeconds(f.proc.pid);
+  const idle = await oneBackup();
+  const cpu = cpuSeconds(f.proc.pid) - cpu0;
+  console.log(
+    `one backup alone: ${(idle.bytes / 1024 / 1024).toFixed(0)} MiB in ${idle.secs.toFixed(1)} s, server CPU ${cpu.toFixed(2)} s ` +
+      `= ${((cpu / idle.secs) * 100).toFixed(1)} % of one core (the most it can take from requests), max RSS ${idle.maxRss.toFixed(0)} MiB`,
+  );
 } finally {
   await f.stop();
 }

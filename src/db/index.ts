@@ -18,6 +18,8 @@ export const PRAGMAS: Record<string, string | number> = {
   cache_size: -16000, // 16 MiB page cache per connection
   mmap_size: 256 * 1024 * 1024,
   wal_autocheckpoint: 1000, // SQLite's default: polite to Litestream
+  // After a burst (or while Litestream held the WAL) the -wal file is cut back to this when SQLite resets it.
+  journal_size_limit: 64 * 1024 * 1024,
   temp_store: "MEMORY",
 };
 
