@@ -1,21 +1,19 @@
 // GET /api/backup: a consistent snapshot of the live database, streamed (admin).
-import { Elysia } from "elysia";
 import type { App } from "../core/app.ts";
 import { openSnapshot } from "../db/snapshot.ts";
+import { HttpError } from "../http/errors.ts";
 import { log } from "../log/index.ts";
-import { authenticate, requireAdmin } from "./auth.ts";
-import { ApiError } from "./errors.ts";
+import { adminRoutes } from "./route.ts";
 
 // Each backup pins a WAL snapshot (checkpoints wait behind it): one at a time.
 const MAX_RUNNING = 1;
 // A backup is background work: paced so requests keep their speed (bench/backup.ts); 1 GiB takes ~32 s.
 const BACKUP_BYTES_PER_SECOND = 32 * 1024 * 1024;
-let running = 0;
 
-export function backupRoutes(app: App) {
-  return new Elysia().get("/api/backup", async ({ request }) => {
-    requireAdmin(authenticate(app, request));
-    if (running >= MAX_RUNNING) throw new ApiError(429, "backup_running", `at most ${MAX_RUNNING} backup streams at a time; retry later`);
+export function backupApi(app: App) {
+  let running = 0;
+  const stream = async (request: Request): Promise<Response> => {
+    if (running >= MAX_RUNNING) throw new HttpError(429, "backup_running", `at most ${MAX_RUNNING} backup streams at a time; retry later`);
     running++;
     let released = false;
     const release = () => {
@@ -46,5 +44,6 @@ export function backupRoutes(app: App) {
         "cache-control": "no-store",
       },
     });
-  });
+  };
+  return [adminRoutes().get("/api/backup", ({ request }) => stream(request))];
 }

@@ -8,12 +8,12 @@ import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
-import { setClientIp } from "./client-ip.ts";
+import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
-import { startAnalytics, forwardedClient } from "../analytics/index.ts";
+import { startAnalytics } from "../analytics/index.ts";
 import { HttpMetrics, ADMIN, UNKNOWN } from "../metrics/http.ts";
 import { registerProcessMetrics } from "../metrics/process.ts";
 import { AccessLog } from "../log/access.ts";
@@ -48,31 +48,30 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   const analytics = startAnalytics(app);
   const access = startAccessLog(app);
   const trustProxy = app.config.trustProxy;
-  const clientOf = (req: Request, server: Server<undefined>) =>
-    (trustProxy ? forwardedClient(req) : null) ?? server.requestIP(req)?.address ?? "";
   return (req, server) => {
     const started = access ? performance.now() : 0;
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
-      setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      const client = clientAddress(req, server, trustProxy);
+      attachClient(req, client);
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
       return after(api(req), (res) => {
         metrics.count(ADMIN, res.status);
-        if (access) logAccess(access, req, res, started, clientOf(req, server));
+        if (access) logAccess(access, req, res, started, client);
       });
     }
     if (!target) {
       return after(notFound(), (res) => {
         metrics.count(UNKNOWN, res.status);
-        if (access) logAccess(access, req, res, started, clientOf(req, server));
+        if (access) logAccess(access, req, res, started, clientAddress(req, server, trustProxy));
       });
     }
     const res = sites.handle(req, target); // synchronous: no closure per request on the hot path
     const bytes = sites.bytes;
     metrics.countSite(target.siteId, target.siteName, res.status, bytes);
     if (analytics || access) {
-      const ip = clientOf(req, server);
+      const ip = clientAddress(req, server, trustProxy);
       analytics?.record(req, res.status, bytes, ip, target.host, target.siteId);
       if (access) logAccess(access, req, res, started, ip, bytes);
     }
