@@ -14,12 +14,13 @@ import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
 import { backupApi } from "./backup.ts";
+import { settingsApi } from "./settings.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: App): Route[] {
-  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, analyticsApi, metricsApi, backupApi];
+  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, backupApi];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }
 

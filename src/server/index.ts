@@ -19,6 +19,7 @@ import { registerProcessMetrics } from "../metrics/process.ts";
 import { AccessLog } from "../log/access.ts";
 import { pathStart } from "../serve/http.ts";
 import { listSites } from "../sites/index.ts";
+import { watchEventLoop } from "../metrics/event-loop.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -130,11 +131,14 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = Store.open(config.dbPath);
+  if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
+  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
+  app.onShutdown(watchEventLoop(app.metrics));
   let createdToken: string | null = null;
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
@@ -170,7 +174,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
-  app.onShutdown(registerProcessMetrics(app.metrics, store.path));
+  registerProcessMetrics(app.metrics, store.path);
   const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
   app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
 
