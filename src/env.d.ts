@@ -12,3 +12,8 @@ declare module "*.js" {
   const path: string;
   export default path;
 }
+
+// parse-prometheus-text-format ships no types (used by the tests only).
+declare module "parse-prometheus-text-format" {
+  export default function parsePrometheusTextFormat(text: string): unknown[];
+}

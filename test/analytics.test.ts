@@ -24,7 +24,7 @@ let dbN = 0;
 function config(): ServerConfig {
   return {
     dbPath: "", http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-    smtp: null, mailWebhookSecret: null, trustProxy: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
+    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
   };
 }
 

@@ -2,6 +2,7 @@
 // activation (rollback/promote), and an on-demand garbage collection.
 import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
+import { log } from "../log/index.ts";
 import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
@@ -67,9 +68,18 @@ export function deployApi(app: ApiDeps) {
   const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean, by: Principal): Promise<DeployInfo> =>
     writing(site, async () => {
       const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
+      const started = performance.now();
+      const ms = () => Math.round(performance.now() - started);
       try {
+        log.debug("deploy: receiving", { site: site.name, activate });
         await fill(builder);
-        return builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by) });
+        log.debug("deploy: content stored, committing", { site: site.name, ms: ms() });
+        const d = builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by) });
+        log.debug("deploy: committed", { site: site.name, deploy: d.id, files: d.files, bytes: d.bytes, live: activate, ms: ms() });
+        return d;
+      } catch (err) {
+        log.debug("deploy: failed, nothing committed", { site: site.name, err: err as Error, ms: ms() });
+        throw err;
       } finally {
         builder.abort();
         app.gc.schedule();
@@ -121,6 +131,8 @@ export function deployApi(app: ApiDeps) {
       async ({ site, json, set }) => {
         const input = await json(OpenUpload);
         const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, site.settings.dotfiles));
+        const files = Object.keys(input.files).length;
+        log.debug("deploy: incremental upload opened", { site: site.name, upload: upload.id, files, required: upload.required.length });
         set.status = 201;
         return { id: upload.id, required: upload.required };
       },
@@ -136,6 +148,7 @@ export function deployApi(app: ApiDeps) {
     .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
       const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal)));
+      log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
       return committed(site, d, activate, set);
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());

@@ -13,6 +13,7 @@ import { deployApi } from "./deploys.ts";
 import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
+import { backupApi } from "./backup.ts";
 import { settingsApi } from "./settings.ts";
 import { sessionApi } from "./session.ts";
 import { systemApi } from "./system.ts";
@@ -22,7 +23,7 @@ export type ApiHandler = (req: Request) => Promise<Response> | Response;
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: ApiDeps): Route[] {
   const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
-    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi,
+    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi,
   ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }

@@ -4,6 +4,7 @@ import { serveCommand } from "./serve.ts";
 import { backupCommand, restoreCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./local.ts";
 import { userCommands } from "./users.ts";
 import { statsCommand } from "./stats.ts";
+import { litestreamConfigCommand } from "./litestream.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
 
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   ...userCommands,
   backupCommand,
   restoreCommand,
+  litestreamConfigCommand,
   statsCommand,
   ...clientCommands,
 ];

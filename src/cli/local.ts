@@ -1,5 +1,9 @@
 // Local admin commands: they work on the database file directly.
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { closeSync, createWriteStream, existsSync, openSync, renameSync, rmSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { createGzip } from "node:zlib";
 import { Database } from "bun:sqlite";
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
@@ -7,6 +11,7 @@ import { dbFlag } from "./common.ts";
 import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
 import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
+import { openSnapshot } from "../db/snapshot.ts";
 
 export const tokenCreateCommand: Command = {
   name: "token create",
@@ -74,24 +79,42 @@ export const tokenRevokeCommand: Command = {
 
 export const backupCommand: Command = {
   name: "backup",
-  summary: "Write a consistent copy of the database while the server runs.",
-  usage: "OUT.db",
+  summary: "Write a consistent copy of the database (mode 0600) while the server runs; --gzip compresses it.",
+  usage: "OUT.db [--gzip]",
   minArgs: 1,
   maxArgs: 1,
-  flags: { ...dbFlag },
-  run(args) {
+  flags: { ...dbFlag, gzip: { type: "boolean", description: "write a gzip-compressed copy (OUT.db.gz)", noEnv: true } },
+  async run(args) {
     const out = args.positionals[0]!;
     if (existsSync(out)) throw new UsageError(`${out} already exists; choose a new file`);
-    const store = Store.open(str(args, "db")!);
+    const store = Store.open(str(args, "db")!); // checks it is a Fazt database, in WAL mode
+    // Created empty with mode 0600 first: a backup holds every token hash and password hash.
+    closeSync(openSync(out, "wx", 0o600));
     try {
-      // VACUUM INTO reads one snapshot (a WAL read transaction): consistent while writers go on.
-      store.write.run("VACUUM INTO ?", [out]);
-    } finally {
-      store.close();
+      try {
+        // VACUUM INTO reads one snapshot (a WAL read transaction) and writes a compacted copy.
+        if (args.flags.gzip !== true) store.write.run("VACUUM INTO ?", [out]);
+      } finally {
+        store.close();
+      }
+      if (args.flags.gzip === true) await writeGzipSnapshot(store.path, out);
+    } catch (err) {
+      rmSync(out, { force: true });
+      throw err;
     }
     process.stdout.write(`backup written to ${out}\n`);
   },
 };
+
+/** The page snapshot (db/snapshot.ts) through gzip into out (zlib works off the main thread). */
+async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
+  const snap = await openSnapshot(dbPath);
+  try {
+    await pipeline(Readable.fromWeb(snap.stream() as NodeReadableStream<Uint8Array>), createGzip(), createWriteStream(out, { flags: "r+" }));
+  } finally {
+    snap.close();
+  }
+}
 
 export const restoreCommand: Command = {
   name: "restore",

@@ -50,6 +50,7 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
     smtp: address(s("smtp"), "smtp"),
     mailWebhookSecret: s("mail-webhook-secret") ?? null,
     trustProxy: flags.flags["trust-proxy"] === true,
+    accessLog: flags.flags["access-log"] === true,
     limits: {
       maxFileBytes: positiveInt(s("max-file-bytes"), "max-file-bytes", DEFAULT_LIMITS.maxFileBytes),
       maxDeployBytes: positiveInt(s("max-deploy-bytes"), "max-deploy-bytes", DEFAULT_LIMITS.maxDeployBytes),
@@ -63,6 +64,16 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
       retentionDays: positiveInt(s("analytics-retention-days"), "analytics-retention-days", DEFAULT_ANALYTICS.retentionDays),
     },
   };
+}
+
+/** The first admin token, shown once: a log record (for journald) and a plain line saying where to keep it. */
+export function announceFirstToken(token: string, dbPath: string): void {
+  log.info("created the first admin token (shown once)", { token });
+  process.stderr.write(
+    `\nFirst admin token (shown once): ${token}\n` +
+      "Keep it in a password manager, or for the CLI in a file only you can read (chmod 600) passed as FAZT_TOKEN.\n" +
+      `Lost it? 'fazt token create --db ${dbPath}' makes another admin token.\n\n`,
+  );
 }
 
 export const serveCommand: Command = {
@@ -81,6 +92,7 @@ export const serveCommand: Command = {
     smtp: { type: "string", description: "inbound SMTP listener (default off)" },
     "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
+    "access-log": { type: "boolean", description: "one JSON line per request on stderr (written in batches)" },
     "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },
     "max-deploy-bytes": { type: "string", description: "largest deploy (default 1 GiB)" },
     "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
@@ -98,9 +110,7 @@ export const serveCommand: Command = {
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     const server = await startServer(config);
-    if (server.createdToken) {
-      process.stderr.write(`\nCreated the first admin token (shown once, keep it):\n  ${server.createdToken}\n\n`);
-    }
+    if (server.createdToken) announceFirstToken(server.createdToken, config.dbPath);
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,

@@ -53,6 +53,13 @@ export class TlsListener {
     private readonly opts: ListenerOptions,
   ) {}
 
+  /** Requests being answered by this listener (and by a retiring one). */
+  get pendingRequests(): number {
+    let n = this.server?.pendingRequests ?? 0;
+    for (const old of this.retiring) n += old.pendingRequests;
+    return n;
+  }
+
   /** Bind the port. SO_REUSEPORT would let a second fazt share it silently: check it is free first. */
   start(entries: TlsEntry[]): void {
     const probe = Bun.listen({ hostname: this.address.hostname, port: this.address.port, socket: { data() {} } });
