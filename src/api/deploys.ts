@@ -45,6 +45,9 @@ export function deployRoutes(app: App) {
     bytes: d.bytes,
     created_at: new Date(d.createdAt).toISOString(),
     live,
+    // When it was last made live; a preview has never been live (rollback skips it).
+    activated_at: d.activatedAt === null ? null : new Date(d.activatedAt).toISOString(),
+    preview: d.activatedAt === null,
     url: live ? app.siteUrl(site.name) : app.siteUrl(site.name, d.id),
     preview_url: app.siteUrl(site.name, d.id),
   });

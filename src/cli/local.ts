@@ -1,13 +1,12 @@
 // Local admin commands: they work on the database file directly.
-import { existsSync, renameSync, rmSync } from "node:fs";
-import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { dbFlag } from "./common.ts";
+import { dbFlag, openLocalStore } from "./common.ts";
 import { createToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
 import { createUser } from "../auth/users.ts";
-import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
+import { backupDatabase, restoreDatabase } from "../db/backup.ts";
 
 export const tokenCreateCommand: Command = {
   name: "token create",
@@ -16,7 +15,7 @@ export const tokenCreateCommand: Command = {
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
   run(args) {
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       const siteName = str(args, "site");
       const siteId = siteName ? getSite(store, siteName).id : null;
@@ -44,7 +43,7 @@ export const userCreateCommand: Command = {
   flags: { ...dbFlag, "password-stdin": { type: "boolean", description: "read the password from standard input", noEnv: true } },
   async run(args) {
     const password = await readPassword(args.flags["password-stdin"] === true);
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       await createUser(store, args.positionals[0]!, password);
       process.stdout.write(`created user ${args.positionals[0]}\n`);
@@ -56,7 +55,7 @@ export const userCreateCommand: Command = {
 
 export const backupCommand: Command = {
   name: "backup",
-  summary: "Write a consistent copy of the database while the server runs.",
+  summary: "Write a consistent copy of the database (mode 0600) while the server runs.",
   usage: "OUT.db",
   minArgs: 1,
   maxArgs: 1,
@@ -64,10 +63,9 @@ export const backupCommand: Command = {
   run(args) {
     const out = args.positionals[0]!;
     if (existsSync(out)) throw new UsageError(`${out} already exists; choose a new file`);
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
-      // VACUUM INTO reads one snapshot (a WAL read transaction): consistent while writers go on.
-      store.write.run("VACUUM INTO ?", [out]);
+      backupDatabase(store, out);
     } finally {
       store.close();
     }
@@ -77,7 +75,7 @@ export const backupCommand: Command = {
 
 export const restoreCommand: Command = {
   name: "restore",
-  summary: "Check a backup, then make it the database (stop the server first).",
+  summary: "Check a backup, then make it the database (refused while a server has it open; the old file is kept).",
   usage: "IN.db",
   minArgs: 1,
   maxArgs: 1,
@@ -86,26 +84,8 @@ export const restoreCommand: Command = {
     const input = args.positionals[0]!;
     const target = str(args, "db")!;
     if (!existsSync(input)) throw new UsageError(`${input} does not exist`);
-    assertSqliteFile(input);
-    const staged = `${target}.restore-tmp`;
-    rmSync(staged, { force: true });
-    const src = new Database(input, { readonly: true });
-    try {
-      const check = src.query("PRAGMA integrity_check").get() as { integrity_check: string };
-      if (check.integrity_check !== "ok") throw new DatabaseError(`${input} failed integrity_check: ${check.integrity_check}`);
-      src.run("VACUUM INTO ?", [staged]);
-    } finally {
-      src.close();
-    }
-    const db = new Database(staged);
-    try {
-      db.run("PRAGMA journal_mode = WAL");
-      migrate(db);
-    } finally {
-      db.close();
-    }
-    for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
-    renameSync(staged, target);
+    const { replaced } = restoreDatabase(input, target);
     process.stdout.write(`restored ${input} into ${target}\n`);
+    if (replaced) process.stdout.write(`the replaced database is kept as ${replaced}\n`);
   },
 };

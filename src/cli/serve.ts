@@ -57,6 +57,15 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
   };
 }
 
+/** Shown once: fazt keeps only a hash, so the banner says where the operator should keep it. */
+function printFirstToken(token: string): void {
+  log.info("created the first admin token; it is printed once below, fazt stores only its hash", { token_id: token.slice(4, 16) });
+  process.stderr.write(
+    `\nFirst admin token (shown only this once):\n  ${token}\n` +
+      "Keep it in a password manager, or as FAZT_TOKEN for the fazt CLI; 'fazt token create' on this host makes another.\n\n",
+  );
+}
+
 export const serveCommand: Command = {
   name: "serve",
   summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.",
@@ -89,9 +98,7 @@ export const serveCommand: Command = {
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     const server = await startServer(config);
-    if (server.createdToken) {
-      process.stderr.write(`\nCreated the first admin token (shown once, keep it):\n  ${server.createdToken}\n\n`);
-    }
+    if (server.createdToken) printFirstToken(server.createdToken);
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,

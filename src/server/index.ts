@@ -66,14 +66,12 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const store = Store.open(config.dbPath);
+  const store = Store.open(config.dbPath, { warn: (message) => log.warn(message) });
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
-  let createdToken: string | null = null;
-  if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
   const fetch = createFetch(app);
   const variants = new VariantMaker(store, () => app.contentChanged());
@@ -107,6 +105,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
+  // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
+  const createdToken = hasAdminToken(store) ? null : createToken(store, { label: "first admin" });
 
   // Listening on port 0 picks a free port: URLs must name the real one.
   if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };
