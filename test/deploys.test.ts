@@ -131,6 +131,25 @@ describe("deploy, history, rollback", () => {
     expect(await page("keep")).toBe("version 0");
   });
 
+  test("retention never drops the rollback target (the deploy live before), however many previews follow", async () => {
+    await api(f, "/api/sites", { method: "POST", json: { name: "prev" } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await deploy("prev", await makeTarGz([{ name: "index.html", data: `prev ${i}` }]), i < 2 ? "" : "?activate=false");
+      ids.push(((await r.json()) as { id: string }).id);
+    }
+    const history = (await (await api(f, "/api/sites/prev/deploys")).json()) as { deploys: { id: string; live: boolean; preview: boolean }[] };
+    expect(history.deploys.map((d) => [d.id, d.live, d.preview])).toEqual([
+      [ids[5], false, true],
+      [ids[4], false, true],
+      [ids[3], false, true],
+      [ids[1], true, false],
+      [ids[0], false, false],
+    ]);
+    expect((await api(f, `/api/sites/prev/deploys/${ids[0]}/activate`, { method: "POST" })).status).toBe(200);
+    expect(await page("prev")).toBe("prev 0");
+  });
+
   test("single-file PUT makes a new deploy: the live one plus that file", async () => {
     const r = await api(f, "/api/sites/other/files/docs/hello%20world.txt", { method: "PUT", body: "hi there" });
     expect(r.status).toBe(201);
