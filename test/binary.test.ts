@@ -73,4 +73,4 @@ test("the binary refuses to restore over the database it serves, and refuses ano
     expect(await f.stop()).toBe(0);
   }
   expect((await run(["restore", "copy.db", "--db", f.db])).stdout).toMatch(/kept as \S+fazt\.db\.replaced-\d{8}T\d{6}Z\n/);
-});
+}, 30_000);

@@ -156,5 +156,5 @@ describe("fazt client commands", () => {
 
     expect((await fazt(["site", "rm", "docs"])).code).toBe(0);
     expect(await page("docs")).toBe("HTTP 404");
-  });
+  }, 30_000); // a dozen CLI processes
 });

@@ -88,7 +88,7 @@ describe("restore", () => {
     expect(readFileSync(target).equals(before)).toBe(true);
     expect(readdirSync(dir).filter((n) => n.includes(".replaced-") || n.includes("restore-tmp"))).toEqual([]);
     expect(existsSync(corrupt) && existsSync(newer)).toBe(true);
-  });
+  }, 30_000);
 
   test("refuses while a server has the database open; after a crash it restores and keeps the replaced file, 0600", async () => {
     const dir = newDir();
@@ -127,7 +127,7 @@ describe("restore", () => {
     } finally {
       await g.stop();
     }
-  });
+  }, 30_000);
 });
 
 describe("another application's SQLite file, a newer Fazt's database", () => {
@@ -151,7 +151,7 @@ describe("another application's SQLite file, a newer Fazt's database", () => {
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(query(path, "SELECT name FROM sqlite_master")).toEqual([{ name: "notes" }]);
     expect(readdirSync(dir)).toEqual(["app.db"]);
-  });
+  }, 30_000);
 
   test("an empty file and an empty SQLite file are fine: they become Fazt databases", async () => {
     const dir = newDir();
@@ -163,7 +163,7 @@ describe("another application's SQLite file, a newer Fazt's database", () => {
       expect({ name, code: r.code }).toEqual({ name, code: 0 });
       expect(query<{ n: number }[]>(path, "SELECT count(*) AS n FROM tokens")).toEqual([{ n: 1 }]);
     }
-  });
+  }, 30_000);
 
   test("a database with a migration this fazt does not know is refused by serve and local commands", async () => {
     const dir = newDir();
@@ -178,7 +178,7 @@ describe("another application's SQLite file, a newer Fazt's database", () => {
       expect(r.stderr).toContain("has migration 0003_from_the_future.sql, newer than this fazt knows");
       expect(r.stderr).toContain("written by a newer fazt; upgrade fazt");
     }
-  });
+  }, 30_000);
 });
 
 describe("first admin token", () => {
@@ -208,7 +208,7 @@ describe("first admin token", () => {
     const again = await startFazt({ dir, db });
     await again.stop();
     expect(again.token).toBeNull();
-  });
+  }, 30_000);
 });
 
 describe("file modes", () => {
@@ -239,5 +239,5 @@ describe("file modes", () => {
     } finally {
       await g.stop();
     }
-  });
+  }, 30_000);
 });
