@@ -52,7 +52,7 @@ async function faztDb(dir: string, name: string, site: string): Promise<string> 
 }
 
 describe("restore", () => {
-  test("refuses an empty file, text, another application's SQLite file, a corrupt or a newer Fazt database; the target is untouched", async () => {
+  test("refuses an empty file, text, another application's SQLite file, a corrupt or newer Fazt db; target untouched", async () => {
     const dir = newDir();
     const target = await faztDb(dir, "fazt.db", "live");
     const before = readFileSync(target);

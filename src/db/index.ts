@@ -110,7 +110,9 @@ export function databaseKind(db: Database, list: readonly Migration[] = embedded
 export function assertFaztDatabase(db: Database, path: string, opts: { allowEmpty: boolean }): void {
   const kind = databaseKind(db);
   if (kind === "foreign") {
-    throw new DatabaseError(`${path} is not a Fazt database: it is another application's SQLite file (no Fazt migrations table); fazt leaves it untouched`);
+    throw new DatabaseError(
+      `${path} is not a Fazt database: it is another application's SQLite file (no Fazt migrations table); fazt leaves it untouched`,
+    );
   }
   if (kind === "empty" && !opts.allowEmpty) throw new DatabaseError(`${path} is an empty SQLite database, not a Fazt database`);
   assertKnownMigrations(db, embedded, path);
