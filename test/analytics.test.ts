@@ -3,7 +3,7 @@
 import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
-import { App } from "../src/core/app.ts";
+import { App } from "../src/server/app.ts";
 import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { createSite, deleteSite } from "../src/sites/index.ts";
 import { createToken } from "../src/auth/tokens.ts";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
-import { App } from "../src/core/app.ts";
+import { App } from "../src/server/app.ts";
 import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT } from "../src/core/config.ts";
 import { apiRoutes } from "../src/api/index.ts";
 import type { Route } from "../src/api/route.ts";

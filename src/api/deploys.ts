@@ -1,7 +1,7 @@
 // Deploys: archive upload, single-file PUT, incremental uploads, history,
 // activation (rollback/promote), and an on-demand garbage collection.
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
@@ -22,7 +22,7 @@ function activateParam(url: string): boolean {
   throw badRequest(`activate: expected true or false, got "${value}"`);
 }
 
-export function deployApi(app: App) {
+export function deployApi(app: ApiDeps) {
   const store = app.store;
   const limits = app.config.limits;
   // A manifest names every file of a deploy: path and hash, with JSON's quoting.

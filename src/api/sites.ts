@@ -1,14 +1,14 @@
 // Sites and their custom domains. Domains are the operator's decision: adding
 // or removing one needs an admin.
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { addDomain, createSite, deleteSite, listSites, removeDomain, type Site } from "../sites/index.ts";
 import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
 
-export function siteView(app: App, site: Site) {
+export function siteView(app: ApiDeps, site: Site) {
   return {
     name: site.name,
     domains: site.domains,
@@ -18,7 +18,7 @@ export function siteView(app: App, site: Site) {
   };
 }
 
-export function siteApi(app: App) {
+export function siteApi(app: ApiDeps) {
   const store = app.store;
   const member = memberRoutes().get("/api/sites", ({ principal }) => {
     const sites = listSites(store).filter((s) => principal.siteId === null || s.id === principal.siteId);

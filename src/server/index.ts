@@ -2,7 +2,7 @@
 // background workers, with a graceful shutdown.
 import type { Server } from "bun";
 import { Store } from "../db/index.ts";
-import { App } from "../core/app.ts";
+import { App } from "./app.ts";
 import { formatAddress, type ServerConfig } from "../core/config.ts";
 import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
@@ -11,7 +11,7 @@ import { VariantMaker } from "../vfs/variants.ts";
 import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
-import { drain } from "./drain.ts";
+import { drain } from "../http/drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";

@@ -6,10 +6,10 @@
 import type { Server } from "bun";
 import type { ListenAddress } from "../core/config.ts";
 import type { TlsEntry } from "./manager.ts";
-import { drain } from "../server/drain.ts";
+import { drain } from "../http/drain.ts";
 import { log } from "../log/index.ts";
+import type { Fetch } from "../http/fetch.ts";
 
-type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 const RETIRE_GRACE_MS = 300;
 
