@@ -1,4 +1,4 @@
-import { describe, expect, test, afterAll } from "bun:test";
+import { describe, expect, test, afterAll, setDefaultTimeout } from "bun:test";
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -6,6 +6,8 @@ import { runFazt, tempDir, cleanup, startFazt, api } from "./helpers/fazt.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
+// Each test spawns fazt processes; bunfig's [test] timeout is not a Bun setting, so the default would be 5 s.
+setDefaultTimeout(30_000);
 
 describe("exit codes and help", () => {
   test("--help exits 0 with usage on stdout, for fazt and every command", async () => {

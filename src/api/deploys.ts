@@ -40,6 +40,9 @@ export function deployApi(app: ApiDeps) {
     created_at: new Date(d.createdAt).toISOString(),
     created_by: d.createdBy,
     live,
+    // When it was last made live; a preview has never been live (rollback skips it).
+    activated_at: d.activatedAt === null ? null : new Date(d.activatedAt).toISOString(),
+    preview: d.activatedAt === null,
     url: live ? app.siteUrl(site.name) : app.siteUrl(site.name, d.id),
     preview_url: app.siteUrl(site.name, d.id),
   });

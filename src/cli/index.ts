@@ -61,6 +61,8 @@ function findCommand(argv: string[]): { cmd: Command; rest: string[] } | null {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Every file fazt writes is a database or a copy of one (keys, token hashes): private by default.
+  process.umask(0o077);
   const first = argv[0];
   if (first === undefined) {
     process.stderr.write("fazt: missing command; run 'fazt --help'\n");

@@ -1,17 +1,17 @@
 // Local admin commands: they work on the database file directly.
-import { closeSync, createWriteStream, existsSync, openSync, renameSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, rmSync } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { createGzip } from "node:zlib";
-import { Database } from "bun:sqlite";
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { dbFlag } from "./common.ts";
+import { dbFlag, openLocalStore } from "./common.ts";
 import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
-import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
 import { openSnapshot } from "../db/snapshot.ts";
+import { backupDatabase, restoreDatabase } from "../db/backup.ts";
+import { createPrivateFile } from "../db/files.ts";
 
 export const tokenCreateCommand: Command = {
   name: "token create",
@@ -20,7 +20,7 @@ export const tokenCreateCommand: Command = {
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
   run(args) {
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       const siteName = str(args, "site");
       const siteId = siteName ? getSite(store, siteName).id : null;
@@ -40,7 +40,7 @@ export const tokenListCommand: Command = {
   maxArgs: 0,
   flags: { ...dbFlag, json: { type: "boolean", description: "print JSON", noEnv: true } },
   run(args) {
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       const tokens = listTokens(store);
       if (args.flags.json === true) {
@@ -67,7 +67,7 @@ export const tokenRevokeCommand: Command = {
   maxArgs: 1,
   flags: { ...dbFlag },
   run(args) {
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       if (!revokeToken(store, args.positionals[0]!)) throw new Error(`no token ${args.positionals[0]}`);
       process.stdout.write(`revoked ${args.positionals[0]}\n`);
@@ -87,30 +87,26 @@ export const backupCommand: Command = {
   async run(args) {
     const out = args.positionals[0]!;
     if (existsSync(out)) throw new UsageError(`${out} already exists; choose a new file`);
-    const store = Store.open(str(args, "db")!); // checks it is a Fazt database, in WAL mode
-    // Created empty with mode 0600 first: a backup holds every token hash and password hash.
-    closeSync(openSync(out, "wx", 0o600));
+    const store = openLocalStore(str(args, "db")!);
     try {
-      try {
-        // VACUUM INTO reads one snapshot (a WAL read transaction) and writes a compacted copy.
-        if (args.flags.gzip !== true) store.write.run("VACUUM INTO ?", [out]);
-      } finally {
-        store.close();
-      }
-      if (args.flags.gzip === true) await writeGzipSnapshot(store.path, out);
-    } catch (err) {
-      rmSync(out, { force: true });
-      throw err;
+      if (args.flags.gzip !== true) backupDatabase(store, out);
+    } finally {
+      store.close();
     }
+    if (args.flags.gzip === true) await writeGzipSnapshot(store.path, out);
     process.stdout.write(`backup written to ${out}\n`);
   },
 };
 
 /** The page snapshot (db/snapshot.ts) through gzip into out (zlib works off the main thread). */
 async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
+  createPrivateFile(out); // a backup holds every token and password hash
   const snap = await openSnapshot(dbPath);
   try {
     await pipeline(Readable.fromWeb(snap.stream() as NodeReadableStream<Uint8Array>), createGzip(), createWriteStream(out, { flags: "r+" }));
+  } catch (err) {
+    rmSync(out, { force: true });
+    throw err;
   } finally {
     snap.close();
   }
@@ -118,7 +114,7 @@ async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
 
 export const restoreCommand: Command = {
   name: "restore",
-  summary: "Check a backup, then make it the database (stop the server first).",
+  summary: "Check a backup, then make it the database (refused while a server has it open; the old file is kept).",
   usage: "IN.db",
   minArgs: 1,
   maxArgs: 1,
@@ -127,26 +123,8 @@ export const restoreCommand: Command = {
     const input = args.positionals[0]!;
     const target = str(args, "db")!;
     if (!existsSync(input)) throw new UsageError(`${input} does not exist`);
-    assertSqliteFile(input);
-    const staged = `${target}.restore-tmp`;
-    rmSync(staged, { force: true });
-    const src = new Database(input, { readonly: true });
-    try {
-      const check = src.query("PRAGMA integrity_check").get() as { integrity_check: string };
-      if (check.integrity_check !== "ok") throw new DatabaseError(`${input} failed integrity_check: ${check.integrity_check}`);
-      src.run("VACUUM INTO ?", [staged]);
-    } finally {
-      src.close();
-    }
-    const db = new Database(staged);
-    try {
-      db.run("PRAGMA journal_mode = WAL");
-      migrate(db);
-    } finally {
-      db.close();
-    }
-    for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
-    renameSync(staged, target);
+    const { replaced } = restoreDatabase(input, target);
     process.stdout.write(`restored ${input} into ${target}\n`);
+    if (replaced) process.stdout.write(`the replaced database is kept as ${replaced}\n`);
   },
 };

@@ -66,13 +66,12 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
   };
 }
 
-/** The first admin token, shown once: a log record (for journald) and a plain line saying where to keep it. */
-export function announceFirstToken(token: string, dbPath: string): void {
-  log.info("created the first admin token (shown once)", { token });
+/** Shown once: fazt keeps only a hash, so the banner says where the operator should keep it. */
+export function announceFirstToken(token: string): void {
+  log.info("created the first admin token; it is printed once below, fazt stores only its hash", { token_id: token.slice(4, 16) });
   process.stderr.write(
-    `\nFirst admin token (shown once): ${token}\n` +
-      "Keep it in a password manager, or for the CLI in a file only you can read (chmod 600) passed as FAZT_TOKEN.\n" +
-      `Lost it? 'fazt token create --db ${dbPath}' makes another admin token.\n\n`,
+    `\nFirst admin token (shown only this once):\n  ${token}\n` +
+      "Keep it in a password manager, or as FAZT_TOKEN for the fazt CLI; 'fazt token create' on this host makes another.\n\n",
   );
 }
 
@@ -110,7 +109,7 @@ export const serveCommand: Command = {
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     const server = await startServer(config);
-    if (server.createdToken) announceFirstToken(server.createdToken, config.dbPath);
+    if (server.createdToken) announceFirstToken(server.createdToken);
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,

@@ -2,8 +2,8 @@
 // A changed password or a removed user ends that user's sessions at once.
 import type { Command, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { dbFlag } from "./common.ts";
-import { Store } from "../db/index.ts";
+import { dbFlag, openLocalStore } from "./common.ts";
+import type { Store } from "../db/index.ts";
 import { createUser, listUsers, removeUser, setPassword } from "../auth/users.ts";
 
 const passwordFlags = {
@@ -48,7 +48,7 @@ function promptHidden(question: string): Promise<string> {
 }
 
 async function withStore<T>(args: ParsedArgs, fn: (store: Store) => Promise<T> | T): Promise<T> {
-  const store = Store.open(str(args, "db")!);
+  const store = openLocalStore(str(args, "db")!);
   try {
     return await fn(store);
   } finally {

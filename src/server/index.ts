@@ -132,7 +132,7 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const store = Store.open(config.dbPath);
+  const store = Store.open(config.dbPath, { warn: (message) => log.warn(message) });
   if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
   if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
@@ -141,8 +141,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
   app.onShutdown(watchEventLoop(app.metrics));
-  let createdToken: string | null = null;
-  if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
   const fetch = createFetch(app);
   const variants = new VariantMaker(store, () => app.contentChanged());
@@ -176,6 +174,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
+  // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
+  const createdToken = hasAdminToken(store) ? null : createToken(store, { label: "first admin" });
   registerProcessMetrics(app.metrics, store.path);
   const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
   app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
