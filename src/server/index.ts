@@ -15,6 +15,9 @@ import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { startMail } from "../mail/index.ts";
+import { CertStorage, storedCertificate } from "../tls/storage.ts";
+import { defaultCertificate } from "../tls/selfsigned.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -25,6 +28,7 @@ export interface RunningServer {
   app: App;
   httpPort: number | null;
   httpsPort: number | null;
+  smtpPort: number | null;
   /** The first admin token when this start created it (printed once). */
   createdToken: string | null;
   stop(): Promise<void>;
@@ -105,6 +109,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       throw new Error(`cannot listen on ${formatAddress(config.http)}: ${(err as Error).message}`);
     }
   }
+  let smtpPort: number | null = null;
+  try {
+    const certs = new CertStorage(store);
+    smtpPort = await startMail(app, { certificateFor: (name) => storedCertificate(certs, name), defaultCertificate: () => defaultCertificate(certs) });
+  } catch (err) {
+    if (http) await drain(http);
+    await app.shutdown();
+    throw err;
+  }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
 
@@ -116,6 +129,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     app,
     httpPort: http?.port ?? null,
     httpsPort: https?.listener.port ?? null,
+    smtpPort,
     createdToken,
     async stop() {
       if (stopped) return;
