@@ -3,7 +3,9 @@
 // webhook and the background body fetch, the inbox API, GC and metrics.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { api, cleanup, startFazt, type FaztProcess } from "./helpers/fazt.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { api, cleanup, runFazt, startFazt, type FaztProcess } from "./helpers/fazt.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
 
 const SECRET = "whsec_" + Buffer.from("fazt-test-webhook-secret-32bytes!").toString("base64");
@@ -298,4 +300,27 @@ test("metrics: outbox depth by status and send latency", async () => {
   expect(text).toMatch(/fazt_mail_outbox_messages\{status="failed"\} [0-9]/);
   expect(text).toMatch(/fazt_mail_send_requests_total\{outcome="done"\} [1-9]/);
   expect(text).toMatch(/fazt_mail_send_seconds_total [0-9.]+/);
+});
+
+test("CLI: mail send, outbox, show and inbox", async () => {
+  const client = ["--server", f.url, "--token", f.token!];
+  const file = join(f.dir, "note.txt");
+  writeFileSync(file, "attached by the CLI");
+  const sent = await runFazt(["mail", "send", ...client, "--from", "cli@shop.example.com", "--to", "x@y.example", "--subject", "from the cli", "--text", "body", "--attach", file]);
+  expect(sent.code).toBe(0);
+  const id = /queued (out_[a-z2-7]+)/.exec(sent.stdout)![1]!;
+  expect((await settled(id)).status).toBe("sent");
+  expect((resend.deliveries.find((d) => d.subject === "from the cli")!.body as { attachments: unknown[] }).attachments).toHaveLength(1);
+  const outbox = await runFazt(["mail", "outbox", ...client, "--status", "sent"]);
+  expect(outbox.stdout).toContain(id);
+  const show = await runFazt(["mail", "show", ...client, id]);
+  expect(show.stdout).toContain("status:  sent");
+  expect(show.stdout).toContain("attempt 1");
+  const inbox = await runFazt(["mail", "inbox", ...client]);
+  expect(inbox.code).toBe(0);
+  const bad = await runFazt(["mail", "show", ...client, "nonsense"]);
+  expect(bad.code).toBe(2);
+  const refused = await runFazt(["mail", "send", ...client, "--from", "a@nobody.example", "--to", "x@y.example", "--subject", "s", "--text", "t"]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain("nobody.example");
 });

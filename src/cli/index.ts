@@ -5,6 +5,7 @@ import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } 
 import { statsCommand } from "./stats.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
+import { mailCommands } from "./mail.ts";
 
 const versionCommand: Command = {
   name: "version",
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   restoreCommand,
   statsCommand,
   ...clientCommands,
+  ...mailCommands,
 ];
 
 function mainHelp(): string {
