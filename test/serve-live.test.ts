@@ -28,7 +28,8 @@ function config(dbPath: string): ServerConfig {
     mailWebhookSecret: null,
     trustProxy: false,
     limits: DEFAULT_LIMITS,
-    analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL,
+    analytics: DEFAULT_ANALYTICS,
+    mail: DEFAULT_MAIL,
   };
 }
 

@@ -7,8 +7,8 @@ import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
 import { activateDeploy, deployEntries, getDeploy, listDeploys, type DeployInfo } from "../vfs/deploys.ts";
 import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
-import { deployPathFromUrl } from "../vfs/paths.ts";
-import { VfsError } from "../vfs/errors.ts";
+import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
+import { storageError, VfsError } from "../vfs/errors.ts";
 import { badRequest } from "../http/errors.ts";
 import { adminRoutes, siteRoutes } from "./route.ts";
 
@@ -46,21 +46,31 @@ export function deployApi(app: App) {
     return view(site, d, live);
   };
 
-  /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
-  const build = async (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> => {
-    const builder = new DeployBuilder(store, site.id, limits);
+  /**
+   * Run a write of the site's content. A site deleted meanwhile is a 404 (not
+   * the foreign key its rows then fail on); a full disk is a 507.
+   */
+  const writing = async <T>(site: Site, write: () => Promise<T> | T): Promise<T> => {
     try {
-      await fill(builder);
-      return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      return await write();
     } catch (err) {
-      // Deleted while its upload was streaming: say so rather than fail on a foreign key.
-      if (!(err instanceof VfsError)) getSite(store, site.name);
-      throw err;
-    } finally {
-      builder.abort();
-      app.gc.schedule();
+      getSite(store, site.name);
+      throw storageError(err);
     }
   };
+
+  /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
+  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> =>
+    writing(site, async () => {
+      const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
+      try {
+        await fill(builder);
+        return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      } finally {
+        builder.abort();
+        app.gc.schedule();
+      }
+    });
 
   const site = siteRoutes()
     .post("/api/sites/:site/deploys", async ({ request, site, set }) => {
@@ -88,6 +98,7 @@ export function deployApi(app: App) {
       const prefix = `/api/sites/${params.site}/files/`;
       if (!pathname.startsWith(prefix)) throw new VfsError(400, "invalid_path", "the file path must follow /files/");
       const path = deployPathFromUrl(pathname.slice(prefix.length), limits.maxPathLength);
+      assertPublishable(path, site.settings.dotfiles);
       const base = getSite(store, site.name).liveDeployId;
       const d = await build(
         site,
@@ -104,7 +115,7 @@ export function deployApi(app: App) {
       "/api/sites/:site/uploads",
       async ({ site, json, set }) => {
         const input = await json(OpenUpload);
-        const upload = openIncremental(store, site.id, input.files, limits);
+        const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, site.settings.dotfiles));
         set.status = 201;
         return { id: upload.id, required: upload.required };
       },
@@ -113,13 +124,13 @@ export function deployApi(app: App) {
     .put("/api/sites/:site/uploads/:id/blobs/:hash", async ({ request, params, site, set }) => {
       assertInManifest(store, site.id, params.id!, params.hash!);
       const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
-      const blob = await storeContent(store, params.id!, body, params.hash!, limits.maxFileBytes);
+      const blob = await writing(site, () => storeContent(store, params.id!, body, params.hash!, limits));
       set.status = 201;
       return { hash: params.hash, size: blob.size };
     })
     .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set }) => {
       const { activate } = await json(Commit);
-      const d = commitIncremental(store, site.id, params.id!, limits, activate);
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate));
       return committed(site, d, activate, set);
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());

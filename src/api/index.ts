@@ -13,13 +13,14 @@ import { deployApi } from "./deploys.ts";
 import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
+import { settingsApi } from "./settings.ts";
 import { mailApi } from "./mail.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: App): Route[] {
-  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, analyticsApi, metricsApi, mailApi];
+  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, mailApi];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }
 

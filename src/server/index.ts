@@ -15,6 +15,7 @@ import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { watchEventLoop } from "../metrics/event-loop.ts";
 import { startMail } from "../mail/index.ts";
 import { CertStorage, storedCertificate } from "../tls/storage.ts";
 import { defaultCertificate } from "../tls/selfsigned.ts";
@@ -71,11 +72,14 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = Store.open(config.dbPath);
+  if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
+  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
+  app.onShutdown(watchEventLoop(app.metrics));
   let createdToken: string | null = null;
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 

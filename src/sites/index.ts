@@ -2,6 +2,9 @@
 import type { Store } from "../db/index.ts";
 import { getDomain } from "tldts";
 import { HttpError, limitError } from "../http/errors.ts";
+import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type SiteSettings } from "./settings.ts";
+
+export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
 
 export class SiteError extends HttpError {}
 
@@ -9,10 +12,13 @@ export interface Site {
   id: number;
   name: string;
   liveDeployId: string | null;
-  settings: Record<string, unknown>;
+  settings: SiteSettings;
   createdAt: number;
   domains: string[];
 }
+
+/** A site without its domains: what routing and per-site policies read. */
+export type SiteSummary = Omit<Site, "domains">;
 
 const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // Names that would shadow the admin host or preview hosts.
@@ -69,18 +75,34 @@ interface SiteRow {
   created_at: number;
 }
 
+function summary(row: SiteRow): SiteSummary {
+  return { id: row.id, name: row.name, liveDeployId: row.live_deploy_id, settings: parseSettings(row.settings), createdAt: row.created_at };
+}
+
 function toSite(store: Store, row: SiteRow): Site {
   const domains = (store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]).map(
     (d) => d.domain,
   );
-  return {
-    id: row.id,
-    name: row.name,
-    liveDeployId: row.live_deploy_id,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    createdAt: row.created_at,
-    domains,
-  };
+  return { ...summary(row), domains };
+}
+
+/** Every site without domains, in one query (routing tables, HSTS). */
+export function siteSummaries(store: Store): SiteSummary[] {
+  return (store.write.query("SELECT * FROM sites").all() as SiteRow[]).map(summary);
+}
+
+/** Every custom domain and the id of its site. */
+export function allDomains(store: Store): { domain: string; siteId: number }[] {
+  return store.write.query("SELECT domain, site_id AS siteId FROM domains").all() as { domain: string; siteId: number }[];
+}
+
+export function updateSettings(store: Store, siteName: string, patch: SettingsPatch): SiteSettings {
+  return store.tx(() => {
+    const site = getSite(store, siteName);
+    const next = patchSettings(site.settings, patch);
+    store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(settingsJson(next)), site.id);
+    return next;
+  });
 }
 
 export function listSites(store: Store): Site[] {
