@@ -73,7 +73,8 @@ try {
     return (performance.now() - t0) / 1000;
   })();
   let queuedIn = 0;
-  void queueing.then((s) => (queuedIn = s));
+  let deliveredWhenQueued = 0;
+  void queueing.then((s) => ((queuedIn = s), (deliveredWhenQueued = resend.deliveries.length)));
   let round = 0;
   while (resend.deliveries.length < messages) {
     const w = await wrk(site);
@@ -91,6 +92,8 @@ try {
     `drained in ${drainedIn.toFixed(1)} s: ${(messages / drainedIn).toFixed(1)} sends/s against a provider limit of ${rate}/s ` +
       `(${((messages / drainedIn / rate) * 100).toFixed(0)}%); ${limited} answers were 429; ${duplicates} duplicate deliveries`,
   );
+  const rest = (messages - deliveredWhenQueued) / (drainedIn - queuedIn);
+  console.log(`after queueing ended: ${rest.toFixed(1)} sends/s (${((rest / rate) * 100).toFixed(0)}% of the limit)`);
   console.log(`serving a 4 KB page, wrk -t1 -c${connections} -d${seconds}s:`);
   console.log("window        req/s      p50 ms   p99 ms   delivered at end");
   for (const w of windows) {
