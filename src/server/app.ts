@@ -16,6 +16,7 @@ export class App {
   readonly metrics = new Registry();
   private siteListeners: Listener[] = [];
   private contentListeners: Listener[] = [];
+  private mailListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
 
   constructor(
@@ -43,6 +44,15 @@ export class App {
 
   contentChanged(): void {
     for (const fn of this.contentListeners) fn();
+  }
+
+  /** Called when mail was queued or received (the mail workers look for work at once). */
+  onMailChanged(fn: Listener): void {
+    this.mailListeners.push(fn);
+  }
+
+  mailChanged(): void {
+    for (const fn of this.mailListeners) fn();
   }
 
   /** The public URL of a site (or of one deploy's preview). */

@@ -21,6 +21,9 @@ import { AccessLog } from "../log/access.ts";
 import { pathStart } from "../serve/http.ts";
 import { listSites } from "../sites/index.ts";
 import { watchEventLoop } from "../metrics/event-loop.ts";
+import { startMail } from "../mail/index.ts";
+import { CertStorage, storedCertificate } from "../tls/storage.ts";
+import { defaultCertificate } from "../tls/selfsigned.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -31,6 +34,7 @@ export interface RunningServer {
   app: App;
   httpPort: number | null;
   httpsPort: number | null;
+  smtpPort: number | null;
   /** The first admin token when this start created it (printed once). */
   createdToken: string | null;
   stop(): Promise<void>;
@@ -172,6 +176,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       throw new Error(`cannot listen on ${formatAddress(config.http)}: ${(err as Error).message}`);
     }
   }
+  let smtpPort: number | null = null;
+  try {
+    const certs = new CertStorage(store);
+    smtpPort = await startMail(app, { certificateFor: (name) => storedCertificate(certs, name), defaultCertificate: () => defaultCertificate(certs) });
+  } catch (err) {
+    if (http) await drain(http);
+    await app.shutdown();
+    throw err;
+  }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
   // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
@@ -188,6 +201,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     app,
     httpPort: http?.port ?? null,
     httpsPort: https?.listener.port ?? null,
+    smtpPort,
     createdToken,
     async stop() {
       if (stopped) return;
