@@ -14,7 +14,7 @@ import {
   ENC_GZIP,
   REVALIDATE,
   acceptedEncodings,
-  cacheControl,
+  IMMUTABLE,
   chooseEncoding,
   contentType,
   etagMatches,
@@ -310,7 +310,7 @@ export class SiteHandler {
     const lastModifiedHttp = new Date(ctx.lastModified).toUTCString();
     const common: Record<string, string> = {
       "content-type": contentType(meta.mime),
-      "cache-control": status === 200 ? cacheControl(filePath, meta.mime) : REVALIDATE,
+      "cache-control": status === 200 && meta.immutable === 1 ? IMMUTABLE : REVALIDATE,
       "last-modified": lastModifiedHttp,
       "x-content-type-options": "nosniff",
     };

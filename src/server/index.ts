@@ -8,6 +8,7 @@ import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
+import { decideOlderDeploys } from "../vfs/deploys.ts";
 import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
@@ -72,6 +73,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
+  const decided = decideOlderDeploys(store);
+  if (decided > 0) log.info("fingerprinted files decided for deploys made before decisions were stored", { deploys: decided });
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();

@@ -1,0 +1,277 @@
+// Which files of a deploy are fingerprinted (their name changes whenever their
+// content does), so they may be cached for a year as `immutable`. Decided once
+// per deploy, when its manifest is written; the serving path reads the flag.
+//
+// A wrong "yes" keeps stale content in browsers for a year, a wrong "no" costs
+// a revalidation, so one name alone decides only when its hash part is
+// unmistakable; weaker names need a second piece of evidence:
+// - folder: the build's own immutable folders (SvelteKit, Next.js, Astro, Nuxt);
+// - shape:  most files of the directory share one `name-HASH.ext` / `name.HASH.ext` shape;
+// - changed: the previous live deploy had the same name with another hash
+//   (base, extension and hash length kept, the hash itself all new).
+// A path whose content changed under the same name is never immutable: that
+// name does not address its content.
+
+export type Evidence = "kept" | "folder" | "name" | "shape" | "changed";
+
+export interface NewFile {
+  path: string;
+  blobId: number;
+  mime: string;
+}
+
+export interface PreviousFile {
+  path: string;
+  blobId: number;
+  immutable: boolean;
+}
+
+/** How sure a hash part alone makes us: A alone suffices, B needs shape or change evidence, C needs change evidence. */
+type Tier = "A" | "B" | "C";
+
+/** How a hash part sits in a file name. */
+type Placement = "." | "-" | "first" | "whole";
+
+export interface HashedName {
+  dir: string;
+  /** The name without hash and suffix: `index` for `index-DbBObRe-.js`. */
+  base: string;
+  placement: Placement;
+  hash: string;
+  /** What follows the hash: `.js`, `.lean.js`, `-600.webp`. */
+  suffix: string;
+  tier: Tier;
+}
+
+/** Folders whose every file a framework names by content; `except` lists sub-folders that are not. */
+const IMMUTABLE_FOLDERS: readonly { folder: string; except?: string }[] = [
+  { folder: "/_app/immutable/" }, // SvelteKit
+  { folder: "/_next/static/" }, // Next.js (chunks, css, media, and the build id's folder)
+  { folder: "/_astro/" }, // Astro
+  { folder: "/_nuxt/", except: "/_nuxt/builds/" }, // Nuxt; builds/latest.json changes in place
+];
+
+const MIN_HASH = 8;
+const MAX_HASH = 128; // sha512 in hex (Hugo's `fingerprint "sha512"`)
+const MAX_SUFFIX_PARTS = 3; // `.lean.js.map`
+const MAX_DASH_SPLITS = 4;
+const MAX_NAME = 255; // longer names are no build's output; this bounds the work per file
+const HASH_CHARS = /^[A-Za-z0-9_-]+$/;
+const EXTENSION = /^[A-Za-z0-9]{1,10}$/;
+
+/** The immutable paths of a new manifest and why, given the previous live deploy's files. */
+export function immutableFiles(files: readonly NewFile[], previous: readonly PreviousFile[]): Map<string, Evidence> {
+  const before = new Map(previous.map((f) => [f.path, f]));
+  const after = new Set(files.map((f) => f.path));
+  const names = new Map<string, HashedName | null>();
+  for (const f of files) if (!isDocument(f.mime)) names.set(f.path, hashedName(f.path));
+  const shapes = directoryShapes(files, names);
+  const replaced = replacedHashes(previous, after);
+  const result = new Map<string, Evidence>();
+  for (const f of files) {
+    if (isDocument(f.mime)) continue;
+    const old = before.get(f.path);
+    if (old && old.blobId !== f.blobId) continue;
+    if (old?.immutable) result.set(f.path, "kept");
+    else if (inImmutableFolder(f.path)) result.set(f.path, "folder");
+    else {
+      const evidence = nameEvidence(names.get(f.path) ?? null, shapes, replaced, old !== undefined);
+      if (evidence) result.set(f.path, evidence);
+    }
+  }
+  return result;
+}
+
+function nameEvidence(n: HashedName | null, shapes: Map<string, string>, replaced: Map<string, string[]>, existedBefore: boolean): Evidence | null {
+  if (!n) return null;
+  if (n.tier === "A" && (n.placement === "." || n.placement === "-")) return "name";
+  if (n.tier !== "C" && shapes.get(n.dir) === shapeOf(n)) return "shape";
+  if (!existedBefore && n.base !== "" && replaced.get(changeKey(n))?.some((old) => isNewHash(old, n.hash))) return "changed";
+  return null;
+}
+
+function isDocument(mime: string): boolean {
+  return mime.startsWith("text/html");
+}
+
+export function inImmutableFolder(path: string): boolean {
+  for (const { folder, except } of IMMUTABLE_FOLDERS) {
+    const at = path.indexOf(folder);
+    if (at >= 0 && !(except && path.indexOf(except) === at)) return true;
+  }
+  return false;
+}
+
+const shapeOf = (n: HashedName) => `${n.placement}${n.hash.length}`;
+const changeKey = (n: HashedName) => `${n.dir}\0${n.base}\0${n.placement}\0${n.suffix}\0${n.hash.length}`;
+
+/**
+ * Per directory, the shape (placement and hash length) that more than half of
+ * its non-document files share, counting only A and B hash parts, at least two of them.
+ */
+function directoryShapes(files: readonly NewFile[], names: Map<string, HashedName | null>): Map<string, string> {
+  const totals = new Map<string, number>();
+  const counts = new Map<string, Map<string, number>>();
+  for (const f of files) {
+    if (isDocument(f.mime)) continue;
+    const dir = f.path.slice(0, f.path.lastIndexOf("/") + 1);
+    totals.set(dir, (totals.get(dir) ?? 0) + 1);
+    const n = names.get(f.path);
+    if (!n || n.tier === "C") continue;
+    const byShape = counts.get(dir) ?? new Map<string, number>();
+    byShape.set(shapeOf(n), (byShape.get(shapeOf(n)) ?? 0) + 1);
+    counts.set(dir, byShape);
+  }
+  const shapes = new Map<string, string>();
+  for (const [dir, byShape] of counts) {
+    for (const [shape, count] of byShape) if (count >= 2 && count * 2 > totals.get(dir)!) shapes.set(dir, shape);
+  }
+  return shapes;
+}
+
+/** Hash parts (A or B only) of the previous deploy's names that the new manifest no longer has, by change key. */
+function replacedHashes(previous: readonly PreviousFile[], after: Set<string>): Map<string, string[]> {
+  const replaced = new Map<string, string[]>();
+  for (const f of previous) {
+    if (after.has(f.path)) continue;
+    const n = hashedName(f.path);
+    if (!n || n.tier === "C" || n.base === "") continue;
+    const key = changeKey(n);
+    replaced.set(key, [...(replaced.get(key) ?? []), n.hash]);
+  }
+  return replaced;
+}
+
+/** A new content hash differs from the old one almost everywhere; an edited word (`Semibold` → `SemiBold`) does not. */
+function isNewHash(old: string, hash: string): boolean {
+  let same = 0;
+  for (let i = 0; i < hash.length; i++) if (old[i] === hash[i]) same++;
+  return same * 4 <= hash.length;
+}
+
+/** The most convincing hash part of a path's file name, or null when none looks like one. */
+export function hashedName(path: string): HashedName | null {
+  const slash = path.lastIndexOf("/");
+  const dir = path.slice(0, slash + 1);
+  const name = path.slice(slash + 1);
+  if (name.length > MAX_NAME) return null;
+  let best: HashedName | null = null;
+  let stemEnd = name.length;
+  for (let k = 0; k < MAX_SUFFIX_PARTS; k++) {
+    const dot = name.lastIndexOf(".", stemEnd - 1);
+    if (dot <= 0 || !EXTENSION.test(name.slice(dot + 1, stemEnd))) break;
+    stemEnd = dot;
+    for (const c of splits(name.slice(0, stemEnd))) {
+      const candidate: HashedName = { dir, ...c, suffix: name.slice(stemEnd), tier: tierOf(c.hash) };
+      if (!best || better(candidate, best)) best = candidate;
+    }
+  }
+  return best;
+}
+
+/** Better evidence first, then the shorter hash part (`DbBObRe-`, not `bundler-DbBObRe-`). */
+function better(a: HashedName, b: HashedName): boolean {
+  if (a.tier !== b.tier) return a.tier < b.tier;
+  return a.hash.length < b.hash.length;
+}
+
+/**
+ * The ways a stem (name without suffix) can be `base.HASH`, `base-HASH`,
+ * `HASH-123` or `HASH`: at most seven, however many dashes it has.
+ */
+function* splits(stem: string): Generator<Pick<HashedName, "base" | "placement" | "hash">> {
+  const dot = stem.lastIndexOf(".");
+  const last = stem.slice(dot + 1);
+  const prefix = dot >= 0 ? stem.slice(0, dot + 1) : "";
+  if (dot > 0 && isHashShaped(last)) yield { base: stem.slice(0, dot), placement: ".", hash: last };
+  if (dot < 0 && isHashShaped(last)) yield { base: "", placement: "whole", hash: last };
+  // A base64url hash may hold dashes itself (`DbBObRe-`): try the last few dashes.
+  let i = last.length;
+  for (let tries = 0; tries < MAX_DASH_SPLITS; tries++) {
+    i = last.lastIndexOf("-", i - 1);
+    if (i <= 0) break;
+    const tail = last.slice(i + 1);
+    if (isHashShaped(tail)) yield { base: prefix + last.slice(0, i), placement: "-", hash: tail };
+    // eleventy-img: `HASH-WIDTH.format`
+    if (tries === 0 && dot < 0 && /^\d{1,5}$/.test(tail) && isHashShaped(last.slice(0, i))) {
+      yield { base: "", placement: "first", hash: last.slice(0, i) };
+    }
+  }
+}
+
+function isHashShaped(s: string): boolean {
+  return s.length >= MIN_HASH && s.length <= MAX_HASH && HASH_CHARS.test(s);
+}
+
+/**
+ * A: hex or base64url with a digit and letters (both cases for base64url), not word-like.
+ * B: not word-like (Rollup hashes without a digit: `DmKvMAsX`, `CqjqNYQ-`).
+ * C: word-like (`SemiBold`, `MyComponent`, `20240101`).
+ */
+function tierOf(hash: string): Tier {
+  if (isWordLike(hash)) return "C";
+  const digit = /\d/.test(hash);
+  if (digit && /^([0-9a-f]+|[0-9A-F]+)$/.test(hash) && /[a-fA-F]/.test(hash)) return "A";
+  if (digit && /[a-z]/.test(hash) && /[A-Z]/.test(hash)) return "A";
+  return "B";
+}
+
+const VOWELS = /[aeiouy]/;
+
+/**
+ * True when the text reads as words: `-`/`_`-separated pieces, none empty,
+ * each words (`Semi`, `bold`: 2+ letters with a vowel, at most four
+ * consonants in a row), led by at most one acronym (`SVG`: 2-4 capitals, or
+ * a word in capitals like `README`), numbers only at the end (`Sunset01`,
+ * `20240101`), with 3.5+ letters a word on average (random hashes break into
+ * short pieces: `kviDryOg`). Linear time.
+ */
+export function isWordLike(text: string): boolean {
+  let letters = 0;
+  let words = 0;
+  for (const piece of text.split(/[-_]/)) {
+    if (piece === "") return false;
+    const runs = piece.match(/[A-Z]+|[a-z]+|[0-9]+/g) ?? [];
+    const wordsBefore = words;
+    for (let i = 0; i < runs.length; i++) {
+      let word = runs[i]!;
+      if (word[0]! <= "9") {
+        if (i < runs.length - 1) return false;
+        continue;
+      }
+      const next = runs[i + 1];
+      let caps = "";
+      if (word[0]! <= "Z" && next && next[0]! >= "a") {
+        // capitals then lower case: the last capital starts a word (`SVGIcon` = SVG + Icon)
+        caps = word.slice(0, -1);
+        word = word.slice(-1) + next;
+        i++;
+      } else if (word[0]! <= "Z") {
+        caps = word;
+        word = "";
+      }
+      if (caps) {
+        if (words > wordsBefore || !isAcronym(caps)) return false;
+        letters += caps.length;
+        words++;
+      }
+      if (word) {
+        if (!isWord(word)) return false;
+        letters += word.length;
+        words++;
+      }
+    }
+  }
+  return words === 0 || letters >= 3.5 * words;
+}
+
+function isAcronym(caps: string): boolean {
+  // longer: a word in capitals (`README`, `LICENSE`), two true vowels, no three consonants in a row
+  if (caps.length <= 4) return caps.length >= 2;
+  return (caps.match(/[AEIOU]/g)?.length ?? 0) >= 2 && !/[^AEIOU]{3}/.test(caps);
+}
+
+function isWord(word: string): boolean {
+  const lower = word.toLowerCase();
+  return word.length >= 2 && VOWELS.test(lower) && !/[^aeiouy]{5}/.test(lower);
+}
