@@ -67,7 +67,8 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
 
 /** The files of a site's live deploy, with their immutable decisions: the evidence a new deploy is judged against. */
 function liveFiles(store: Store, siteId: number): PreviousFile[] {
-  return deployFiles(store, (store.write.query("SELECT live_deploy_id AS id FROM sites WHERE id = ?").get(siteId) as { id: string | null } | null)?.id);
+  const site = store.write.query("SELECT live_deploy_id AS id FROM sites WHERE id = ?").get(siteId) as { id: string | null } | null;
+  return deployFiles(store, site?.id);
 }
 
 function deployFiles(store: Store, deployId: string | null | undefined): PreviousFile[] {

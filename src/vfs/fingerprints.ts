@@ -59,35 +59,40 @@ const MAX_NAME = 255; // longer names are no build's output; this bounds the wor
 const HASH_CHARS = /^[A-Za-z0-9_-]+$/;
 const EXTENSION = /^[A-Za-z0-9]{1,10}$/;
 
-/** The immutable paths of a new manifest and why, given the previous live deploy's files. */
-export function immutableFiles(files: readonly NewFile[], previous: readonly PreviousFile[]): Map<string, Evidence> {
+/** The paths of a new manifest to serve as immutable, given the previous live deploy's files. */
+export function immutableFiles(files: readonly NewFile[], previous: readonly PreviousFile[]): Set<string> {
+  const result = new Set<string>();
+  for (const [path, evidence] of fingerprintEvidence(files, previous)) if (evidence.length > 0) result.add(path);
+  return result;
+}
+
+/**
+ * Every piece of evidence that each file of a new manifest is fingerprinted
+ * (none: revalidate). Documents (HTML) get none, nor does a path whose
+ * content differs from the previous deploy's under the same name.
+ */
+export function fingerprintEvidence(files: readonly NewFile[], previous: readonly PreviousFile[]): Map<string, Evidence[]> {
   const before = new Map(previous.map((f) => [f.path, f]));
   const after = new Set(files.map((f) => f.path));
   const names = new Map<string, HashedName | null>();
   for (const f of files) if (!isDocument(f.mime)) names.set(f.path, hashedName(f.path));
   const shapes = directoryShapes(files, names);
   const replaced = replacedHashes(previous, after);
-  const result = new Map<string, Evidence>();
+  const result = new Map<string, Evidence[]>();
   for (const f of files) {
-    if (isDocument(f.mime)) continue;
+    const evidence: Evidence[] = [];
+    result.set(f.path, evidence);
     const old = before.get(f.path);
-    if (old && old.blobId !== f.blobId) continue;
-    if (old?.immutable) result.set(f.path, "kept");
-    else if (inImmutableFolder(f.path)) result.set(f.path, "folder");
-    else {
-      const evidence = nameEvidence(names.get(f.path) ?? null, shapes, replaced, old !== undefined);
-      if (evidence) result.set(f.path, evidence);
-    }
+    if (isDocument(f.mime) || (old && old.blobId !== f.blobId)) continue;
+    if (old?.immutable) evidence.push("kept");
+    if (inImmutableFolder(f.path)) evidence.push("folder");
+    const n = names.get(f.path);
+    if (!n) continue;
+    if (n.tier === "A" && (n.placement === "." || n.placement === "-")) evidence.push("name");
+    if (n.tier !== "C" && shapes.get(n.dir) === shapeOf(n)) evidence.push("shape");
+    if (!old && n.base !== "" && replaced.get(changeKey(n))?.some((hash) => isNewHash(hash, n.hash))) evidence.push("changed");
   }
   return result;
-}
-
-function nameEvidence(n: HashedName | null, shapes: Map<string, string>, replaced: Map<string, string[]>, existedBefore: boolean): Evidence | null {
-  if (!n) return null;
-  if (n.tier === "A" && (n.placement === "." || n.placement === "-")) return "name";
-  if (n.tier !== "C" && shapes.get(n.dir) === shapeOf(n)) return "shape";
-  if (!existedBefore && n.base !== "" && replaced.get(changeKey(n))?.some((old) => isNewHash(old, n.hash))) return "changed";
-  return null;
 }
 
 function isDocument(mime: string): boolean {
@@ -169,10 +174,14 @@ export function hashedName(path: string): HashedName | null {
   return best;
 }
 
-/** Better evidence first, then the shorter hash part (`DbBObRe-`, not `bundler-DbBObRe-`). */
+/**
+ * The shortest hash part that is not word-like (`DbBObRe-`, not `bundler-DbBObRe-`
+ * or `index-ab-CDEFG` whole), then the better tier.
+ */
 function better(a: HashedName, b: HashedName): boolean {
-  if (a.tier !== b.tier) return a.tier < b.tier;
-  return a.hash.length < b.hash.length;
+  if ((a.tier === "C") !== (b.tier === "C")) return b.tier === "C";
+  if (a.hash.length !== b.hash.length) return a.hash.length < b.hash.length;
+  return a.tier < b.tier;
 }
 
 /**
@@ -220,11 +229,12 @@ const VOWELS = /[aeiouy]/;
 
 /**
  * True when the text reads as words: `-`/`_`-separated pieces, none empty,
- * each words (`Semi`, `bold`: 2+ letters with a vowel, at most four
- * consonants in a row), led by at most one acronym (`SVG`: 2-4 capitals, or
- * a word in capitals like `README`), numbers only at the end (`Sunset01`,
- * `20240101`), with 3.5+ letters a word on average (random hashes break into
- * short pieces: `kviDryOg`). Linear time.
+ * each made of words (`Semi`, `bold`: 3+ letters with a vowel and at most
+ * four consonants in a row, or a common two-letter word), led by at most one
+ * acronym (`SVG`: 2-4 capitals, or a word in capitals like `README`), numbers
+ * only at the end (`Sunset01`, `20240101`), with 3.5+ letters a word on
+ * average (random hashes break into short pieces: `kviDryOg`). About 0.6% of
+ * random 8-character base64url hashes read as words. Linear time.
  */
 export function isWordLike(text: string): boolean {
   let letters = 0;
@@ -271,7 +281,13 @@ function isAcronym(caps: string): boolean {
   return (caps.match(/[AEIOU]/g)?.length ?? 0) >= 2 && !/[^AEIOU]{3}/.test(caps);
 }
 
+// Two-letter words: only common ones (`My`, `Id`, `Up`); random two-letter humps (`Ba`, `ym`) are most of what else reads as words.
+const TWO_LETTER_WORDS = new Set(
+  "ad ai am an as at be by do eg go he hi id if in io is it me my no of oh ok on or os so to ui up us vs we".split(" "),
+);
+
 function isWord(word: string): boolean {
   const lower = word.toLowerCase();
-  return word.length >= 2 && VOWELS.test(lower) && !/[^aeiouy]{5}/.test(lower);
+  if (lower.length === 2) return TWO_LETTER_WORDS.has(lower);
+  return word.length > 2 && VOWELS.test(lower) && !/[^aeiouy]{5}/.test(lower);
 }
