@@ -8,7 +8,7 @@
 // - folder: the build's own immutable folders (SvelteKit, Next.js, Astro, Nuxt);
 // - shape:  most files of the directory share one `name-HASH.ext` / `name.HASH.ext` shape;
 // - changed: the previous live deploy had the same name with another hash
-//   (base, extension and hash length kept, the hash itself all new).
+//   (base, extension and hash length kept, the hash mostly new).
 // A path whose content changed under the same name is never immutable: that
 // name does not address its content.
 
@@ -147,11 +147,15 @@ function replacedHashes(previous: readonly PreviousFile[], after: Set<string>): 
   return replaced;
 }
 
-/** A new content hash differs from the old one almost everywhere; an edited word (`Semibold` → `SemiBold`) does not. */
+/**
+ * A new content hash differs from the old one in most places (Rollup's often
+ * keep a first letter or two: `CFRFSerO` → `CFeDYvrR`); an edited name
+ * (`Semibold` → `SemiBold`) does not.
+ */
 function isNewHash(old: string, hash: string): boolean {
   let same = 0;
   for (let i = 0; i < hash.length; i++) if (old[i] === hash[i]) same++;
-  return same * 4 <= hash.length;
+  return same * 2 <= hash.length;
 }
 
 /** The most convincing hash part of a path's file name, or null when none looks like one. */
