@@ -156,9 +156,9 @@ describe("default builds of common generators", () => {
   test("names people choose stay revalidated, even among a build's hashed assets", () => {
     const mine = ["Inter-SemiBold.woff2", "logo.svg", "favicon.ico", "MyComponent.js"];
     mine.push("README-FIRST.txt", "photo-Mountain.jpg", "bg-gradient.png");
-        // public/assets/ files land among Vite's hashed ones (and when they are most of them, only digit-bearing hashes count)
+    // public/assets/ files land among Vite's hashed ones (and when they are most of them, only digit-bearing hashes count)
     const table: [string, boolean][] = [
-      ...builds.vite!.filter(([p]) => p.startsWith("/assets/")),
+      ...builds.vite!.filter(([p]) => p.startsWith("/assets/")).map(([p, yes]): [string, boolean] => [p, yes]),
       ...mine.slice(0, 4).map((n): [string, boolean] => [`/assets/${n}`, false]),
       ...mine.map((n): [string, boolean] => [`/${n}`, false]),
       ...mine.map((n): [string, boolean] => [`/static/${n}`, false]),

@@ -20,6 +20,8 @@ export interface ServerConfig {
   smtp: ListenAddress | null;
   mailWebhookSecret: string | null;
   trustProxy: boolean;
+  /** One JSON line per request on stderr (--access-log). */
+  accessLog: boolean;
   limits: Limits;
   analytics: AnalyticsConfig;
 }

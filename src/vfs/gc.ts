@@ -56,6 +56,8 @@ export class GarbageCollector {
     }
     this.running = (async () => {
       const total: GcResult = { uploads: 0, blobs: 0, bytes: 0, reclaimed: 0 };
+      const started = performance.now();
+      log.debug("gc run started");
       try {
         do {
           this.again = false;
@@ -68,7 +70,9 @@ export class GarbageCollector {
       } finally {
         this.running = null;
       }
-      if (total.blobs || total.uploads || total.reclaimed) log.info("gc collected", { ...total });
+      const ms = Math.round(performance.now() - started);
+      if (total.blobs || total.uploads || total.reclaimed) log.info("gc collected", { ...total, ms });
+      else log.debug("gc run found nothing to collect", { ms });
       return total;
     })();
     return this.running;
