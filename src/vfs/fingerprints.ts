@@ -161,53 +161,49 @@ function isNewHash(old: string, hash: string): boolean {
 /** The most convincing hash part of a path's file name, or null when none looks like one. */
 export function hashedName(path: string): HashedName | null {
   const slash = path.lastIndexOf("/");
-  const dir = path.slice(0, slash + 1);
   const name = path.slice(slash + 1);
   if (name.length > MAX_NAME) return null;
-  let best: HashedName | null = null;
+  const found: Split[] = [];
   let stemEnd = name.length;
   for (let k = 0; k < MAX_SUFFIX_PARTS; k++) {
     const dot = name.lastIndexOf(".", stemEnd - 1);
     if (dot <= 0 || !EXTENSION.test(name.slice(dot + 1, stemEnd))) break;
     stemEnd = dot;
-    for (const c of splits(name.slice(0, stemEnd))) {
-      const candidate: HashedName = { dir, ...c, suffix: name.slice(stemEnd), tier: tierOf(c.hash) };
-      if (!best || better(candidate, best)) best = candidate;
-    }
+    splits(name.slice(0, stemEnd), name.slice(stemEnd), found);
+  }
+  // The shortest hash part that is not word-like (`DbBObRe-`, not `bundler-DbBObRe-` or
+  // `index-ab-CDEFG` whole), the better tier among equals; else the shortest.
+  found.sort((x, y) => x.hash.length - y.hash.length);
+  let best: HashedName | null = null;
+  for (const c of found) {
+    if (best && best.tier !== "C" && c.hash.length > best.hash.length) break;
+    const candidate: HashedName = { dir: path.slice(0, slash + 1), ...c, tier: tierOf(c.hash) };
+    if (!best || (best.tier === "C" ? candidate.tier !== "C" : candidate.tier < best.tier)) best = candidate;
   }
   return best;
 }
 
-/**
- * The shortest hash part that is not word-like (`DbBObRe-`, not `bundler-DbBObRe-`
- * or `index-ab-CDEFG` whole), then the better tier.
- */
-function better(a: HashedName, b: HashedName): boolean {
-  if ((a.tier === "C") !== (b.tier === "C")) return b.tier === "C";
-  if (a.hash.length !== b.hash.length) return a.hash.length < b.hash.length;
-  return a.tier < b.tier;
-}
+type Split = Omit<HashedName, "dir" | "tier">;
 
 /**
  * The ways a stem (name without suffix) can be `base.HASH`, `base-HASH`,
- * `HASH-123` or `HASH`: at most seven, however many dashes it has.
+ * `HASH-123` or `HASH`: at most six, however many dashes it has.
  */
-function* splits(stem: string): Generator<Pick<HashedName, "base" | "placement" | "hash">> {
+function splits(stem: string, suffix: string, out: Split[]): void {
   const dot = stem.lastIndexOf(".");
   const last = stem.slice(dot + 1);
   const prefix = dot >= 0 ? stem.slice(0, dot + 1) : "";
-  if (dot > 0 && isHashShaped(last)) yield { base: stem.slice(0, dot), placement: ".", hash: last };
-  if (dot < 0 && isHashShaped(last)) yield { base: "", placement: "whole", hash: last };
+  if (isHashShaped(last)) out.push({ base: dot > 0 ? stem.slice(0, dot) : "", placement: dot > 0 ? "." : "whole", hash: last, suffix });
   // A base64url hash may hold dashes itself (`DbBObRe-`): try the last few dashes.
   let i = last.length;
   for (let tries = 0; tries < MAX_DASH_SPLITS; tries++) {
     i = last.lastIndexOf("-", i - 1);
     if (i <= 0) break;
     const tail = last.slice(i + 1);
-    if (isHashShaped(tail)) yield { base: prefix + last.slice(0, i), placement: "-", hash: tail };
+    if (isHashShaped(tail)) out.push({ base: prefix + last.slice(0, i), placement: "-", hash: tail, suffix });
     // eleventy-img: `HASH-WIDTH.format`
     if (tries === 0 && dot < 0 && /^\d{1,5}$/.test(tail) && isHashShaped(last.slice(0, i))) {
-      yield { base: "", placement: "first", hash: last.slice(0, i) };
+      out.push({ base: "", placement: "first", hash: last.slice(0, i), suffix });
     }
   }
 }
