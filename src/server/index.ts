@@ -22,6 +22,9 @@ import { AccessLog } from "../log/access.ts";
 import { pathStart } from "../serve/http.ts";
 import { listSites } from "../sites/index.ts";
 import { watchEventLoop } from "../metrics/event-loop.ts";
+import { startMail } from "../mail/index.ts";
+import { CertStorage, storedCertificate } from "../tls/storage.ts";
+import { defaultCertificate } from "../tls/selfsigned.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -32,6 +35,7 @@ export interface RunningServer {
   app: App;
   httpPort: number | null;
   httpsPort: number | null;
+  smtpPort: number | null;
   /** The first admin token when this start created it (printed once). */
   createdToken: string | null;
   stop(): Promise<void>;
@@ -175,6 +179,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       throw new Error(`cannot listen on ${formatAddress(config.http)}: ${(err as Error).message}`);
     }
   }
+  let smtpPort: number | null = null;
+  try {
+    const certs = new CertStorage(store);
+    smtpPort = await startMail(app, { certificateFor: (name) => storedCertificate(certs, name), defaultCertificate: () => defaultCertificate(certs) });
+  } catch (err) {
+    if (http) await drain(http);
+    await app.shutdown();
+    throw err;
+  }
+  // Listening on port 0 picks a free port: URLs must name the real one.
+  app.listening({ http: http?.port ?? null, https: https?.listener.port ?? null });
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
   // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
@@ -183,14 +198,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
   app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
 
-  // Listening on port 0 picks a free port: URLs must name the real one.
-  if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };
-  if (https && config.https) config.https = { ...config.https, port: https.listener.port };
   let stopped = false;
   return {
     app,
     httpPort: http?.port ?? null,
     httpsPort: https?.listener.port ?? null,
+    smtpPort,
     createdToken,
     async stop() {
       if (stopped) return;
