@@ -1,6 +1,7 @@
 // Real static-site builders from npm (exact versions in test/builds/package.json,
 // pinned by test/builds/bun.lock), installed once by test/builds/install.sh into a
-// cache outside the repository (.ci/run runs it); the tests then run offline.
+// cache outside the repository (.ci/run runs it; the tests run it when the cache is
+// missing); after that they run offline.
 // Projects are written here, small and deterministic, and built with the real tools.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -17,7 +18,11 @@ export function builderModules(): string {
     .digest("hex")
     .slice(0, 16);
   const dir = join(process.env.FAZT_TEST_BUILDS ?? join(homedir(), ".cache/fazt-test-builds"), key);
-  if (!existsSync(join(dir, ".complete"))) throw new Error(`static-site builders not installed in ${dir}: run test/builds/install.sh (.ci/run does)`);
+  if (!existsSync(join(dir, ".complete"))) {
+    // A fresh machine: install them now (npm registry), as .ci/run does beforehand.
+    const r = Bun.spawnSync(["bash", join(SPEC, "install.sh")], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`test/builds/install.sh failed:\n${r.stderr.toString()}`);
+  }
   return join(dir, "node_modules");
 }
 
