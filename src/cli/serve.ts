@@ -53,6 +53,7 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
     analytics: {
       enabled: onOff(s("analytics"), "analytics", DEFAULT_ANALYTICS.enabled),
       retentionDays: positiveInt(s("analytics-retention-days"), "analytics-retention-days", DEFAULT_ANALYTICS.retentionDays),
+      maxBytes: positiveInt(s("analytics-max-bytes"), "analytics-max-bytes", DEFAULT_ANALYTICS.maxBytes),
     },
   };
 }
@@ -80,6 +81,7 @@ export const serveCommand: Command = {
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
     "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
+    "analytics-max-bytes": { type: "string", description: "most bytes raw analytics events may take; the oldest go first (default 256 MiB)" },
   },
   async run(args) {
     const config = serveConfig(args);

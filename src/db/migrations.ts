@@ -5,6 +5,7 @@ import m0002 from "../../migrations/0002_uploads.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_certificate_status.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_analytics.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_analytics_hits.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_analytics_budget.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "0004_certificate_status.sql", sql: m0004 },
   { version: 5, name: "0005_analytics.sql", sql: m0005 },
   { version: 6, name: "0006_analytics_hits.sql", sql: m0006 },
+  { version: 8, name: "0008_analytics_budget.sql", sql: m0008 },
 ];

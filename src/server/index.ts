@@ -13,7 +13,8 @@ import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
-import { startAnalytics, forwardedClient } from "../analytics/index.ts";
+import { startAnalytics } from "../analytics/index.ts";
+import { clientAddress } from "../http/client.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
 
 function onError(err: Error): Response {
@@ -42,19 +43,20 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   return (req, server) => {
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
-      setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      setClientIp(req, clientAddress(req, server, trustProxy));
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
       return after(api(req), (res) => metrics.count(ADMIN, res.status));
     }
     if (!target) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
-    const res = sites.handle(req, target); // synchronous: no closure per request on the hot path
-    metrics.count(SITE, res.status);
+    // Synchronous: no closure per request on the hot path; `served` is read before the next request.
+    const served = sites.handle(req, target);
+    metrics.count(SITE, served.status);
     if (analytics) {
-      const ip = (trustProxy ? forwardedClient(req) : null) ?? server.requestIP(req)?.address ?? "";
-      analytics.record(req, res.status, sites.bytes, ip, target.host, target.siteId);
+      const { status, bytes, pathClass } = served;
+      analytics.record({ req, server, siteId: target.siteId, host: target.host, status, bytes, pathClass });
     }
-    return res;
+    return served.response;
   };
 }
 
