@@ -81,7 +81,7 @@ describe("client classification", () => {
     expect(forwardedClient(new Request("http://x/", { headers: { "x-forwarded-for": " , " } }))).toBeNull();
     expect(forwardedClient(new Request("http://x/"))).toBeNull();
     // clientAddress: the forwarded hop only with trustProxy, else (or without one) the peer.
-    const peer = { requestIP: () => ({ address: "192.0.2.1" }) };
+    const peer = { requestIP: () => ({ address: "192.0.2.1", family: "IPv4" as const, port: 1 }) };
     expect(clientAddress(req, peer, true)).toBe("198.51.100.7");
     expect(clientAddress(req, peer, false)).toBe("192.0.2.1");
     expect(clientAddress(new Request("http://x/"), peer, true)).toBe("192.0.2.1");
@@ -472,7 +472,7 @@ describe("report API", () => {
   test("Analytics.record: documents with path (no query) and client; other requests counted without the address lookup", () => {
     const a = new Analytics(app);
     let lookups = 0;
-    const server = { requestIP: () => (lookups++, { address: "1.2.3.4" }) };
+    const server = { requestIP: () => (lookups++, { address: "1.2.3.4", family: "IPv4" as const, port: 1 }) };
     const at = (path: string, headers: Record<string, string> = {}) => new Request(`http://blog.localhost${path}`, { headers: { "user-agent": UA.chrome, ...headers } });
     const base = { server, siteId: blog.id, host: "blog.localhost" };
     a.record({ ...base, req: at("/p?q=1", { referer: "https://r.example/x" }), status: 200, bytes: 3, pathClass: CLASS_PAGE });

@@ -1,11 +1,9 @@
 // GET /api/certificates and per-site HSTS settings.
-import { Elysia } from "elysia";
 import * as v from "valibot";
 import type { App } from "../core/app.ts";
 import { getSite } from "../sites/index.ts";
 import { listCertificates } from "../tls/status.ts";
-import { authenticate, requireAdmin, requireSite } from "./auth.ts";
-import { parseBody } from "./body.ts";
+import { adminRoutes, siteRoutes } from "./route.ts";
 
 // HSTS per site: max_age 0 turns it off. Capped at two years (the preload list's maximum).
 const Hsts = v.object({
@@ -13,22 +11,18 @@ const Hsts = v.object({
   include_subdomains: v.optional(v.boolean(), false),
 });
 
-export function certificateRoutes(app: App) {
-  return new Elysia()
-    .get("/api/certificates", ({ request }) => {
-      requireAdmin(authenticate(app, request));
-      return { certificates: listCertificates(app) };
-    })
-    .put("/api/sites/:site/hsts", ({ request, params, body }) => {
-      requireSite(authenticate(app, request), getSite(app.store, params.site).id);
-      const input = parseBody(Hsts, body);
+export function certificateApi(app: App) {
+  const admin = adminRoutes().get("/api/certificates", () => ({ certificates: listCertificates(app) }));
+  const site = siteRoutes().put("/api/sites/:site/hsts", async ({ params, json }) => {
+      const input = await json(Hsts);
       const hsts = input.max_age > 0 ? input : null;
       app.store.tx(() => {
-        const site = getSite(app.store, params.site);
+        const site = getSite(app.store, params.site!);
         const settings = { ...site.settings, hsts: hsts ?? undefined };
         app.store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(settings), site.id);
       });
       app.sitesChanged();
       return { site: params.site, hsts };
     });
+  return [admin, site];
 }

@@ -1,6 +1,5 @@
 // Deploys: archive upload, single-file PUT, incremental uploads, history,
 // activation (rollback/promote), and an on-demand garbage collection.
-import { Elysia } from "elysia";
 import * as v from "valibot";
 import type { App } from "../core/app.ts";
 import { getSite, type Site } from "../sites/index.ts";
@@ -10,33 +9,24 @@ import { activateDeploy, deployEntries, getDeploy, listDeploys, type DeployInfo 
 import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
 import { deployPathFromUrl } from "../vfs/paths.ts";
 import { VfsError } from "../vfs/errors.ts";
-import { authenticate, requireAdmin, requireSite } from "./auth.ts";
-import { parseBody } from "./body.ts";
-import { JSON_BODY } from "./sites.ts";
+import { badRequest } from "../http/errors.ts";
+import { adminRoutes, siteRoutes } from "./route.ts";
 
 const OpenUpload = v.object({ files: v.record(v.string(), v.string()) });
 const Commit = v.object({ activate: v.optional(v.boolean(), true) });
-
-// Upload bodies are read as streams by the handlers, never parsed by Elysia.
-const RAW = { parse: "none" } as const;
 
 function activateParam(url: string): boolean {
   const value = new URL(url).searchParams.get("activate");
   if (value === null || value === "true" || value === "1") return true;
   if (value === "false" || value === "0") return false;
-  throw new VfsError(400, "bad_request", `activate: expected true or false, got "${value}"`);
+  throw badRequest(`activate: expected true or false, got "${value}"`);
 }
 
-export function deployRoutes(app: App) {
+export function deployApi(app: App) {
   const store = app.store;
   const limits = app.config.limits;
-
-  const siteFor = (req: Request, name: string): Site => {
-    const scope = authenticate(app, req);
-    const site = getSite(store, name);
-    requireSite(scope, site.id);
-    return site;
-  };
+  // A manifest names every file of a deploy: path and hash, with JSON's quoting.
+  const manifestLimit = limits.maxFiles * (limits.maxPathLength + 96) + 1024;
 
   const view = (site: Site, d: DeployInfo, live: boolean) => ({
     id: d.id,
@@ -72,85 +62,68 @@ export function deployRoutes(app: App) {
     }
   };
 
-  return new Elysia()
-    .post(
-      "/api/sites/:site/deploys",
-      async ({ request, params, set }) => {
-        const site = siteFor(request, params.site);
-        const activate = activateParam(request.url);
-        const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate);
-        return committed(site, d, activate, set);
-      },
-      RAW,
-    )
-    .get("/api/sites/:site/deploys", ({ request, params }) => {
-      const site = siteFor(request, params.site);
-      return { site: site.name, deploys: listDeploys(store, site.id).map((d) => view(site, d, d.live)) };
+  const site = siteRoutes()
+    .post("/api/sites/:site/deploys", async ({ request, site, set }) => {
+      const activate = activateParam(request.url);
+      const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate);
+      return committed(site, d, activate, set);
     })
-    .get("/api/sites/:site/deploys/:id", ({ request, params }) => {
-      const site = siteFor(request, params.site);
-      const d = getDeploy(store, site.id, params.id);
+    .get("/api/sites/:site/deploys", ({ site }) => ({
+      site: site.name,
+      deploys: listDeploys(store, site.id).map((d) => view(site, d, d.live)),
+    }))
+    .get("/api/sites/:site/deploys/:id", ({ site, params }) => {
+      const d = getDeploy(store, site.id, params.id!);
       return view(site, d, d.live);
     })
-    .post("/api/sites/:site/deploys/:id/activate", ({ request, params }) => {
-      const site = siteFor(request, params.site);
-      store.tx(() => activateDeploy(store, site.id, params.id));
+    .post("/api/sites/:site/deploys/:id/activate", ({ site, params }) => {
+      store.tx(() => activateDeploy(store, site.id, params.id!));
       app.sitesChanged();
-      return view(site, getDeploy(store, site.id, params.id), true);
+      return view(site, getDeploy(store, site.id, params.id!), true);
     })
-    .put(
-      "/api/sites/:site/files/*",
-      async ({ request, params, set }) => {
-        const site = siteFor(request, params.site);
-        const activate = activateParam(request.url);
-        // The raw (still percent-encoded) path, so encoded tricks are seen and refused.
-        const pathname = new URL(request.url).pathname;
-        const prefix = `/api/sites/${params.site}/files/`;
-        if (!pathname.startsWith(prefix)) throw new VfsError(400, "invalid_path", "the file path must follow /files/");
-        const path = deployPathFromUrl(pathname.slice(prefix.length), limits.maxPathLength);
-        const base = getSite(store, site.name).liveDeployId;
-        const d = await build(
-          site,
-          async (b) => {
-            for (const e of base ? deployEntries(store, base) : []) if (e.path !== path) b.addEntry(e);
-            b.admit(path.slice(1));
-            await b.addFile(path, (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>);
-          },
-          activate,
-        );
-        return committed(site, d, activate, set);
-      },
-      RAW,
-    )
-    .post("/api/sites/:site/uploads", ({ request, params, body, set }) => {
-      const site = siteFor(request, params.site);
-      const input = parseBody(OpenUpload, body);
-      const upload = openIncremental(store, site.id, input.files, limits);
-      set.status = 201;
-      return { id: upload.id, required: upload.required };
-    }, JSON_BODY)
-    .put(
-      "/api/sites/:site/uploads/:id/blobs/:hash",
-      async ({ request, params, set }) => {
-        const site = siteFor(request, params.site);
-        assertInManifest(store, site.id, params.id, params.hash);
-        const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
-        const blob = await storeContent(store, params.id, body, params.hash, limits.maxFileBytes);
-        set.status = 201;
-        return { hash: params.hash, size: blob.size };
-      },
-      RAW,
-    )
-    .post("/api/sites/:site/uploads/:id/commit", ({ request, params, body, set }) => {
-      const site = siteFor(request, params.site);
-      const { activate } = parseBody(Commit, body);
-      const d = commitIncremental(store, site.id, params.id, limits, activate);
+    .put("/api/sites/:site/files/*", async ({ request, params, site, set }) => {
+      const activate = activateParam(request.url);
+      // The raw (still percent-encoded) path, so encoded tricks are seen and refused.
+      const pathname = new URL(request.url).pathname;
+      const prefix = `/api/sites/${params.site}/files/`;
+      if (!pathname.startsWith(prefix)) throw new VfsError(400, "invalid_path", "the file path must follow /files/");
+      const path = deployPathFromUrl(pathname.slice(prefix.length), limits.maxPathLength);
+      const base = getSite(store, site.name).liveDeployId;
+      const d = await build(
+        site,
+        async (b) => {
+          for (const e of base ? deployEntries(store, base) : []) if (e.path !== path) b.addEntry(e);
+          b.admit(path.slice(1));
+          await b.addFile(path, (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>);
+        },
+        activate,
+      );
       return committed(site, d, activate, set);
-    }, JSON_BODY)
-    .post("/api/gc", async ({ request }) => {
-      requireAdmin(authenticate(app, request));
-      return await app.gc.run();
+    })
+    .post(
+      "/api/sites/:site/uploads",
+      async ({ site, json, set }) => {
+        const input = await json(OpenUpload);
+        const upload = openIncremental(store, site.id, input.files, limits);
+        set.status = 201;
+        return { id: upload.id, required: upload.required };
+      },
+      { bodyLimit: manifestLimit },
+    )
+    .put("/api/sites/:site/uploads/:id/blobs/:hash", async ({ request, params, site, set }) => {
+      assertInManifest(store, site.id, params.id!, params.hash!);
+      const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
+      const blob = await storeContent(store, params.id!, body, params.hash!, limits.maxFileBytes);
+      set.status = 201;
+      return { hash: params.hash, size: blob.size };
+    })
+    .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set }) => {
+      const { activate } = await json(Commit);
+      const d = commitIncremental(store, site.id, params.id!, limits, activate);
+      return committed(site, d, activate, set);
     });
+  const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());
+  return [site, admin];
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {

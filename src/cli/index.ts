@@ -1,7 +1,7 @@
 // fazt's command line: dispatch, help and exit codes (0 ok, 1 failure, 2 usage).
 import { type Command, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { serveCommand } from "./serve.ts";
-import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
+import { backupCommand, restoreCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, userCreateCommand } from "./local.ts";
 import { statsCommand } from "./stats.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
@@ -21,6 +21,8 @@ export const COMMANDS: Command[] = [
   serveCommand,
   versionCommand,
   tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
   userCreateCommand,
   backupCommand,
   restoreCommand,

@@ -1,26 +1,32 @@
-// The client address of a request, one rule for every consumer (analytics,
-// the API's rate limits): the peer address, or with --trust-proxy the last
-// X-Forwarded-For hop (the one our own proxy added; earlier hops are the
-// client's word). The peer address is looked up only when needed:
-// `server.requestIP` is a getpeername syscall per call (~1 us under load).
+// The client address of a request: one function for every layer (rate limits,
+// analytics, logs). Behind a trusted proxy it is the last X-Forwarded-For hop
+// (the one our own proxy added; earlier hops are the client's word). Else the
+// peer address: `server.requestIP` is a getpeername syscall per call (~1 us
+// under load), so callers look it up only when they need it.
+import type { Server } from "bun";
 
 /** What clientAddress needs of a Bun server. */
-export interface PeerLookup {
-  requestIP(req: Request): { address: string } | null;
-}
+export type PeerLookup = Pick<Server<undefined>, "requestIP">;
 
-/** The client's address, or "unknown" when the connection has none (already closed). */
-export function clientAddress(req: Request, server: PeerLookup, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = forwardedClient(req);
-    if (forwarded !== null) return forwarded;
-  }
-  return server.requestIP(req)?.address ?? "unknown";
-}
-
-/** The last X-Forwarded-For hop, or null when absent or empty. */
 export function forwardedClient(req: Request): string | null {
   const xff = req.headers.get("x-forwarded-for");
   if (!xff) return null;
   return xff.slice(xff.lastIndexOf(",") + 1).trim() || null;
+}
+
+export function clientAddress(req: Request, server: PeerLookup, trustProxy: boolean): string {
+  return (trustProxy ? forwardedClient(req) : null) ?? server.requestIP(req)?.address ?? "unknown";
+}
+
+// The API sees only the Request (Elysia's handle), so the listener attaches the
+// address to it once; this pair is the only way to set and read it.
+const CLIENT = Symbol("fazt.client");
+type WithClient = Request & { [CLIENT]?: string };
+
+export function attachClient(req: Request, address: string): void {
+  (req as WithClient)[CLIENT] = address;
+}
+
+export function attachedClient(req: Request): string {
+  return (req as WithClient)[CLIENT] ?? "unknown";
 }

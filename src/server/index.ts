@@ -8,13 +8,12 @@ import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
-import { setClientIp } from "./client-ip.ts";
+import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics } from "../analytics/index.ts";
-import { clientAddress } from "../http/client.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
 
 function onError(err: Error): Response {
@@ -43,7 +42,7 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   return (req, server) => {
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
-      setClientIp(req, clientAddress(req, server, trustProxy));
+      attachClient(req, clientAddress(req, server, trustProxy));
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
       return after(api(req), (res) => metrics.count(ADMIN, res.status));

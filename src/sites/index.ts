@@ -1,6 +1,7 @@
 // Sites and their custom domains.
 import type { Store } from "../db/index.ts";
-import { HttpError } from "../http/errors.ts";
+import { getDomain } from "tldts";
+import { HttpError, limitError } from "../http/errors.ts";
 
 export class SiteError extends HttpError {}
 
@@ -49,6 +50,10 @@ export function normalizeDomain(input: unknown, baseDomain: string | null = null
     labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
     !/^\d+$/.test(labels.at(-1)!);
   if (!ok) throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
+  // A public suffix (co.uk, github.io) is many owners' parent, never one site's name.
+  if (getDomain(host, { allowPrivateDomains: true }) === null) {
+    throw new SiteError(400, "public_suffix", `${host} is a public suffix (publicsuffix.org); a site may own names under it, not it`);
+  }
   if (host.endsWith(".localhost")) throw new SiteError(400, "reserved_domain", `${host} is a local name; sites answer at NAME.localhost by themselves`);
   if (baseDomain && (host === baseDomain || host.endsWith(`.${baseDomain}`))) {
     throw new SiteError(400, "reserved_domain", `${host} is under the base domain ${baseDomain}, whose names Fazt assigns itself (NAME.${baseDomain})`);
@@ -106,7 +111,12 @@ export function createSite(store: Store, name: unknown, domains: unknown[] = [],
   });
 }
 
+/** Each domain costs a certificate order and a routing entry. */
+export const MAX_DOMAINS_PER_SITE = 100;
+
 function insertDomain(store: Store, siteId: number, domain: string): void {
+  const { n } = store.write.query("SELECT count(*) AS n FROM domains WHERE site_id = ?").get(siteId) as { n: number };
+  if (n >= MAX_DOMAINS_PER_SITE) throw limitError("too_many_domains", `a site may have at most ${MAX_DOMAINS_PER_SITE} domains`, 400);
   const owner = store.write.query("SELECT site_id FROM domains WHERE domain = ?").get(domain) as { site_id: number } | null;
   if (owner) throw new SiteError(409, "domain_taken", `domain ${domain} already belongs to a site`);
   store.write.query("INSERT INTO domains (domain, site_id, created_at) VALUES (?, ?, ?)").run(domain, siteId, Date.now());
