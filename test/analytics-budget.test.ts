@@ -174,7 +174,8 @@ describe("analytics byte budget", () => {
     try {
       expect((d.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
       // No raw rows for misses or bots; the SPA's raw rows capped per hour (plus one "(other)" row).
-      const rows = d.query("SELECT site_id, ts / 3600000 AS hour, count(*) AS n FROM analytics_events GROUP BY 1, 2").all() as { n: number }[];
+      const perHour = "SELECT site_id, ts / 3600000 AS hour, count(*) AS n FROM analytics_events GROUP BY 1, 2";
+      const rows = d.query(perHour).all() as { n: number }[];
       for (const row of rows) expect(row.n).toBeLessThanOrEqual(MAX_EVENT_ROWS_PER_HOUR + 1);
       expect((d.query("SELECT count(*) AS n FROM analytics_events WHERE status = 404 OR bot = 1").get() as { n: number }).n).toBe(0);
       const longest = d.query("SELECT max(length(referrer)) AS n FROM analytics_events").get() as { n: number };

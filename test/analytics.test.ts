@@ -36,12 +36,14 @@ function freshStore(): Store {
 
 
 function hit(siteId: number, ts: number, over: Partial<Hit> = {}): Hit {
-  return { kind: "hit", ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip: "203.0.113.1", hits: 1, ...over };
+  const ip = "203.0.113.1";
+  return { kind: "hit", ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip, hits: 1, ...over };
 }
 
 /** Requests other than documents, as the recorder tallies them. */
 function tally(siteId: number, ts: number, over: Partial<Tally> = {}): Tally {
-  return { kind: "tally", ts: Math.floor(ts / HOUR_MS) * HOUR_MS, siteId, pathClass: 2, status: 200, bot: false, hits: 1, bytes: 100, ...over };
+  const hourStart = Math.floor(ts / HOUR_MS) * HOUR_MS;
+  return { kind: "tally", ts: hourStart, siteId, pathClass: 2, status: 200, bot: false, hits: 1, bytes: 100, ...over };
 }
 
 const INF = Number.MAX_SAFE_INTEGER;
@@ -114,7 +116,8 @@ describe("batch writer", () => {
       { path: "/a", status: 200 }, { path: "/a", status: 304 }, { path: "/", status: 200 }, { path: "/", status: 200 },
     ]);
     // Every request is in the per-class counts (the bot's page too).
-    expect(store.read.query("SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? ORDER BY 1, 2, 3").all(h10 / 1000)).toEqual([
+    const classes = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? ORDER BY 1, 2, 3";
+    expect(store.read.query(classes).all(h10 / 1000)).toEqual([
       { class: "none", status: 404, bot: 0, requests: 1, bytes: 5 },
       { class: "page", status: 200, bot: 0, requests: 1, bytes: 10 },
       { class: "page", status: 200, bot: 1, requests: 1, bytes: 1 },
@@ -186,9 +189,11 @@ describe("byte budget", () => {
     const w = new EventWriter(store, { maxEventRowsPerHour: 5 });
     const h10 = Math.floor(Date.now() / DAY_MS) * DAY_MS + 10 * HOUR_MS;
     w.write(Array.from({ length: 8 }, (_, i) => hit(a.id, h10 + i, { path: `/p${i}`, bytes: 10 })));
-    w.write([...Array.from({ length: 4 }, (_, i) => hit(a.id, h10 + 100 + i, { path: `/q${i}`, bytes: 1 })), hit(b.id, h10, { path: "/b" })]);
+    const later = Array.from({ length: 4 }, (_, i) => hit(a.id, h10 + 100 + i, { path: `/q${i}`, bytes: 1 }));
+    w.write([...later, hit(b.id, h10, { path: "/b" })]);
     w.write([hit(a.id, h10 + HOUR_MS, { path: "/next-hour" })]);
-    const rows = store.read.query("SELECT ts, path, hits, bytes FROM analytics_events WHERE site_id = ? ORDER BY id").all(a.id) as Record<string, unknown>[];
+    const events = "SELECT ts, path, hits, bytes FROM analytics_events WHERE site_id = ? ORDER BY id";
+    const rows = store.read.query(events).all(a.id) as Record<string, unknown>[];
     expect(rows.map((r) => r.path)).toEqual(["/p0", "/p1", "/p2", "/p3", "/p4", "(other)", "/next-hour"]);
     expect(rows[5]).toEqual({ ts: h10, path: "(other)", hits: 7, bytes: 34 });
     expect(count(store, "SELECT count(*) AS n FROM analytics_events WHERE site_id = ?", b.id)).toBe(1); // per site
@@ -211,7 +216,8 @@ describe("byte budget", () => {
     w.write([hit(b.id, now, { path: "/b" })]);
     const estimate = (sql: string) =>
       count(store, `SELECT coalesce(sum(64 + octet_length(path) + coalesce(octet_length(referrer), 0) + coalesce(octet_length(browser), 0)
-        + coalesce(octet_length(os), 0) + coalesce(octet_length(device), 0) + octet_length(visitor)), 0) AS n FROM analytics_events ${sql}`);
+        + coalesce(octet_length(os), 0) + coalesce(octet_length(device), 0) + octet_length(visitor)), 0) AS n
+        FROM analytics_events ${sql}`);
     expect(stored()).toBe(estimate(""));
     expect(w.eventBytes).toBe(stored());
     expect(stored()).toBeGreaterThan(300 * 400);
@@ -441,7 +447,10 @@ describe("report API", () => {
     expect(res.status).toBe(200);
     const r = (await res.json()) as AnalyticsReport;
     expect(r.totals).toEqual({ views: 2, visitors: 2, bytes: 320, human_bytes: 250, bot_bytes: 70, bots: 1, requests: 4 });
-    expect(r.series.map((s) => [s.date, s.views, s.human_bytes, s.bot_bytes])).toEqual([["2026-01-02", 2, 200, 0], ["2026-01-03", 0, 50, 70]]);
+    expect(r.series.map((s) => [s.date, s.views, s.human_bytes, s.bot_bytes])).toEqual([
+      ["2026-01-02", 2, 200, 0],
+      ["2026-01-03", 0, 50, 70],
+    ]);
     expect(r.paths).toEqual([{ path: "/x", views: 2 }]);
     expect(r.referrers).toEqual([{ referrer: "https://a.example", views: 1 }, { referrer: "https://b.example", views: 1 }]);
     expect(r.devices).toEqual([{ name: "desktop", views: 1 }, { name: "mobile", views: 1 }]);
@@ -473,7 +482,8 @@ describe("report API", () => {
     const a = new Analytics(app);
     let lookups = 0;
     const server = { requestIP: () => (lookups++, { address: "1.2.3.4", family: "IPv4" as const, port: 1 }) };
-    const at = (path: string, headers: Record<string, string> = {}) => new Request(`http://blog.localhost${path}`, { headers: { "user-agent": UA.chrome, ...headers } });
+    const at = (path: string, headers: Record<string, string> = {}) =>
+      new Request(`http://blog.localhost${path}`, { headers: { "user-agent": UA.chrome, ...headers } });
     const base = { server, siteId: blog.id, host: "blog.localhost" };
     a.record({ ...base, req: at("/p?q=1", { referer: "https://r.example/x" }), status: 200, bytes: 3, pathClass: CLASS_PAGE });
     a.record({ ...base, req: at("/p"), status: 304, bytes: 0, pathClass: CLASS_PAGE });
@@ -485,7 +495,10 @@ describe("report API", () => {
     expect(lookups).toBe(2);
     a.recorder.close();
     const rows = store.read.query("SELECT path, status, bytes, referrer FROM analytics_events WHERE path LIKE '/p%' ORDER BY id").all();
-    expect(rows).toEqual([{ path: "/p", status: 200, bytes: 3, referrer: "https://r.example" }, { path: "/p", status: 304, bytes: 0, referrer: null }]);
+    expect(rows).toEqual([
+      { path: "/p", status: 200, bytes: 3, referrer: "https://r.example" },
+      { path: "/p", status: 304, bytes: 0, referrer: null },
+    ]);
     const today = Math.floor(Date.now() / HOUR_MS) * 3600;
     const classes = store.read.query("SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2").all(today, blog.id);
     expect(classes).toEqual([

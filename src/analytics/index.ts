@@ -63,7 +63,9 @@ export class Analytics {
     const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
     const writeTime = m.counter("fazt_analytics_write_seconds_total", "Time spent writing analytics batches (the event loop is busy meanwhile).").labels();
     const maxWrite = m.gauge("fazt_analytics_max_write_seconds", "Longest analytics batch write since start (the event loop waits this long).").labels();
-    const stored = m.gauge("fazt_analytics_event_bytes", "Estimated bytes of the raw analytics events stored (bounded by --analytics-max-bytes).").labels();
+    const stored = m
+      .gauge("fazt_analytics_event_bytes", "Estimated bytes of the raw analytics events stored (bounded by --analytics-max-bytes).")
+      .labels();
     m.onCollect(() => {
       buffered.set(this.recorder.buffered);
       rows.set(this.recorder.rows);

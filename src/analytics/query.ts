@@ -49,7 +49,8 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
   const h1 = ((toDay + 1) * DAY_MS) / 1000;
   const days = db
     .query(
-      `SELECT hour / 86400 AS day, sum(views) AS views, sum(visitors) AS visitors, sum(bytes) AS bytes, sum(bot_bytes) AS bot_bytes, sum(bots) AS bots,
+      `SELECT hour / 86400 AS day, sum(views) AS views, sum(visitors) AS visitors, sum(bytes) AS bytes,
+              sum(bot_bytes) AS bot_bytes, sum(bots) AS bots,
               sum(s2xx) AS s2, sum(s3xx) AS s3, sum(s4xx) AS s4, sum(s5xx) AS s5
        FROM analytics_hourly WHERE site_id = ? AND hour >= ? AND hour < ? GROUP BY day ORDER BY day`,
     )

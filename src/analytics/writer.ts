@@ -131,7 +131,9 @@ export class EventWriter {
     const db = store.write;
     this.insertEvent = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${EVENT_VALUES}`);
     this.insertEvents = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${Array(ROWS_PER_INSERT).fill(EVENT_VALUES).join(", ")}`);
-    this.addToOther = db.prepare("UPDATE analytics_events SET hits = hits + ?, bytes = bytes + ? WHERE site_id = ? AND ts = ? AND path = ?");
+    this.addToOther = db.prepare(
+      "UPDATE analytics_events SET hits = hits + ?, bytes = bytes + ? WHERE site_id = ? AND ts = ? AND path = ?",
+    );
     this.countEvents = db.prepare("SELECT count(*) AS n FROM analytics_events WHERE site_id = ? AND ts >= ? AND ts < ?");
     this.readEventBytes = db.prepare("SELECT bytes FROM analytics_event_bytes WHERE id = 1");
     this.markVisitor = db.prepare("INSERT OR IGNORE INTO analytics_day_visitors (site_id, day, visitor) VALUES (?, ?, ?)");
@@ -180,7 +182,7 @@ export class EventWriter {
     this.liveKey = liveKey;
     const rollups = new Map<number, Rollup[]>(); // by site: a batch spans an hour or two
     const classes = new Map<string, ClassCount>();
-    const others = new Map<string, { siteId: number; ts: number; hits: number; bytes: number }>();
+    const others: Others = new Map();
     const rows: (string | number | null)[] = [];
     let written = 0;
     for (const h of batch) {
@@ -324,7 +326,10 @@ function countClass(
   } else classes.set(key, { siteId, hour, pathClass, status, bot: bot ? 1 : 0, hits, bytes });
 }
 
-function addToOther(others: Map<string, { siteId: number; ts: number; hits: number; bytes: number }>, siteId: number, ts: number, hits: number, bytes: number): void {
+/** The hour's documents past the cap: hits and bytes, by site and hour start. */
+type Others = Map<string, { siteId: number; ts: number; hits: number; bytes: number }>;
+
+function addToOther(others: Others, siteId: number, ts: number, hits: number, bytes: number): void {
   const key = `${siteId} ${ts}`;
   const o = others.get(key);
   if (o) {

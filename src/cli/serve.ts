@@ -81,7 +81,10 @@ export const serveCommand: Command = {
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
     "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
-    "analytics-max-bytes": { type: "string", description: "most bytes raw analytics events may take; the oldest go first (default 256 MiB)" },
+    "analytics-max-bytes": {
+      type: "string",
+      description: "most bytes raw analytics events may take; the oldest go first (default 256 MiB)",
+    },
   },
   async run(args) {
     const config = serveConfig(args);

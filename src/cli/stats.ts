@@ -35,9 +35,10 @@ export function formatReport(r: AnalyticsReport): string {
     `status 2xx ${r.status["2xx"]}   3xx ${r.status["3xx"]}   4xx ${r.status["4xx"]}   5xx ${r.status["5xx"]}`,
     "",
     "date        views  visitors  bots  bytes (humans)  bytes (bots)",
-    ...r.series.map(
-      (d) => `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${pad(d.bots, 4)}  ${humanBytes(d.human_bytes).padStart(14)}  ${humanBytes(d.bot_bytes).padStart(12)}`,
-    ),
+    ...r.series.map((d) => {
+      const bytes = `${humanBytes(d.human_bytes).padStart(14)}  ${humanBytes(d.bot_bytes).padStart(12)}`;
+      return `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${pad(d.bots, 4)}  ${bytes}`;
+    }),
   ];
   const section = (title: string, rows: { name: string | number; n: number }[]) => {
     out.push("", title);
