@@ -37,7 +37,8 @@ function freshStore(): Store {
 
 function hit(siteId: number, ts: number, over: Partial<Hit> = {}): Hit {
   const ip = "203.0.113.1";
-  return { kind: "hit", ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip, hits: 1, ...over };
+  const host = "blog.localhost";
+  return { kind: "hit", ts, siteId, host, path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip, hits: 1, ...over };
 }
 
 /** Requests other than documents, as the recorder tallies them. */
@@ -500,7 +501,8 @@ describe("report API", () => {
       { path: "/p", status: 304, bytes: 0, referrer: null },
     ]);
     const today = Math.floor(Date.now() / HOUR_MS) * 3600;
-    const classes = store.read.query("SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2").all(today, blog.id);
+    const perClass = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2";
+    const classes = store.read.query(perClass).all(today, blog.id);
     expect(classes).toEqual([
       { class: "image", status: 200, bot: 1, requests: 1, bytes: 5 },
       { class: "page", status: 200, bot: 0, requests: 1, bytes: 3 },
