@@ -501,8 +501,8 @@ describe("report API", () => {
       { path: "/p", status: 304, bytes: 0, referrer: null },
     ]);
     const today = Math.floor(Date.now() / HOUR_MS) * 3600;
-    const perClass = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2";
-    const classes = store.read.query(perClass).all(today, blog.id);
+    const q = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2";
+    const classes = store.read.query(q).all(today, blog.id);
     expect(classes).toEqual([
       { class: "image", status: 200, bot: 1, requests: 1, bytes: 5 },
       { class: "page", status: 200, bot: 0, requests: 1, bytes: 3 },
