@@ -33,17 +33,18 @@ export async function pruneEvents(
   const stored = db.prepare("SELECT bytes FROM analytics_event_bytes WHERE id = 1");
   const overBudget = () => ((stored.get() as { bytes: number } | null)?.bytes ?? 0) > retention.maxBytes;
   let total = 0;
-  for (let byAge = true; ; ) {
-    const n = store.tx(() => (byAge ? expired.run(batch, cutoff) : overBudget() ? oldest.run(batch) : { changes: 0 }).changes);
-    total += n;
-    if (n === 0) {
-      if (!byAge) break;
-      byAge = false;
-      continue;
+  /** Run one deleting step per transaction until it deletes nothing; true when stopped meanwhile. */
+  const inBatches = async (step: () => number): Promise<boolean> => {
+    for (;;) {
+      const n = store.tx(step);
+      total += n;
+      if (n === 0) return false;
+      await new Promise<void>((r) => setImmediate(r));
+      if (opts.stopped?.()) return true;
     }
-    await new Promise<void>((r) => setImmediate(r));
-    if (opts.stopped?.()) return total;
-  }
+  };
+  if (await inBatches(() => expired.run(batch, cutoff).changes)) return total;
+  if (await inBatches(() => (overBudget() ? oldest.run(batch).changes : 0))) return total;
   // Per-day visitor marks and salts are only needed for today and yesterday;
   // per-class counts are kept as long as raw events (they stand in for assets' events).
   const keepFrom = dayOf(now) - 1;
