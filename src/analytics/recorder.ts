@@ -2,7 +2,7 @@
 // in-memory row (identical hits of one flush interval become one row with a
 // count); count() adds any other request to a per site, path class, status and
 // bot flag tally (a number-keyed map update, no allocation once the tally
-// exists). Neither blocks. A background flusher writes the tallies in batches
+// exists). Neither blocks. A background flusher writes rows and tallies in batches
 // (every interval, or sooner once a batch is full), one transaction per
 // batch, yielding to the event loop between batches so serving never waits
 // long. Memory is bounded by distinct rows held and their bytes: past that,
@@ -29,7 +29,7 @@ const ROW_OVERHEAD = 200;
 export type BatchSink = (batch: readonly Row[]) => void;
 
 /** Hits that may share a row: alike in everything but time, bytes and count. */
-function tallyKey(h: Hit): string {
+function rowKey(h: Hit): string {
   return `${h.siteId}\n${h.status}\n${h.path}\n${h.ip}\n${h.ua}\n${h.referrer ?? ""}\n${h.host}`;
 }
 
@@ -49,7 +49,7 @@ function alike(a: Hit, b: Hit): boolean {
 }
 
 export class Recorder {
-  /** Rows still taking hits, by tallyKey. */
+  /** Rows still taking hits, by rowKey. */
   private current = new Map<string, Hit>();
   /** Tallies still counting, by countKey. */
   private tallies = new Map<number, Tally>();
@@ -156,7 +156,7 @@ export class Recorder {
 
   /** The held row hit folds into, or hit itself as a new row; null when memory is full (hit dropped). */
   private rowFor(hit: Hit): Hit | null {
-    const key = tallyKey(hit);
+    const key = rowKey(hit);
     const row = this.current.get(key);
     if (row !== undefined) return row;
     const bytes = rowBytes(hit);
