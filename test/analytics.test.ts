@@ -485,7 +485,8 @@ describe("report API", () => {
     const server = { requestIP: () => (lookups++, { address: "1.2.3.4", family: "IPv4" as const, port: 1 }) };
     const at = (path: string, headers: Record<string, string> = {}) =>
       new Request(`http://blog.localhost${path}`, { headers: { "user-agent": UA.chrome, ...headers } });
-    const base = { server, siteId: blog.id, host: "blog.localhost" };
+    const rec = createSite(store, "rec"); // its own site: the hour's counts are this test's only
+    const base = { server, siteId: rec.id, host: "blog.localhost" };
     a.record({ ...base, req: at("/p?q=1", { referer: "https://r.example/x" }), status: 200, bytes: 3, pathClass: CLASS_PAGE });
     a.record({ ...base, req: at("/p"), status: 304, bytes: 0, pathClass: CLASS_PAGE });
     expect(lookups).toBe(2);
@@ -495,14 +496,14 @@ describe("report API", () => {
     a.record({ ...base, req: at("/img.png", { "user-agent": UA.googlebot }), status: 200, bytes: 5, pathClass: 3 });
     expect(lookups).toBe(2);
     a.recorder.close();
-    const rows = store.read.query("SELECT path, status, bytes, referrer FROM analytics_events WHERE path LIKE '/p%' ORDER BY id").all();
+    const rows = store.read.query("SELECT path, status, bytes, referrer FROM analytics_events WHERE site_id = ? ORDER BY id").all(rec.id);
     expect(rows).toEqual([
       { path: "/p", status: 200, bytes: 3, referrer: "https://r.example" },
       { path: "/p", status: 304, bytes: 0, referrer: null },
     ]);
     const today = Math.floor(Date.now() / HOUR_MS) * 3600;
     const q = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2";
-    const classes = store.read.query(q).all(today, blog.id);
+    const classes = store.read.query(q).all(today, rec.id);
     expect(classes).toEqual([
       { class: "image", status: 200, bot: 1, requests: 1, bytes: 5 },
       { class: "page", status: 200, bot: 0, requests: 1, bytes: 3 },
