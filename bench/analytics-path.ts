@@ -13,8 +13,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
-import { App } from "../src/core/app.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { App } from "../src/server/app.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { createSite } from "../src/sites/index.ts";
 import { Analytics } from "../src/analytics/index.ts";
 import { CLASS_PAGE, PATH_CLASSES } from "../src/serve/http.ts";
@@ -28,7 +28,8 @@ const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
 const dir = tempDir("fazt-bench-");
 const config: ServerConfig = {
   dbPath: join(dir, "fazt.db"), http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-  smtp: null, mailWebhookSecret: null, trustProxy: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
+  smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
+  mail: DEFAULT_MAIL,
 };
 const store = Store.open(config.dbPath);
 const app = new App(store, config);

@@ -3,7 +3,9 @@
 // flusher writes events, hourly rollups, per-class counts and daily
 // breakdowns; a pruner trims raw events past the retention window and the
 // byte budget. See docs/ARCHITECTURE.md.
-import type { App } from "../core/app.ts";
+import type { Store } from "../db/index.ts";
+import type { ServerConfig } from "../core/config.ts";
+import type { Registry } from "../metrics/registry.ts";
 import { log } from "../log/index.ts";
 import { clientAddress, type PeerLookup } from "../http/client.ts";
 import { pathStart, CLASS_PAGE } from "../serve/http.ts";
@@ -12,7 +14,7 @@ import { EventWriter } from "./writer.ts";
 import { isBotAgent } from "./classify.ts";
 import { pruneEvents } from "./prune.ts";
 
-export { siteReport, type AnalyticsReport } from "./query.ts";
+export { siteReport, viewsToday, type AnalyticsReport } from "./query.ts";
 export { parseDay, formatDay, dayOf } from "./days.ts";
 
 const MAX_FIELD = 512; // longest path, referrer or User-Agent kept
@@ -43,7 +45,7 @@ export class Analytics {
   private closed = false;
 
   constructor(
-    private readonly app: App,
+    private readonly app: AnalyticsDeps,
     options: RecorderOptions = DEFAULT_RECORDER,
   ) {
     this.trustProxy = app.config.trustProxy;
@@ -153,8 +155,16 @@ function clip(v: string | null): string | null {
   return v !== null && v.length > MAX_FIELD ? v.slice(0, MAX_FIELD) : v;
 }
 
+/** What analytics uses of the running server (server/App provides it). */
+export interface AnalyticsDeps {
+  readonly store: Store;
+  readonly config: Readonly<ServerConfig>;
+  readonly metrics: Registry;
+  onShutdown(fn: () => Promise<void> | void): void;
+}
+
 /** Analytics for a server, started, flushed on shutdown; null when turned off. */
-export function startAnalytics(app: App, options?: RecorderOptions): Analytics | null {
+export function startAnalytics(app: AnalyticsDeps, options?: RecorderOptions): Analytics | null {
   if (!app.config.analytics.enabled) return null;
   const analytics = new Analytics(app, options);
   analytics.start();

@@ -13,6 +13,8 @@ export async function readJson<S extends v.GenericSchema>(request: Request, sche
     } catch {
       throw badRequest("request body is not valid JSON");
     }
+    // Every API body is one JSON object.
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("request body must be a JSON object");
   }
   return parseBody(schema, body);
 }

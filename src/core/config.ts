@@ -5,6 +5,8 @@ export interface Limits {
   maxFiles: number;
   maxPathLength: number;
   keepDeploys: number;
+  /** Deploy writes stop (507) while the database's file system has less than this free: room for cleanup, checkpoints, other writes. */
+  minFreeDiskBytes: number;
 }
 
 export interface ServerConfig {
@@ -18,9 +20,23 @@ export interface ServerConfig {
   smtp: ListenAddress | null;
   mailWebhookSecret: string | null;
   trustProxy: boolean;
+  /** One JSON line per request on stderr (--access-log). */
+  accessLog: boolean;
   limits: Limits;
   analytics: AnalyticsConfig;
+  mail: MailConfig;
 }
+
+export interface MailConfig {
+  /** Sender domains allowed besides those sites own (--mail-allow-from). */
+  allowFrom: string[];
+  /** Messages one site may send per minute (--mail-rate). */
+  sitePerMinute: number;
+  /** Largest message the SMTP listener accepts (--smtp-max-bytes). */
+  smtpMaxBytes: number;
+}
+
+export const DEFAULT_MAIL: MailConfig = { allowFrom: [], sitePerMinute: 60, smtpMaxBytes: 25 * 1024 * 1024 };
 
 export interface AnalyticsConfig {
   /** Off only for benchmarks (--analytics off): no events, no buffer. */
@@ -46,6 +62,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFiles: 50_000,
   maxPathLength: 1024,
   keepDeploys: 10,
+  minFreeDiskBytes: 64 * 1024 * 1024,
 };
 
 /** "host:port", ":port", "[::1]:port" or "port". */

@@ -2,6 +2,9 @@
 import type { Store } from "../db/index.ts";
 import { getDomain } from "tldts";
 import { HttpError, limitError } from "../http/errors.ts";
+import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type SiteSettings } from "./settings.ts";
+
+export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
 
 export class SiteError extends HttpError {}
 
@@ -9,10 +12,13 @@ export interface Site {
   id: number;
   name: string;
   liveDeployId: string | null;
-  settings: Record<string, unknown>;
+  settings: SiteSettings;
   createdAt: number;
   domains: string[];
 }
+
+/** A site without its domains: what routing and per-site policies read. */
+export type SiteSummary = Omit<Site, "domains">;
 
 const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // Names that would shadow the admin host or preview hosts.
@@ -69,18 +75,34 @@ interface SiteRow {
   created_at: number;
 }
 
+function summary(row: SiteRow): SiteSummary {
+  return { id: row.id, name: row.name, liveDeployId: row.live_deploy_id, settings: parseSettings(row.settings), createdAt: row.created_at };
+}
+
 function toSite(store: Store, row: SiteRow): Site {
   const domains = (store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]).map(
     (d) => d.domain,
   );
-  return {
-    id: row.id,
-    name: row.name,
-    liveDeployId: row.live_deploy_id,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    createdAt: row.created_at,
-    domains,
-  };
+  return { ...summary(row), domains };
+}
+
+/** Every site without domains, in one query (routing tables, HSTS). */
+export function siteSummaries(store: Store): SiteSummary[] {
+  return (store.write.query("SELECT * FROM sites").all() as SiteRow[]).map(summary);
+}
+
+/** Every custom domain and the id of its site. */
+export function allDomains(store: Store): { domain: string; siteId: number }[] {
+  return store.write.query("SELECT domain, site_id AS siteId FROM domains").all() as { domain: string; siteId: number }[];
+}
+
+export function updateSettings(store: Store, siteName: string, patch: SettingsPatch): SiteSettings {
+  return store.tx(() => {
+    const site = getSite(store, siteName);
+    const next = patchSettings(site.settings, patch);
+    store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(settingsJson(next)), site.id);
+    return next;
+  });
 }
 
 export function listSites(store: Store): Site[] {
@@ -141,4 +163,22 @@ export function deleteSite(store: Store, name: string): void {
     store.write.query("UPDATE sites SET live_deploy_id = NULL WHERE id = ?").run(site.id);
     store.write.query("DELETE FROM sites WHERE id = ?").run(site.id);
   });
+}
+
+/**
+ * The site that owns a mail or web host name: a custom domain, or with a base
+ * domain NAME.DOMAIN. Null for every other name (including *.localhost).
+ */
+export function domainOwner(store: Store, host: string, baseDomain: string | null): { siteId: number; siteName: string } | null {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  const custom = store.write.query("SELECT s.id, s.name FROM domains d JOIN sites s ON s.id = d.site_id WHERE d.domain = ?").get(h) as {
+    id: number;
+    name: string;
+  } | null;
+  if (custom) return { siteId: custom.id, siteName: custom.name };
+  if (!baseDomain || !h.endsWith(`.${baseDomain}`)) return null;
+  const label = h.slice(0, -baseDomain.length - 1);
+  if (label.includes(".")) return null;
+  const site = store.write.query("SELECT id, name FROM sites WHERE name = ?").get(label) as { id: number; name: string } | null;
+  return site ? { siteId: site.id, siteName: site.name } : null;
 }
