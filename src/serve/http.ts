@@ -6,6 +6,27 @@ export function pathStart(url: string): number {
   return url.indexOf("/", url.indexOf("//") + 2);
 }
 
+/**
+ * What an answer carries, for analytics: documents (HTML) are page views and
+ * need the visitor; the other classes are only counted (per site, class,
+ * status and hour). Numbers, so counting needs no string; index into PATH_CLASSES.
+ */
+export const PATH_CLASSES = ["page", "script", "style", "image", "font", "media", "data", "other", "none"] as const;
+export const CLASS_PAGE = 0;
+/** No file: redirects, plain 404s, 400 and 405 answers. */
+export const CLASS_NONE = 8;
+
+export function pathClassOf(mime: string): number {
+  if (mime.startsWith("text/html") || mime.startsWith("application/xhtml")) return CLASS_PAGE;
+  if (mime.includes("javascript") || mime.startsWith("application/wasm")) return 1;
+  if (mime.startsWith("text/css")) return 2;
+  if (mime.startsWith("image/")) return 3;
+  if (mime.startsWith("font/") || mime.includes("font")) return 4;
+  if (mime.startsWith("video/") || mime.startsWith("audio/")) return 5;
+  if (mime.includes("json") || mime.includes("xml") || mime.startsWith("text/")) return 6;
+  return 7;
+}
+
 /** Encodings a file can be served in, as bits. */
 export const ENC_BR = 1;
 export const ENC_GZIP = 2;
