@@ -9,7 +9,7 @@ export function h(tag, props, ...children) {
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "value") el.value = value;
-    else if (key === "checked") el.checked = value;
+    else if (key === "checked") el.checked = el.defaultChecked = value; // the default too: form.reset() keeps it
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
