@@ -28,7 +28,13 @@ function perPage() {
 
 function tabs(current) {
   const link = (id, label) => h("a", { href: `#/mail/${id}`, "aria-current": id === current ? "page" : undefined }, label);
-  return h("nav", { class: "tabs", "aria-label": "Mail" }, link("outbox", "Outbox"), link("inbox", "Inbox"), link("send", "Send a message"));
+  return h(
+    "nav",
+    { class: "tabs", "aria-label": "Mail" },
+    link("outbox", "Outbox"),
+    link("inbox", "Inbox"),
+    link("send", "Send a message"),
+  );
 }
 
 const badge = (status) => h("span", { class: `badge ${status}` }, status);
@@ -85,7 +91,8 @@ async function outbox(main) {
   );
   function outboxRow(m) {
     const rowError = errorSlot();
-    const retry = m.status === "failed" ? h("button", { type: "button", class: "secondary", "aria-label": `Retry ${m.subject}` }, "Retry") : null;
+    const retry =
+      m.status === "failed" ? h("button", { type: "button", class: "secondary", "aria-label": `Retry ${m.subject}` }, "Retry") : null;
     retry?.addEventListener("click", async () => {
       if (await action(retry, rowError, () => api("POST", `/api/mail/outbox/${seg(m.id)}/retry`))) await refresh();
     });
@@ -110,7 +117,13 @@ async function outbox(main) {
       timer = setTimeout(() => list.el.isConnected && refresh(), REFRESH_MS);
     }
   };
-  const form = h("form", { class: "row", "aria-label": "Filter" }, h("div", null, status.wrap), h("div", null, limit.wrap), h("div", { class: "field" }, show));
+  const form = h(
+    "form",
+    { class: "row", "aria-label": "Filter" },
+    h("div", null, status.wrap),
+    h("div", null, limit.wrap),
+    h("div", { class: "field" }, show),
+  );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     action(show, formError, refresh);
@@ -193,7 +206,11 @@ async function attachmentsOf(files) {
   return out;
 }
 
-const listOf = (text) => text.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean);
+const listOf = (text) =>
+  text
+    .split(/[,;\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function compose(main) {
   const from = field("From", { name: "from", autocomplete: "off", placeholder: "News <news@blog.example.com>", required: true });
@@ -206,11 +223,25 @@ function compose(main) {
   const formError = errorSlot();
   const sent = h("div", { "aria-live": "polite" });
   const button = h("button", { type: "submit" }, "Send");
-  const byField = { from: from.error, to: to.error, cc: cc.error, subject: subject.error, text: text.error, html: html.error, attachments: files.error };
+  const byField = {
+    from: from.error,
+    to: to.error,
+    cc: cc.error,
+    subject: subject.error,
+    text: text.error,
+    html: html.error,
+    attachments: files.error,
+  };
   const form = h(
     "form",
     null,
-    h("div", { class: "row" }, h("div", { class: "grow" }, from.wrap), h("div", { class: "grow" }, to.wrap), h("div", { class: "grow" }, cc.wrap)),
+    h(
+      "div",
+      { class: "row" },
+      h("div", { class: "grow" }, from.wrap),
+      h("div", { class: "grow" }, to.wrap),
+      h("div", { class: "grow" }, cc.wrap),
+    ),
     subject.wrap,
     text.wrap,
     html.wrap,
@@ -234,7 +265,17 @@ function compose(main) {
       showFieldError(err, byField, formError, { sender_not_allowed: "from", body_too_large: "attachments" });
     });
     if (!r) return;
-    fill(sent, h("p", { class: "notice" }, "Queued as ", h("a", { href: `#/mail/outbox/${seg(r.id)}` }, r.id), ". ", h("a", { href: "#/mail/outbox" }, "See the outbox")));
+    fill(
+      sent,
+      h(
+        "p",
+        { class: "notice" },
+        "Queued as ",
+        h("a", { href: `#/mail/outbox/${seg(r.id)}` }, r.id),
+        ". ",
+        h("a", { href: "#/mail/outbox" }, "See the outbox"),
+      ),
+    );
     form.reset();
   });
   fill(main, heading("Mail"), tabs("send"), h("section", { class: "card" }, h("h2", null, "Send a message"), form));
@@ -294,9 +335,16 @@ async function inbox(main) {
 const FRAME_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 function htmlFrame(safeHtml, subject) {
-  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
+  const doc =
+    `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
     `<base target="_blank"></head><body>${safeHtml}</body></html>`;
-  return h("iframe", { class: "mail-html", sandbox: "", srcdoc: doc, title: `HTML of ${subject || "the message"}`, referrerpolicy: "no-referrer" });
+  return h("iframe", {
+    class: "mail-html",
+    sandbox: "",
+    srcdoc: doc,
+    title: `HTML of ${subject || "the message"}`,
+    referrerpolicy: "no-referrer",
+  });
 }
 
 async function inboxMessage(main, id) {
@@ -335,7 +383,12 @@ async function inboxMessage(main, id) {
       h("p", null, remove, deleteError),
     ),
     m.html !== null ? h("section", { class: "card" }, h("h2", null, "HTML"), htmlFrame(m.html, m.subject)) : null,
-    h("section", { class: "card" }, h("h2", null, "Text"), m.text ? h("pre", { class: "mail-text", tabindex: "0" }, m.text) : h("p", { class: "muted" }, "No text part.")),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", null, "Text"),
+      m.text ? h("pre", { class: "mail-text", tabindex: "0" }, m.text) : h("p", { class: "muted" }, "No text part."),
+    ),
     h(
       "section",
       { class: "card" },
@@ -345,7 +398,12 @@ async function inboxMessage(main, id) {
             "ul",
             { class: "attachments" },
             m.attachments.map((a) =>
-              h("li", null, h("a", { href: a.url, download: a.filename }, a.filename), h("span", { class: "muted" }, ` ${a.content_type}, ${bytes(a.size)}`)),
+              h(
+                "li",
+                null,
+                h("a", { href: a.url, download: a.filename }, a.filename),
+                h("span", { class: "muted" }, ` ${a.content_type}, ${bytes(a.size)}`),
+              ),
             ),
           )
         : h("p", { class: "muted" }, "None."),

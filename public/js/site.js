@@ -63,7 +63,8 @@ function oneFileForm(base, onDeployed) {
     const url = `${base}/files/${p.split("/").map(seg).join("/")}${activate.checked ? "" : "?activate=false"}`;
     const d = await action(button, error, () => send("PUT", url, f));
     if (!d) return;
-    fill(done, `Deploy ${d.id}: ${d.files} files. `, d.live ? "Live at " : "Preview at ", h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.url));
+    const link = h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.url);
+    fill(done, `Deploy ${d.id}: ${d.files} files. `, d.live ? "Live at " : "Preview at ", link);
     form.reset();
     await onDeployed();
   });
@@ -190,17 +191,33 @@ function settingsCard(base, site) {
   const dotfilesError = h("p", { class: "error", id: "dotfiles-error" });
   const headers = headersEditor();
   const save = h("button", { type: "submit" }, "Save settings");
-  const byField = { spa: spa.error, hsts: hsts.error, trailing_slash: slash.error, not_found: notFound.error, headers: headers.error, dotfiles: dotfilesError };
+  const byField = {
+    spa: spa.error,
+    hsts: hsts.error,
+    trailing_slash: slash.error,
+    not_found: notFound.error,
+    headers: headers.error,
+    dotfiles: dotfilesError,
+  };
   spaOn.addEventListener("change", () => (spa.input.disabled = !spaOn.checked));
   const form = h(
     "form",
     null,
-    h("div", { class: "field" }, h("label", { class: "check", for: "spa" }, spaOn, "Single-page app: answer unknown paths with the app's page")),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "spa" }, spaOn, "Single-page app: answer unknown paths with the app's page"),
+    ),
     spa.wrap,
     h("div", { class: "row" }, h("div", { class: "grow" }, hsts.wrap), h("div", { class: "grow" }, slash.wrap)),
     h("div", { class: "field" }, h("label", { class: "check", for: "hsts-sub" }, sub, "HSTS includes subdomains")),
     notFound.wrap,
-    h("div", { class: "field" }, h("label", { class: "check", for: "dotfiles" }, dotfiles, "Publish dotfiles (files and folders starting with a dot)"), dotfilesError),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "dotfiles" }, dotfiles, "Publish dotfiles (files and folders starting with a dot)"),
+      dotfilesError,
+    ),
     headers.el,
     save,
     formError,
@@ -234,7 +251,8 @@ function settingsCard(base, site) {
       headers: headers.get(),
       dotfiles: dotfiles.checked,
     };
-    const r = await action(save, null, () => api("PATCH", `${base}/settings`, body)).catch((err) => showFieldError(err, byField, formError));
+    const patch = () => api("PATCH", `${base}/settings`, body);
+    const r = await action(save, null, patch).catch((err) => showFieldError(err, byField, formError));
     if (r?.settings) {
       show(r.settings);
       saved.textContent = "Saved; applied without a restart.";
@@ -250,8 +268,10 @@ function headersEditor() {
   const add = h("button", { type: "button", class: "secondary" }, "Add header");
   const addRow = (name = "", value = "") => {
     const n = rows.children.length + 1;
-    const nameInput = h("input", { type: "text", value: name, "aria-label": `Header ${n} name`, placeholder: "X-Frame-Options", autocomplete: "off", class: "header-name" });
-    const valueInput = h("input", { type: "text", value, "aria-label": `Header ${n} value`, placeholder: "DENY", autocomplete: "off", class: "header-value" });
+    const input = (what, v, placeholder) =>
+      h("input", { type: "text", value: v, "aria-label": `Header ${n} ${what}`, placeholder, autocomplete: "off" });
+    const nameInput = input("name", name, "X-Frame-Options");
+    const valueInput = input("value", value, "DENY");
     const remove = h("button", { type: "button", class: "secondary", "aria-label": `Remove header ${n}` }, "Remove");
     const row = h("div", { class: "kv" }, nameInput, valueInput, remove);
     remove.addEventListener("click", () => {

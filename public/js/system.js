@@ -91,13 +91,21 @@ function maintenance() {
   gc.addEventListener("click", async () => {
     result.textContent = "";
     const r = await action(gc, error, () => api("POST", "/api/gc"));
-    if (r) result.textContent = `Removed ${r.blobs} unused contents and ${r.uploads} stale uploads (${bytes(r.bytes)}); ${bytes(r.reclaimed)} reclaimed.`;
+    if (!r) return;
+    const removed = `Removed ${r.blobs} unused contents and ${r.uploads} stale uploads (${bytes(r.bytes)})`;
+    result.textContent = `${removed}; ${bytes(r.reclaimed)} reclaimed.`;
   });
   return h(
     "section",
     { class: "card" },
     h("h2", null, "Maintenance"),
-    h("p", null, h("a", { class: "button", href: "/api/backup", download: "" }, "Download a backup"), " ", h("span", { class: "muted" }, "a consistent copy of the database")),
+    h(
+      "p",
+      null,
+      h("a", { class: "button", href: "/api/backup", download: "" }, "Download a backup"),
+      " ",
+      h("span", { class: "muted" }, "a consistent copy of the database"),
+    ),
     h("p", null, gc, " ", h("span", { class: "muted" }, "content no deploy or mail uses any more (runs on its own too)")),
     result,
     error,
