@@ -41,6 +41,8 @@ export class Sanitizer {
   private nextId = 0;
   private waiting = new Map<number, (html: string | null) => void>();
 
+  constructor(private readonly entry: string = WORKER_ENTRY) {}
+
   sanitize(html: string | null): Promise<string | null> {
     if (html === null || html.length > MAX_SANITISED_CHARS) return Promise.resolve(null);
     const id = this.nextId++;
@@ -58,7 +60,7 @@ export class Sanitizer {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_ENTRY);
+    const w = new Worker(this.entry);
     w.onmessage = (e: MessageEvent<{ id: number; html: string | null }>) => {
       this.waiting.get(e.data.id)?.(e.data.html);
       this.waiting.delete(e.data.id);
