@@ -6,7 +6,7 @@
 // LICENSE) and write dist/SHA256SUMS. Bun takes each target's runtime from the npm
 // registry (@oven/bun-OS-ARCH) and caches it under ~/.bun/install/cache.
 //
-// Version, commit and build time are embedded as constants (src/core/version.ts).
+// Version, commit, build time and GitHub repository are embedded as constants (src/core/version.ts).
 // FAZT_COMMIT and SOURCE_DATE_EPOCH override the commit and the build time.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -40,6 +40,16 @@ function gitCommit(): string {
     return run(["git", "status", "--porcelain", "--untracked-files=no"]) === "" ? commit : `${commit}-dirty`;
   } catch {
     return "unknown";
+  }
+}
+
+/** GitHub "owner/name": GITHUB_REPOSITORY in GitHub Actions, else the origin remote when it is on GitHub. */
+function githubRepository(): string {
+  if (process.env.GITHUB_REPOSITORY) return process.env.GITHUB_REPOSITORY;
+  try {
+    return /github\.com[:/]([^/]+\/[^/]+?)(\.git)?$/.exec(run(["git", "remote", "get-url", "origin"]))?.[1] ?? "";
+  } catch {
+    return "";
   }
 }
 
@@ -84,7 +94,7 @@ function release(targets: string[], defines: Record<string, string>): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { release: { type: "boolean" }, target: { type: "string", multiple: true } }, strict: true });
-  const defines = { FAZT_VERSION: pkg.version, FAZT_COMMIT: gitCommit(), FAZT_BUILT_AT: buildTime() };
+  const defines = { FAZT_VERSION: pkg.version, FAZT_COMMIT: gitCommit(), FAZT_BUILT_AT: buildTime(), FAZT_REPOSITORY: githubRepository() };
   mkdirSync(DIST, { recursive: true });
   const t0 = performance.now();
   if (values.release || values.target) {

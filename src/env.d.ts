@@ -8,3 +8,4 @@ declare module "*.sql" {
 declare const FAZT_VERSION: string | undefined;
 declare const FAZT_COMMIT: string | undefined;
 declare const FAZT_BUILT_AT: string | undefined;
+declare const FAZT_REPOSITORY: string | undefined;

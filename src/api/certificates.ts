@@ -17,7 +17,7 @@ export function certificateRoutes(app: App) {
   return new Elysia()
     .get("/api/certificates", ({ request }) => {
       requireAdmin(authenticate(app, request));
-      return { certificates: listCertificates(app) };
+      return { certificates: listCertificates(app.store.read) };
     })
     .put("/api/sites/:site/hsts", ({ request, params, body }) => {
       requireSite(authenticate(app, request), getSite(app.store, params.site).id);

@@ -2,7 +2,7 @@
 import { lstatSync, readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import ignore from "ignore";
-import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
+import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
 
@@ -80,9 +80,7 @@ function table(rows: string[][]): string {
 
 const siteName = (args: ParsedArgs) => encodeURIComponent(args.positionals[0]!);
 
-export const sitesCommand: Command = {
-  name: "sites",
-  summary: "List sites.",
+export const sitesCommand: CommandBody = {
   usage: "[--server URL] [--token T]",
   maxArgs: 0,
   flags: clientFlags,
@@ -93,9 +91,7 @@ export const sitesCommand: Command = {
   },
 };
 
-export const siteAddCommand: Command = {
-  name: "site add",
-  summary: "Create a site (name: a DNS label), with optional custom domains.",
+export const siteAddCommand: CommandBody = {
   usage: "NAME [--domain D]...",
   minArgs: 1,
   maxArgs: 1,
@@ -107,9 +103,7 @@ export const siteAddCommand: Command = {
   },
 };
 
-export const siteRmCommand: Command = {
-  name: "site rm",
-  summary: "Delete a site, its deploys and its content.",
+export const siteRmCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
   maxArgs: 1,
@@ -120,9 +114,7 @@ export const siteRmCommand: Command = {
   },
 };
 
-export const deploysCommand: Command = {
-  name: "deploys",
-  summary: "A site's deploy history, newest first (* = live).",
+export const deploysCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
   maxArgs: 1,
@@ -135,9 +127,7 @@ export const deploysCommand: Command = {
   },
 };
 
-export const rollbackCommand: Command = {
-  name: "rollback",
-  summary: "Make an earlier deploy live (default: the one before the live one).",
+export const rollbackCommand: CommandBody = {
   usage: "NAME [DEPLOY_ID]",
   minArgs: 1,
   maxArgs: 2,
@@ -244,9 +234,7 @@ async function deployArchive(client: Client, site: string, file: string, activat
   return d;
 }
 
-export const deployCommand: Command = {
-  name: "deploy",
-  summary: "Deploy a folder (only changed files are uploaded) or a .tar/.tar.gz/.zip archive.",
+export const deployCommand: CommandBody = {
   usage: "DIR|ARCHIVE --site NAME [--no-activate]",
   minArgs: 1,
   maxArgs: 1,
@@ -268,4 +256,3 @@ export const deployCommand: Command = {
   },
 };
 
-export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteRmCommand, deploysCommand, rollbackCommand];

@@ -1,35 +1,98 @@
 // fazt's command line: dispatch, help and exit codes (0 ok, 1 failure, 2 usage).
-import { type Command, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
-import { serveCommand } from "./serve.ts";
-import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
-import { statsCommand } from "./stats.ts";
-import { VERSION } from "../core/version.ts";
-import { clientCommands } from "./client.ts";
+// Each command's module is imported only when that command runs, so `fazt version`
+// and `fazt --help` do not load the server, the database or the HTTP client.
+import { type Command, type CommandBody, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
+import { versionLine } from "../core/version.ts";
 
-const versionCommand: Command = {
-  name: "version",
-  summary: "Print the version.",
+interface CommandEntry {
+  name: string; // "serve", "token create"
+  summary: string;
+  load(): Promise<CommandBody>;
+}
+
+const versionCommand: CommandBody = {
   usage: "",
   maxArgs: 0,
   flags: {},
   run() {
-    process.stdout.write(`${VERSION}\n`);
+    process.stdout.write(`${versionLine()}\n`);
   },
 };
 
-export const COMMANDS: Command[] = [
-  serveCommand,
-  versionCommand,
-  tokenCreateCommand,
-  userCreateCommand,
-  backupCommand,
-  restoreCommand,
-  statsCommand,
-  ...clientCommands,
+export const COMMANDS: CommandEntry[] = [
+  { name: "serve", summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.", load: async () => (await import("./serve.ts")).serveCommand },
+  { name: "version", summary: "Print the version, commit and build date.", load: async () => versionCommand },
+  {
+    name: "token create",
+    summary: "Create an API token (admin, or for one site with --site). The token is the last line of output.",
+    load: async () => (await import("./local.ts")).tokenCreateCommand,
+  },
+  {
+    name: "user create",
+    summary: "Create an admin user for the web UI (password from standard input).",
+    load: async () => (await import("./local.ts")).userCreateCommand,
+  },
+  {
+    name: "backup",
+    summary: "Write a consistent copy of the database while the server runs.",
+    load: async () => (await import("./local.ts")).backupCommand,
+  },
+  {
+    name: "restore",
+    summary: "Check a backup, then make it the database (stop the server first).",
+    load: async () => (await import("./local.ts")).restoreCommand,
+  },
+  {
+    name: "stats",
+    summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes.",
+    load: async () => (await import("./stats.ts")).statsCommand,
+  },
+  {
+    name: "deploy",
+    summary: "Deploy a folder (only changed files are uploaded) or a .tar/.tar.gz/.zip archive.",
+    load: async () => (await import("./client.ts")).deployCommand,
+  },
+  { name: "sites", summary: "List sites.", load: async () => (await import("./client.ts")).sitesCommand },
+  {
+    name: "site add",
+    summary: "Create a site (name: a DNS label), with optional custom domains.",
+    load: async () => (await import("./client.ts")).siteAddCommand,
+  },
+  { name: "site rm", summary: "Delete a site, its deploys and its content.", load: async () => (await import("./client.ts")).siteRmCommand },
+  {
+    name: "deploys",
+    summary: "A site's deploy history, newest first (* = live).",
+    load: async () => (await import("./client.ts")).deploysCommand,
+  },
+  {
+    name: "rollback",
+    summary: "Make an earlier deploy live (default: the one before the live one).",
+    load: async () => (await import("./client.ts")).rollbackCommand,
+  },
+  {
+    name: "service install",
+    summary: "Install fazt as a hardened systemd service (its own user; --dry-run prints the unit).",
+    load: async () => (await import("./service.ts")).serviceInstallCommand,
+  },
+  {
+    name: "service uninstall",
+    summary: "Stop and remove the systemd service (the database and the user are kept).",
+    load: async () => (await import("./service.ts")).serviceUninstallCommand,
+  },
+  {
+    name: "doctor",
+    summary: "Check ports, DNS, certificates, database, disk and file modes; exit 1 when something is wrong.",
+    load: async () => (await import("./doctor.ts")).doctorCommand,
+  },
+  {
+    name: "upgrade",
+    summary: "With --check: compare this version with the newest release (never upgrades by itself).",
+    load: async () => (await import("./upgrade.ts")).upgradeCommand,
+  },
 ];
 
 function mainHelp(): string {
-  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`);
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(18)} ${c.summary}`);
   return [
     "fazt: a personal platform-as-a-service in one executable.",
     "",
@@ -44,12 +107,12 @@ function mainHelp(): string {
 }
 
 /** Longest command name that prefixes argv ("token create" before "token"). */
-function findCommand(argv: string[]): { cmd: Command; rest: string[] } | null {
-  let best: { cmd: Command; rest: string[] } | null = null;
-  for (const cmd of COMMANDS) {
-    const words = cmd.name.split(" ");
-    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.cmd.name.split(" ").length)) {
-      best = { cmd, rest: argv.slice(words.length) };
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | null {
+  let best: { entry: CommandEntry; rest: string[] } | null = null;
+  for (const entry of COMMANDS) {
+    const words = entry.name.split(" ");
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.entry.name.split(" ").length)) {
+      best = { entry, rest: argv.slice(words.length) };
     }
   }
   return best;
@@ -73,7 +136,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`fazt: unknown command "${argv.slice(0, group.length ? 2 : 1).join(" ")}"${hint}\n`);
     return 2;
   }
-  const { cmd, rest } = found;
+  const { entry, rest } = found;
+  const cmd: Command = { name: entry.name, summary: entry.summary, ...(await entry.load()) };
   try {
     const args = parseCommandArgs(cmd, rest);
     if (args.flags.help) {

@@ -1,7 +1,7 @@
 // Local admin commands: they work on the database file directly.
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { Database } from "bun:sqlite";
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
 import { createToken } from "../auth/tokens.ts";
@@ -9,9 +9,7 @@ import { getSite } from "../sites/index.ts";
 import { createUser } from "../auth/users.ts";
 import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
 
-export const tokenCreateCommand: Command = {
-  name: "token create",
-  summary: "Create an API token (admin, or for one site with --site). The token is the last line of output.",
+export const tokenCreateCommand: CommandBody = {
   usage: "[--site NAME]",
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
@@ -35,9 +33,7 @@ async function readPassword(fromStdin: boolean): Promise<string> {
   return text.replace(/\r?\n$/, "");
 }
 
-export const userCreateCommand: Command = {
-  name: "user create",
-  summary: "Create an admin user for the web UI (password from standard input).",
+export const userCreateCommand: CommandBody = {
   usage: "NAME --password-stdin",
   minArgs: 1,
   maxArgs: 1,
@@ -54,9 +50,7 @@ export const userCreateCommand: Command = {
   },
 };
 
-export const backupCommand: Command = {
-  name: "backup",
-  summary: "Write a consistent copy of the database while the server runs.",
+export const backupCommand: CommandBody = {
   usage: "OUT.db",
   minArgs: 1,
   maxArgs: 1,
@@ -75,9 +69,7 @@ export const backupCommand: Command = {
   },
 };
 
-export const restoreCommand: Command = {
-  name: "restore",
-  summary: "Check a backup, then make it the database (stop the server first).",
+export const restoreCommand: CommandBody = {
   usage: "IN.db",
   minArgs: 1,
   maxArgs: 1,

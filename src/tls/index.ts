@@ -14,6 +14,7 @@ import { registerCertMetrics } from "./status.ts";
 type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 export { plainHttpFront } from "./front.ts";
+export { listCertificates, type CertificateView } from "./status.ts";
 export type { CertificateManager } from "./manager.ts";
 
 export interface Https {

@@ -1,6 +1,7 @@
 // What the database says about certificates, per hostname: for
 // GET /api/certificates and the fazt_cert_expiry_seconds gauge. Read from the
 // database so it is true whichever process obtained the certificate.
+import type { Database } from "bun:sqlite";
 import * as acme from "acme-client";
 import type { App } from "../core/app.ts";
 import { GAVE_UP } from "./manager.ts";
@@ -32,8 +33,8 @@ interface StoredCert {
 }
 
 /** Stored ACME certificates, the longest-lasting one per name. */
-function storedCertificates(app: App): StoredCert[] {
-  const rows = app.store.read
+function storedCertificates(db: Database): StoredCert[] {
+  const rows = db
     .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
     .all() as { key: string; value: Uint8Array }[];
   const best = new Map<string, StoredCert>();
@@ -51,10 +52,11 @@ function storedCertificates(app: App): StoredCert[] {
   return [...best.values()];
 }
 
-export function listCertificates(app: App): CertificateView[] {
-  const certs = new Map(storedCertificates(app).map((c) => [c.name, c]));
+/** Every certificate's state; db is a reading connection (the server's, or fazt doctor's read-only one). */
+export function listCertificates(db: Database): CertificateView[] {
+  const certs = new Map(storedCertificates(db).map((c) => [c.name, c]));
   const status = new Map(
-    (app.store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
+    (db.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
   );
   const names = new Set([...certs.keys(), ...status.keys()]);
   const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -80,7 +82,7 @@ export function listCertificates(app: App): CertificateView[] {
 /** fazt_cert_expiry_seconds: seconds until each stored certificate expires (negative when expired). */
 function certExpirySeconds(app: App): { name: string; seconds: number }[] {
   const now = Date.now();
-  return storedCertificates(app).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
+  return storedCertificates(app.store.read).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
 }
 
 /** Register fazt_cert_expiry_seconds{name}, read at each scrape. */
