@@ -10,6 +10,7 @@
 // FAZT_COMMIT and SOURCE_DATE_EPOCH override the commit and the build time.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "./package.json" with { type: "json" };
@@ -58,38 +59,53 @@ function buildTime(): string {
   return (Number.isFinite(epoch) && epoch > 0 ? new Date(epoch * 1000) : new Date()).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
-function compile(outfile: string, defines: Record<string, string>, target?: string): void {
+async function runAsync(cmd: string[]): Promise<void> {
+  const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "pipe" });
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`${cmd.slice(0, 3).join(" ")} ... failed (exit ${code}): ${err.trim()}`);
+}
+
+function compileCommand(outfile: string, defines: Record<string, string>, target?: string): string[] {
   const cmd = ["bun", "build", "--compile", "--minify", "--bytecode", "--sourcemap=none"];
   if (target) cmd.push(`--target=${target}`);
   for (const [k, v] of Object.entries(defines)) cmd.push("--define", `${k}=${JSON.stringify(v)}`);
-  cmd.push("src/main.ts", "--outfile", outfile);
-  const p = Bun.spawnSync(cmd, { stdout: "inherit", stderr: "inherit" });
-  if (p.exitCode !== 0) process.exit(p.exitCode ?? 1);
+  return [...cmd, "src/main.ts", "--outfile", outfile];
 }
 
 const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
-function release(targets: string[], defines: Record<string, string>): void {
+/** Compile one target and pack it; returns its SHA256SUMS line. */
+async function releaseTarget(name: string, work: string, defines: Record<string, string>): Promise<string> {
+  const t0 = performance.now();
+  const base = `fazt-${pkg.version}-${name}`;
+  await runAsync(compileCommand(join(work, base), defines, RELEASE_TARGETS[name]));
+  const archive = `${base}.tar.gz`;
+  // Numeric root ownership: the archive does not carry the builder's user name.
+  await runAsync(["tar", "-czf", join(DIST, archive), "--owner=0", "--group=0", "--numeric-owner", "-C", work, base, "-C", process.cwd(), "LICENSE"]);
+  rmSync(join(work, base));
+  console.log(`built ${join(DIST, archive)}: ${MB(statSync(join(DIST, archive)).size)} in ${seconds(t0)}`);
+  return `${createHash("sha256").update(readFileSync(join(DIST, archive))).digest("hex")}  ${archive}`;
+}
+
+async function release(targets: string[], defines: Record<string, string>): Promise<void> {
   for (const f of readdirSync(DIST)) if (/^fazt-.*\.tar\.gz$/.test(f) || f === "SHA256SUMS") rmSync(join(DIST, f));
   const work = join(DIST, "release-work");
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work);
-  const sums: string[] = [];
-  for (const name of targets) {
-    const t0 = performance.now();
-    const base = `fazt-${pkg.version}-${name}`;
-    compile(join(work, base), defines, RELEASE_TARGETS[name]);
-    const archive = `${base}.tar.gz`;
-    // Numeric root ownership: the archive does not carry the builder's user name.
-    run(["tar", "-czf", join(DIST, archive), "--owner=0", "--group=0", "--numeric-owner", "-C", work, base, "-C", process.cwd(), "LICENSE"]);
-    rmSync(join(work, base));
-    sums.push(`${createHash("sha256").update(readFileSync(join(DIST, archive))).digest("hex")}  ${archive}`);
-    console.log(`built ${join(DIST, archive)}: ${MB(statSync(join(DIST, archive)).size)} in ${seconds(t0)}`);
+  // One target per core at a time: compiling and gzip are single-threaded each.
+  const sums = new Map<string, string>();
+  const queue = [...targets];
+  const worker = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) sums.set(name, await releaseTarget(name, work, defines));
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(availableParallelism(), targets.length) }, worker));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  rmSync(work, { recursive: true, force: true });
-  // `sha256sum -c SHA256SUMS` format (two spaces: text mode).
-  writeFileSync(join(DIST, "SHA256SUMS"), sums.join("\n") + "\n");
+  // `sha256sum -c SHA256SUMS` format (two spaces: text mode), in target order.
+  writeFileSync(join(DIST, "SHA256SUMS"), targets.map((t) => sums.get(t)).join("\n") + "\n");
 }
 
 async function main(): Promise<void> {
@@ -101,12 +117,12 @@ async function main(): Promise<void> {
     const targets = values.target ?? Object.keys(RELEASE_TARGETS);
     const unknown = targets.filter((t) => !(t in RELEASE_TARGETS));
     if (unknown.length) throw new Error(`unknown target ${unknown.join(", ")}; known: ${Object.keys(RELEASE_TARGETS).join(", ")}`);
-    release(targets, defines);
+    await release(targets, defines);
     console.log(`release ${pkg.version} (${defines.FAZT_COMMIT}): ${targets.length} archives and SHA256SUMS in ${seconds(t0)}`);
     return;
   }
   const outfile = process.env.FAZT_OUTFILE ?? join(DIST, "fazt");
-  compile(outfile, defines);
+  await runAsync(compileCommand(outfile, defines));
   console.log(`built ${outfile}: ${MB(statSync(outfile).size)} in ${seconds(t0)}`);
 }
 

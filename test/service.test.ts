@@ -47,7 +47,7 @@ test("paths and values are quoted and escaped for systemd; bad names are refused
   for (const bad of [["--user", "root;rm"], ["--db", "/srv/my data/fazt.db"], ["--domain", "not a domain"]]) {
     const b = await runFazt(["service", "install", "--dry-run", ...bad]);
     expect(b.code).toBe(2);
-    expect(b.stderr).toContain(bad[0]);
+    expect(b.stderr).toContain(bad[0]!);
   }
 });
 
