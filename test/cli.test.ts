@@ -77,6 +77,46 @@ describe("local commands", () => {
     }
   });
 
+  test("tokens are listed (never the secret), created with a label and revoked, by the API and the CLI", async () => {
+    const db = join(dir, "toklist.db");
+    const f = await startFazt({ db, dir });
+    try {
+      expect((await api(f, "/api/sites", { method: "POST", json: { name: "docs" } })).status).toBe(201);
+      const made = await api(f, "/api/sites/docs/tokens", { method: "POST", json: { label: "ci deploys" } });
+      const siteToken = ((await made.json()) as { token: string }).token;
+      expect((await api(f, "/api/sites/docs", { token: siteToken })).status).toBe(200);
+      const list = (await (await api(f, "/api/tokens")).json()) as { tokens: Record<string, unknown>[] };
+      const body = JSON.stringify(list);
+      expect(body).not.toContain(siteToken.split("_")[2]!);
+      expect(body).not.toContain(f.token!.split("_")[2]!);
+      const docs = list.tokens.find((t) => t.label === "ci deploys")!;
+      expect(docs).toMatchObject({ scope: "site:docs", site: "docs", id: siteToken.split("_")[1] });
+      expect(typeof docs.last_used_at).toBe("string");
+      const admin = list.tokens.find((t) => t.scope === "admin")!;
+      expect(admin.label).toBe("first admin");
+      expect((await api(f, "/api/tokens", { token: siteToken })).status).toBe(403);
+
+      const cli = await runFazt(["token", "list", "--db", db]);
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toContain("site:docs");
+      expect(cli.stdout).toContain("ci deploys");
+      expect(cli.stdout).not.toContain(siteToken.split("_")[2]!);
+
+      expect((await api(f, `/api/tokens/${docs.id}`, { method: "DELETE" })).status).toBe(200);
+      expect((await api(f, "/api/sites/docs", { token: siteToken })).status).toBe(401);
+      expect((await api(f, `/api/tokens/${docs.id}`, { method: "DELETE" })).status).toBe(404);
+
+      const other = ((await (await api(f, "/api/tokens", { method: "POST", json: { site: "docs" } })).json()) as { token: string }).token;
+      expect((await api(f, "/api/sites/docs", { token: other })).status).toBe(200);
+      const revoked = await runFazt(["token", "revoke", "--db", db, other.split("_")[1]!]);
+      expect(revoked.code).toBe(0);
+      expect((await api(f, "/api/sites/docs", { token: other })).status).toBe(401);
+      expect((await runFazt(["token", "revoke", "--db", db, "nosuchtoken1"])).code).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
   test("token create --site for an unknown site fails with exit 1", async () => {
     const r = await runFazt(["token", "create", "--db", join(dir, "tok2.db"), "--site", "nope"]);
     expect(r.code).toBe(1);

@@ -54,7 +54,7 @@ describe("fazt client commands", () => {
     expect(unknown.stderr).toContain('no site named "nope"');
   });
 
-  test("deploy DIR: dotfiles and .faztignore skipped; an unchanged 5,000-file site uploads no content", async () => {
+  test("deploy DIR: dotfiles and .faztignore skipped but .well-known/ kept; an unchanged 5,000-file site uploads no content", async () => {
     const dir = join(work, "site");
     for (let i = 0; i < 5000; i++) {
       mkdirSync(join(dir, `d${i % 40}`), { recursive: true });
@@ -64,6 +64,9 @@ describe("fazt client commands", () => {
     mkdirSync(join(dir, ".git"));
     writeFileSync(join(dir, ".git", "config"), "secret");
     writeFileSync(join(dir, ".env"), "SECRET=1");
+    mkdirSync(join(dir, ".well-known"));
+    writeFileSync(join(dir, ".well-known", "security.txt"), "Contact: mailto:sec@example.com");
+    writeFileSync(join(dir, ".well-known", ".secret"), "hidden");
     mkdirSync(join(dir, "node_modules"));
     writeFileSync(join(dir, "node_modules", "x.js"), "x");
     writeFileSync(join(dir, "debug.log"), "log");
@@ -71,19 +74,20 @@ describe("fazt client commands", () => {
 
     const first = await fazt(["deploy", dir, "--site", "docs"]);
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain("uploading 5001 new");
-    expect(first.stderr).toContain("uploaded 5001/5001 files"); // plain progress lines off a terminal
+    expect(first.stderr).toContain("uploading 5002 new");
+    expect(first.stderr).toContain("uploaded 5002/5002 files"); // plain progress lines off a terminal
     const [summary, url] = first.stdout.trim().split("\n");
-    expect(summary).toMatch(/^deployed 5001 files \(.+\) to docs: deploy [a-z2-7]{10} \(live\)$/);
+    expect(summary).toMatch(/^deployed 5002 files \(.+\) to docs: deploy [a-z2-7]{10} \(live\)$/);
     expect(url).toBe(`http://docs.localhost:${f.port}/`);
     expect(await page("docs")).toBe("<h1>home</h1>");
     expect(await page("docs", "/d7/p4007.html")).toBe("<p>page 4007</p>");
-    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore"]) expect(await page("docs", hidden)).toBe("HTTP 404");
+    expect(await page("docs", "/.well-known/security.txt")).toBe("Contact: mailto:sec@example.com");
+    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore", "/.well-known/.secret"]) expect(await page("docs", hidden)).toBe("HTTP 404");
 
     const blobs = blobCount();
     const again = await fazt(["deploy", dir, "--site", "docs"]);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain("uploading 0 new (0 B), 5001 already on the server");
+    expect(again.stderr).toContain("uploading 0 new (0 B), 5002 already on the server");
     expect(again.stderr).not.toContain("uploaded ");
     expect(blobCount()).toBe(blobs);
 

@@ -81,7 +81,34 @@ describe("connections", () => {
       expect(get("mmap_size")).toBe(PRAGMAS.mmap_size);
     }
     expect(() => store.read.run("INSERT INTO settings VALUES ('a','b',0)")).toThrow();
+    expect(store.write.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 }); // incremental, from creation
+    expect(store.autoVacuum).toBe("already");
     store.close();
+  });
+
+  test("a database made before auto-vacuum is rewritten once at open, its data kept; freed pages then go back", () => {
+    const path = join(dir, "old.db");
+    const old = new Database(path, { create: true });
+    old.run("PRAGMA journal_mode = WAL");
+    migrate(old);
+    old.run("INSERT INTO settings VALUES ('kept', 'yes', 0)");
+    old.run("CREATE TABLE filler (b BLOB)");
+    for (let i = 0; i < 40; i++) old.run("INSERT INTO filler VALUES (randomblob(100000))");
+    old.run("DELETE FROM filler");
+    expect(old.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 0 });
+    old.close();
+    const store = Store.open(path);
+    expect(store.autoVacuum).toBe("vacuumed");
+    expect(store.write.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 });
+    expect(store.read.query("SELECT value FROM settings WHERE key = 'kept'").get()).toEqual({ value: "yes" });
+    store.write.run("INSERT INTO filler SELECT randomblob(100000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3)");
+    store.write.run("DELETE FROM filler");
+    expect(store.freeSpace().pages).toBeGreaterThan(50);
+    expect(store.reclaim(1_000_000)).toBe(0);
+    store.close();
+    const again = Store.open(path);
+    expect(again.autoVacuum).toBe("already");
+    again.close();
   });
 
   test("the reader sees committed state only and never waits for the writer", () => {

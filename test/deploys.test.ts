@@ -299,9 +299,11 @@ describe("incremental uploads", () => {
     await api(f, "/api/sites", { method: "POST", json: { name: "gcsafe" } });
     expect((await deploy("gcsafe", await makeTarGz([{ name: "index.html", data: text }]))).status).toBe(201);
     // The content's only deploy goes; an upload opened before GC runs still relies on it.
+    // Another site's content is not present for this one: it is uploaded (and stored once).
     const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "/kept.html": sha(text) } } });
     const { id, required } = (await open.json()) as { id: string; required: string[] };
-    expect(required).toEqual([]);
+    expect(required).toEqual([sha(text)]);
+    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha(text)}`, { method: "PUT", body: text })).status).toBe(201);
     expect((await api(f, "/api/sites/gcsafe", { method: "DELETE" })).status).toBe(200);
     await gc();
     expect((await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} })).status).toBe(201);
@@ -322,7 +324,9 @@ describe("incremental uploads", () => {
     const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files } });
     expect(open.status).toBe(201);
     const { id, required } = (await open.json()) as { id: string; required: string[] };
-    expect(required).toEqual([sha("new content")]);
+    // /index.html is blog's page, not other's: asked for like new content.
+    expect(required).toEqual([sha("<h1>v1</h1>"), sha("new content")]);
+    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("<h1>v1</h1>")}`, { method: "PUT", body: "<h1>v1</h1>" })).status).toBe(201);
     await expectError(await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} }), 409, "missing_content");
     await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "tampered" }), 400, "hash_mismatch");
     await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("other")}`, { method: "PUT", body: "other" }), 400, "not_in_manifest");

@@ -143,7 +143,7 @@ describe("a full disk", () => {
         closeSync(fd);
       }
       const full = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
-      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +0\.0 MiB free of 80\.0 MiB .*writes may fail/);
+      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +0\.0 MiB free of 80\.0 MiB .*deploys stop, writes may fail/);
       expect(lines(full.stdout, "integrity")[0]).toStartWith("ok");
       expect(full.code).toBe(1);
     } finally {

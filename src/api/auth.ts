@@ -1,34 +1,55 @@
-// Bearer-token authentication for the API, with a per-IP limit on failures.
-import type { App } from "../core/app.ts";
-import { verifyToken, type TokenScope } from "../auth/tokens.ts";
+// The API's guard: a bearer token (or, from the UI, a session) names the
+// principal; failures are rate-limited per client address. A valid credential
+// is never refused because of failures: the block applies to failures only.
+import type { Store } from "../db/index.ts";
+import { verifyToken } from "../auth/tokens.ts";
 import { FailureLimiter } from "../auth/ratelimit.ts";
-import { clientIp } from "../server/client-ip.ts";
-import { ApiError } from "./errors.ts";
+import { attachedClient } from "../http/client.ts";
+import { HttpError } from "../http/errors.ts";
+import { findSite, getSite, type Site } from "../sites/index.ts";
+import type { Guard, Principal } from "./route.ts";
 
-export const authFailures = new FailureLimiter(20, 60_000);
+const FAILURES_PER_MINUTE = 20;
+const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 
-export function authenticate(app: App, req: Request): TokenScope {
-  const ip = clientIp(req);
-  const wait = authFailures.blockedFor(ip);
-  if (wait > 0) throw new ApiError(429, "too_many_failures", `too many failed authentications; retry in ${Math.ceil(wait / 1000)} s`);
-  const header = req.headers.get("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) {
-    authFailures.fail(ip);
-    throw new ApiError(401, "unauthorized", "missing bearer token (Authorization: Bearer TOKEN)");
-  }
-  const scope = verifyToken(app.store, m[1]!);
-  if (!scope) {
-    authFailures.fail(ip);
-    throw new ApiError(401, "unauthorized", "unknown or malformed token");
-  }
-  return scope;
-}
+export const authFailures = new FailureLimiter(FAILURES_PER_MINUTE, 60_000);
 
-export function requireAdmin(scope: TokenScope): void {
-  if (scope.siteId !== null) throw new ApiError(403, "forbidden", "this token is scoped to one site; an admin token is needed");
-}
+const unauthorized = (message: string) => new HttpError(401, "unauthorized", message, { "www-authenticate": 'Bearer realm="fazt"' });
+const forbidden = (message: string) => new HttpError(403, "forbidden", message);
 
-export function requireSite(scope: TokenScope, siteId: number): void {
-  if (scope.siteId !== null && scope.siteId !== siteId) throw new ApiError(403, "forbidden", "this token may not act on that site");
+export function createGuard(store: Store): Guard {
+  const refuse = (req: Request, message: string): never => {
+    const client = attachedClient(req);
+    const wait = authFailures.blockedFor(client);
+    if (wait > 0) {
+      throw new HttpError(429, "too_many_failures", `too many failed authentications; retry in ${Math.ceil(wait / 1000)} s`, {
+        "retry-after": String(Math.ceil(wait / 1000)),
+      });
+    }
+    authFailures.fail(client);
+    throw unauthorized(message);
+  };
+
+  return {
+    authenticate(req: Request): Principal {
+      const header = req.headers.get("authorization");
+      if (header === null) return refuse(req, "missing bearer token (Authorization: Bearer TOKEN)");
+      const m = BEARER_RE.exec(header);
+      const scope = m ? verifyToken(store, m[1]!) : null;
+      if (!scope) return refuse(req, "unknown or malformed token");
+      return { via: "token", id: scope.tokenId, siteId: scope.siteId, user: null };
+    },
+
+    requireAdmin(principal: Principal): void {
+      if (principal.siteId !== null) throw forbidden("this token is scoped to one site; an admin token is needed");
+    },
+
+    siteFor(principal: Principal, name: string): Site {
+      if (principal.siteId === null) return getSite(store, name);
+      // A scoped principal learns nothing about other sites, not even whether they exist.
+      const site = findSite(store, name);
+      if (!site || site.id !== principal.siteId) throw forbidden("this token may not act on that site");
+      return site;
+    },
+  };
 }

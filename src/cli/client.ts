@@ -5,6 +5,7 @@ import ignore from "ignore";
 import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
+import { isHiddenPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
@@ -103,6 +104,44 @@ export const siteAddCommand: CommandBody = {
   },
 };
 
+/** key=value: the value as JSON when it parses (true, 3600, null), else as a string; headers.NAME=V sets one header. */
+export function settingsPatch(pairs: string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`expected key=value, got "${pair}"`);
+    const key = pair.slice(0, eq).replaceAll("-", "_");
+    const raw = pair.slice(eq + 1);
+    if (key.startsWith("headers.")) {
+      patch.headers = { ...(patch.headers as Record<string, string> | undefined), [pair.slice(8, eq)]: raw };
+      continue;
+    }
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    patch[key] = value;
+  }
+  return patch;
+}
+
+export const siteSetCommand: CommandBody = {
+  usage: "NAME [key=value]...",
+  minArgs: 1,
+  flags: clientFlags,
+  async run(args) {
+    const [name, ...pairs] = args.positionals as [string, ...string[]];
+    const path = `/api/sites/${encodeURIComponent(name)}/settings`;
+    const client = Client.from(args);
+    const r = pairs.length
+      ? await client.request<{ settings: unknown }>("PATCH", path, settingsPatch(pairs))
+      : await client.request<{ settings: unknown }>("GET", path);
+    process.stdout.write(JSON.stringify(r.settings, null, 2) + "\n");
+  },
+};
+
 export const siteRmCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
@@ -154,17 +193,25 @@ interface LocalFile {
   hash: string;
 }
 
-/** The files of DIR to deploy: no dotfiles or dot-folders (.git, .env, ...), nothing .faztignore names, no symlinks. */
-export function listFiles(dir: string, warn: (msg: string) => void = () => {}): { abs: string; path: string; size: number }[] {
+/**
+ * The files of DIR to deploy: no hidden paths (dotfiles and dot-folders such as .git, .env, but
+ * .well-known/ is kept: the server's rule, isHiddenPath), nothing .faztignore names, no symlinks.
+ */
+export function listFiles(
+  dir: string,
+  warn: (msg: string) => void = () => {},
+  includeDotfiles = false,
+): { abs: string; path: string; size: number }[] {
   const ig = ignore();
   const ignoreFile = join(dir, ".faztignore");
   if (existsSync(ignoreFile)) ig.add(readFileSync(ignoreFile, "utf8"));
   const out: { abs: string; path: string; size: number }[] = [];
   const walk = (abs: string) => {
     for (const name of readdirSync(abs).sort()) {
-      if (name.startsWith(".")) continue;
       const full = join(abs, name);
       const rel = relative(dir, full).split(sep).join("/");
+      // A dot-folder is only walked when something inside it may be published (.well-known/).
+      if (!includeDotfiles && isHiddenPath(`/${rel}/x`)) continue;
       const st = lstatSync(full);
       if (st.isSymbolicLink()) {
         warn(`skipping symbolic link ${rel}`);
@@ -172,7 +219,7 @@ export function listFiles(dir: string, warn: (msg: string) => void = () => {}): 
       }
       if (st.isDirectory()) {
         if (!ig.ignores(rel + "/")) walk(full);
-      } else if (st.isFile() && !ig.ignores(rel)) out.push({ abs: full, path: "/" + rel, size: st.size });
+      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`))) out.push({ abs: full, path: "/" + rel, size: st.size });
     }
   };
   walk(dir);

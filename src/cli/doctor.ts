@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
-import { formatAddress, parseListenAddress, type ListenAddress } from "../core/config.ts";
+import { DEFAULT_LIMITS, formatAddress, parseListenAddress, type ListenAddress } from "../core/config.ts";
 import { assertSqliteFile, schemaVersion } from "../db/index.ts";
 import { migrations } from "../db/migrations.ts";
 import { listCertificates } from "../tls/index.ts";
@@ -22,8 +22,6 @@ interface Finding {
 
 const MiB = 1024 * 1024;
 const DAY_MS = 86_400_000;
-/** Below this much free space SQLite may soon fail writes (SQLITE_FULL). */
-export const MIN_FREE_BYTES = 64 * MiB;
 /** A WAL this large means checkpoints cannot finish (a reader holds an old snapshot). */
 export const WAL_WARN_BYTES = 256 * MiB;
 /** Let's Encrypt certificates renew 30 days before expiry; still unrenewed at 14 days is a problem. */
@@ -174,7 +172,8 @@ function checkFiles(path: string): Finding[] {
   const free = fs.bavail * fs.bsize;
   const total = fs.blocks * fs.bsize;
   const detail = `${mib(free)} free of ${mib(total)} on ${dirname(path)} (database ${mib(dbBytes)})`;
-  if (free < MIN_FREE_BYTES || free < dbBytes) out.push(finding("FAIL", "disk", `${detail}: writes may fail`));
+  // Below the serve reserve (--min-free-disk-bytes) deploys stop with 507; below the database's size a VACUUM cannot run.
+  if (free < DEFAULT_LIMITS.minFreeDiskBytes || free < dbBytes) out.push(finding("FAIL", "disk", `${detail}: deploys stop, writes may fail`));
   else if (free < total / 10) out.push(finding("warn", "disk", `${detail}: under 10% free`));
   else out.push(finding("ok", "disk", detail));
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {

@@ -28,6 +28,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./local.ts")).tokenCreateCommand,
   },
   {
+    name: "token list",
+    summary: "List API tokens: id, scope, label, created, last used (never the secret).",
+    load: async () => (await import("./local.ts")).tokenListCommand,
+  },
+  {
+    name: "token revoke",
+    summary: "Revoke a token by its id (from 'fazt token list') or by the token itself.",
+    load: async () => (await import("./local.ts")).tokenRevokeCommand,
+  },
+  {
     name: "user create",
     summary: "Create an admin user for the web UI (password from standard input).",
     load: async () => (await import("./local.ts")).userCreateCommand,
@@ -57,6 +67,11 @@ export const COMMANDS: CommandEntry[] = [
     name: "site add",
     summary: "Create a site (name: a DNS label), with optional custom domains.",
     load: async () => (await import("./client.ts")).siteAddCommand,
+  },
+  {
+    name: "site set",
+    summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+    load: async () => (await import("./client.ts")).siteSetCommand,
   },
   { name: "site rm", summary: "Delete a site, its deploys and its content.", load: async () => (await import("./client.ts")).siteRmCommand },
   {

@@ -4,7 +4,7 @@ import { Database } from "bun:sqlite";
 import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
-import { createToken } from "../auth/tokens.ts";
+import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
 import { createUser } from "../auth/users.ts";
 import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
@@ -21,6 +21,46 @@ export const tokenCreateCommand: CommandBody = {
       const token = createToken(store, { siteId, label: siteName ? `deploy:${siteName}` : "admin (cli)" });
       process.stderr.write(siteName ? `Token for site ${siteName}:\n` : "Admin token:\n");
       process.stdout.write(token + "\n");
+    } finally {
+      store.close();
+    }
+  },
+};
+
+export const tokenListCommand: CommandBody = {
+  usage: "[--json]",
+  maxArgs: 0,
+  flags: { ...dbFlag, json: { type: "boolean", description: "print JSON", noEnv: true } },
+  run(args) {
+    const store = Store.open(str(args, "db")!);
+    try {
+      const tokens = listTokens(store);
+      if (args.flags.json === true) {
+        process.stdout.write(JSON.stringify(tokens, null, 2) + "\n");
+        return;
+      }
+      const day = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " "));
+      process.stdout.write(`${"ID".padEnd(14)}${"SCOPE".padEnd(24)}${"CREATED".padEnd(18)}${"LAST USED".padEnd(18)}LABEL\n`);
+      for (const t of tokens) {
+        const scope = t.siteName === null ? "admin" : `site:${t.siteName}`;
+        process.stdout.write(`${t.id.padEnd(14)}${scope.padEnd(24)}${day(t.createdAt).padEnd(18)}${day(t.lastUsedAt).padEnd(18)}${t.label}\n`);
+      }
+    } finally {
+      store.close();
+    }
+  },
+};
+
+export const tokenRevokeCommand: CommandBody = {
+  usage: "ID",
+  minArgs: 1,
+  maxArgs: 1,
+  flags: { ...dbFlag },
+  run(args) {
+    const store = Store.open(str(args, "db")!);
+    try {
+      if (!revokeToken(store, args.positionals[0]!)) throw new Error(`no token ${args.positionals[0]}`);
+      process.stdout.write(`revoked ${args.positionals[0]}\n`);
     } finally {
       store.close();
     }

@@ -22,6 +22,13 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   return n;
 }
 
+function nonNegativeInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag}: expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
 function onOff(value: string | undefined, flag: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (value === "on" || value === "off") return value === "on";
@@ -49,6 +56,7 @@ export function serveConfig(flags: ParsedArgs): ServerConfig {
       maxFiles: positiveInt(s("max-files"), "max-files", DEFAULT_LIMITS.maxFiles),
       maxPathLength: positiveInt(s("max-path-length"), "max-path-length", DEFAULT_LIMITS.maxPathLength),
       keepDeploys: positiveInt(s("keep-deploys"), "keep-deploys", DEFAULT_LIMITS.keepDeploys),
+      minFreeDiskBytes: nonNegativeInt(s("min-free-disk-bytes"), "min-free-disk-bytes", DEFAULT_LIMITS.minFreeDiskBytes),
     },
     analytics: {
       enabled: onOff(s("analytics"), "analytics", DEFAULT_ANALYTICS.enabled),
@@ -76,6 +84,7 @@ export const serveCommand: CommandBody = {
     "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
     "max-path-length": { type: "string", description: "longest file path in a deploy (default 1024)" },
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
+    "min-free-disk-bytes": { type: "string", description: "deploys stop (507) when less is free on the database's disk (default 64 MiB; 0: off)" },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
     "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
   },

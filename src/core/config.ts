@@ -5,6 +5,8 @@ export interface Limits {
   maxFiles: number;
   maxPathLength: number;
   keepDeploys: number;
+  /** Deploy writes stop (507) while the database's file system has less than this free: room for cleanup, checkpoints, other writes. */
+  minFreeDiskBytes: number;
 }
 
 export interface ServerConfig {
@@ -44,6 +46,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFiles: 50_000,
   maxPathLength: 1024,
   keepDeploys: 10,
+  minFreeDiskBytes: 64 * 1024 * 1024,
 };
 
 /** "host:port", ":port", "[::1]:port" or "port". */

@@ -10,8 +10,11 @@ export class DatabaseError extends Error {}
 // pages (our BLOB chunks) with syscalls otherwise, ~3x slower.
 // busy_timeout first: switching to WAL (and WAL recovery after a crash) needs
 // locks that another process's reader may hold for a moment.
+// auto_vacuum before journal_mode: on a new file it only takes effect before
+// the header is written (on an existing one it is a no-op; see reclaimableOnce).
 export const PRAGMAS: Record<string, string | number> = {
   busy_timeout: 5000,
+  auto_vacuum: "INCREMENTAL",
   journal_mode: "WAL",
   synchronous: "NORMAL",
   foreign_keys: "ON",
@@ -19,6 +22,8 @@ export const PRAGMAS: Record<string, string | number> = {
   mmap_size: 256 * 1024 * 1024,
   wal_autocheckpoint: 1000, // SQLite's default: polite to Litestream
   temp_store: "MEMORY",
+  // A WAL grown by a big deploy is cut back to this after a checkpoint.
+  journal_size_limit: 64 * 1024 * 1024,
 };
 
 const SQLITE_MAGIC = "SQLite format 3\0";
@@ -43,7 +48,7 @@ export function assertSqliteFile(path: string): void {
 
 export function applyPragmas(db: Database, opts: { readonly?: boolean } = {}): void {
   for (const [name, value] of Object.entries(PRAGMAS)) {
-    if (opts.readonly && name === "journal_mode") continue;
+    if (opts.readonly && (name === "journal_mode" || name === "auto_vacuum")) continue;
     db.run(`PRAGMA ${name} = ${value}`);
   }
   if (opts.readonly) db.run("PRAGMA query_only = ON");
@@ -54,6 +59,36 @@ export function schemaVersion(db: Database): number {
   if (!t) return 0;
   const row = db.query("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null };
   return row.v ?? 0;
+}
+
+/**
+ * Make a database that predates auto_vacuum give freed pages back: switching
+ * an existing file to incremental auto-vacuum takes one VACUUM (a rewrite of
+ * the whole file, once). It runs at open, before anything else uses the
+ * connection, with its copy on disk (temp_store FILE) rather than in memory.
+ * A database another process holds open stays as it is until the next open.
+ */
+export type AutoVacuumState = "already" | "vacuumed" | "busy";
+
+export function reclaimableOnce(db: Database): AutoVacuumState {
+  const { auto_vacuum: mode } = db.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number };
+  if (mode === 2) return "already";
+  try {
+    db.run("PRAGMA auto_vacuum = INCREMENTAL");
+    db.run("PRAGMA temp_store = FILE");
+    db.run("VACUUM");
+    return "vacuumed";
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) return "busy";
+    throw err;
+  } finally {
+    db.run(`PRAGMA temp_store = ${PRAGMAS.temp_store}`);
+  }
+}
+
+/** Pages on the free list (space fazt.db holds but does not use). */
+export function freePages(db: Database): number {
+  return (db.query("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;
 }
 
 /** Apply pending migrations in one transaction; refuse a newer schema. */
@@ -103,7 +138,13 @@ export class Store {
   readonly write: Database;
   readonly read: Database;
 
-  private constructor(readonly path: string, write: Database, read: Database) {
+  private constructor(
+    readonly path: string,
+    write: Database,
+    read: Database,
+    /** What opening did about incremental auto-vacuum (see reclaimableOnce), for the caller to report. */
+    readonly autoVacuum: AutoVacuumState,
+  ) {
     this.write = write;
     this.read = read;
   }
@@ -118,14 +159,37 @@ export class Store {
       if (err instanceof DatabaseError) throw err;
       throw new DatabaseError(`cannot open ${path}: ${(err as Error).message}`);
     }
+    let autoVacuum: AutoVacuumState = "already";
     try {
       migrate(write);
+      if (path !== ":memory:") autoVacuum = reclaimableOnce(write);
     } catch (err) {
       write.close();
       throw err;
     }
     const read = path === ":memory:" ? write : openConnection(path, true);
-    return new Store(path, write, read);
+    return new Store(path, write, read, autoVacuum);
+  }
+
+  /**
+   * Give up to `pages` free pages back to the file system (incremental
+   * vacuum: the file shrinks at the next checkpoint). Returns how many are still free.
+   */
+  reclaim(pages: number): number {
+    this.write.run(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+    return freePages(this.write);
+  }
+
+  /** Free pages and the page size: the space fazt.db holds but does not use. */
+  freeSpace(): { pages: number; bytes: number } {
+    const pages = freePages(this.write);
+    const { page_size } = this.write.query("PRAGMA page_size").get() as { page_size: number };
+    return { pages, bytes: pages * page_size };
+  }
+
+  /** Copy the WAL into the file without waiting for readers, so the file takes its new size. */
+  checkpoint(): void {
+    this.write.run("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   /** Run fn in one IMMEDIATE write transaction. */

@@ -8,13 +8,14 @@ import { createApi } from "../api/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
-import { setClientIp } from "./client-ip.ts";
+import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { watchEventLoop } from "../metrics/event-loop.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -42,7 +43,7 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   return (req, server) => {
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
-      setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      attachClient(req, clientAddress(req, server, trustProxy));
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
       return after(api(req), (res) => metrics.count(ADMIN, res.status));
@@ -67,11 +68,14 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = Store.open(config.dbPath);
+  if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
+  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
+  app.onShutdown(watchEventLoop(app.metrics));
   let createdToken: string | null = null;
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 

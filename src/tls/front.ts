@@ -2,6 +2,7 @@
 // HTTP listener the ACME challenge answers and the 308 to HTTPS; on the TLS
 // listener on-demand ordering and the per-site HSTS header.
 import type { Server } from "bun";
+import { siteSummaries } from "../sites/index.ts";
 import type { App } from "../core/app.ts";
 import { normalizeHost } from "../serve/host.ts";
 import { pathStart } from "../serve/http.ts";
@@ -62,10 +63,9 @@ export class HstsPolicy {
 
   reload(): void {
     const next = new Map<number, string>();
-    for (const row of this.app.store.write.query("SELECT id, settings FROM sites").all() as { id: number; settings: string }[]) {
-      const hsts = (JSON.parse(row.settings) as { hsts?: { max_age?: number; include_subdomains?: boolean } }).hsts;
-      if (!hsts || !(Number(hsts.max_age) > 0)) continue;
-      next.set(row.id, `max-age=${Math.floor(Number(hsts.max_age))}${hsts.include_subdomains ? "; includeSubDomains" : ""}`);
+    for (const site of siteSummaries(this.app.store)) {
+      const hsts = site.settings.hsts;
+      if (hsts) next.set(site.id, `max-age=${hsts.maxAge}${hsts.includeSubdomains ? "; includeSubDomains" : ""}`);
     }
     this.bySite = next;
   }
