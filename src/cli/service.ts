@@ -97,8 +97,10 @@ function compiledBinary(): string | null {
   return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/") ? process.execPath : null;
 }
 
-function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new Error(`${what} needs root (run it with sudo), or use --dry-run`);
+/** Root on a machine booted with systemd (sd_booted(3) looks for the same folder). */
+function requireRootAndSystemd(alternative = ""): void {
+  if (process.getuid?.() !== 0) throw new Error(`needs root (run it with sudo)${alternative}`);
+  if (!existsSync("/run/systemd/system")) throw new Error(`systemd is not running on this machine (no /run/systemd/system)${alternative}`);
 }
 
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -129,7 +131,7 @@ export const serviceInstallCommand: CommandBody = {
       process.stdout.write(unit);
       return;
     }
-    requireRoot("fazt service install");
+    requireRootAndSystemd(", or use --dry-run");
     const self = compiledBinary();
     if (!existsSync(binary) || (self !== null && realpathSync(self) !== realpathSync(binary))) {
       if (self === null) throw new Error(`${binary} does not exist; run the compiled fazt binary, or copy it there first`);
@@ -166,7 +168,7 @@ export const serviceUninstallCommand: CommandBody = {
   maxArgs: 0,
   flags: {},
   run() {
-    requireRoot("fazt service uninstall");
+    requireRootAndSystemd();
     const path = `${UNIT_DIR}/${UNIT_NAME}`;
     if (!existsSync(path)) throw new Error(`${path} does not exist: the service is not installed`);
     sh(["systemctl", "disable", "--now", UNIT_NAME], true);
