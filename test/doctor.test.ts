@@ -1,8 +1,10 @@
 // fazt doctor against real files, a real server, a real small filesystem and a
 // certificate stored through the tls storage.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import { networkInterfaces } from "node:os";
+import dnsPacket from "dns-packet";
 import * as x509 from "@peculiar/x509";
 import { cleanup, runFazt, startFazt, tempDir } from "./helpers/fazt.ts";
 import { Store } from "../src/db/index.ts";
@@ -150,5 +152,67 @@ describe("a full disk", () => {
       const umount = Bun.spawnSync(["umount", mnt], { stderr: "pipe" });
       if (umount.exitCode !== 0) throw new Error(`umount ${mnt} failed: ${umount.stderr}`);
     }
+  });
+});
+
+describe("DNS", () => {
+  // A real DNS server on loopback (UDP) with the zone below; other names are NXDOMAIN.
+  const mine = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === "IPv4")?.address;
+  const zone: Record<string, { A?: string[]; AAAA?: string[] }> = {
+    "example.test": { A: [mine ?? "192.0.2.1"] },
+    "admin.example.test": { A: ["198.51.100.7"] },
+  };
+  let server: Bun.udp.Socket<"buffer">;
+  beforeAll(async () => {
+    server = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      socket: {
+        data(sock, buf, port, addr) {
+          const q = dnsPacket.decode(Buffer.from(buf));
+          const question = q.questions![0]!;
+          const records = zone[question.name.toLowerCase()];
+          const answers = (records?.[question.type as "A" | "AAAA"] ?? []).map((data) => ({ type: question.type, name: question.name, ttl: 60, data }));
+          const answer = dnsPacket.encode({
+            type: "response",
+            id: q.id,
+            flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (records ? 0 : 3), // rcode 3: NXDOMAIN
+            questions: q.questions,
+            answers,
+          } as dnsPacket.Packet);
+          sock.send(answer, port, addr);
+        },
+      },
+    });
+  });
+  afterAll(() => server.close());
+
+  test("each name: ok on this machine, warn elsewhere, FAIL without a record", async () => {
+    if (!mine) throw new Error("no non-loopback IPv4 address on this machine");
+    const db = await privateDb(dir());
+    const r = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${await freePort()}`, "--https", "off", "--domain", "example.test", "--dns-server", `127.0.0.1:${server.port}`]);
+    expect(lines(r.stdout, "dns")).toEqual([
+      `ok   dns          example.test resolves to this machine (${mine})`,
+      "warn dns          admin.example.test resolves to 198.51.100.7, not an address of this machine (fine behind NAT)",
+      "FAIL dns          *.example.test has no A or AAAA record",
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+  test("no DNS server answering: the check says it is skipped, and does not fail", async () => {
+    const db = await privateDb(dir());
+    const closed = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    const port = closed.port;
+    closed.close();
+    const r = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${await freePort()}`, "--https", "off", "--domain", "example.test", "--dns-server", `127.0.0.1:${port}`]);
+    expect(lines(r.stdout, "dns")).toEqual(["warn dns          skipped: no DNS server answered (offline?)"]);
+    expect(r.code).toBe(0);
+  });
+
+  test("a bad --dns-server is a usage error", async () => {
+    const r = await runFazt(["doctor", "--domain", "example.test", "--dns-server", "dns.example"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--dns-server");
   });
 });

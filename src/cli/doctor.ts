@@ -103,9 +103,10 @@ async function resolveAll(resolver: Resolver, name: string): Promise<string[] | 
   return addrs.length === 0 && offline ? "offline" : addrs;
 }
 
-async function checkDns(domain: string | null): Promise<Finding[]> {
+async function checkDns(domain: string | null, dnsServer: string | null): Promise<Finding[]> {
   if (!domain) return [finding("ok", "dns", "skipped: no --domain given")];
   const resolver = new Resolver({ timeout: PROBE_TIMEOUT_MS, tries: 1 });
+  if (dnsServer) resolver.setServers([dnsServer]);
   const mine = machineAddresses();
   // Any label stands for the wildcard record *.DOMAIN.
   const names = [domain, `admin.${domain}`, `fazt-doctor-check.${domain}`];
@@ -195,13 +196,21 @@ function address(value: string | undefined, flag: string): ListenAddress | null 
   }
 }
 
-export async function runDoctor(opts: { db: string; http: ListenAddress | null; https: ListenAddress | null; domain: string | null }): Promise<Finding[]> {
+interface DoctorOptions {
+  db: string;
+  http: ListenAddress | null;
+  https: ListenAddress | null;
+  domain: string | null;
+  dnsServer: string | null;
+}
+
+export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   const listeners = [
     ...(opts.http ? [{ scheme: "http" as const, addr: opts.http }] : []),
     ...(opts.https ? [{ scheme: "https" as const, addr: opts.https }] : []),
   ];
   const findings = await checkPorts(listeners, opts.domain ? `admin.${opts.domain}` : "localhost");
-  findings.push(...(await checkDns(opts.domain)));
+  findings.push(...(await checkDns(opts.domain, opts.dnsServer)));
   if (!existsSync(opts.db)) return [...findings, finding("FAIL", "database", `${opts.db} does not exist`)];
   assertSqliteFile(opts.db);
   const db = new Database(opts.db, { readonly: true });
@@ -218,21 +227,29 @@ export async function runDoctor(opts: { db: string; http: ListenAddress | null; 
 }
 
 export const doctorCommand: CommandBody = {
-  usage: "[--db PATH] [--http ADDR] [--https ADDR] [--domain NAME]",
+  usage: "[--db PATH] [--http ADDR] [--https ADDR] [--domain NAME [--dns-server IP]]",
   maxArgs: 0,
   flags: {
     ...dbFlag,
     http: { type: "string", description: "the server's plain HTTP listener (as for serve: :8080, :80 with --domain; 'off')" },
     https: { type: "string", description: "the server's TLS listener (as for serve: off, :443 with --domain)" },
     domain: { type: "string", description: "the server's base domain: check its DNS records" },
+    "dns-server": { type: "string", description: "ask this DNS server (IP or IP:port) instead of the system's", noEnv: true },
   },
   async run(args) {
     const domain = str(args, "domain")?.toLowerCase().replace(/\.$/, "") || null;
+    const dnsServer = str(args, "dns-server") ?? null;
+    try {
+      if (dnsServer) new Resolver().setServers([dnsServer]);
+    } catch {
+      throw new UsageError(`--dns-server: "${dnsServer}" is not an IP address (or IP:port)`);
+    }
     const findings = await runDoctor({
       db: str(args, "db")!,
       http: address(str(args, "http") ?? (domain ? ":80" : ":8080"), "http"),
       https: address(str(args, "https") ?? (domain ? ":443" : undefined), "https"),
       domain,
+      dnsServer,
     });
     for (const f of findings) process.stdout.write(`${f.status.padEnd(4)} ${f.check.padEnd(12)} ${f.detail}\n`);
     return findings.some((f) => f.status === "FAIL") ? 1 : 0;
