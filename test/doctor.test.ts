@@ -37,14 +37,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test("a healthy server: every check ok, the port held by Fazt, exit 0", async () => {
+test("a healthy server: every check ok, both ports held by Fazt, exit 0", async () => {
   const d = dir();
-  const f = await startFazt({ dir: d });
+  const f = await startFazt({ dir: d, args: ["--https", "127.0.0.1:0"] });
   try {
+    const httpsPort = Number(/"https_port":(\d+)/.exec(f.stderr())?.[1]);
     // Hardening (issue 10) creates these 0600 by itself; until then the umask of the unit does.
     for (const s of ["", "-wal", "-shm"]) chmodSync(f.db + s, 0o600);
-    const r = await runFazt(["doctor", "--db", f.db, "--http", `127.0.0.1:${f.port}`]);
+    const r = await runFazt(["doctor", "--db", f.db, "--http", `127.0.0.1:${f.port}`, "--https", `127.0.0.1:${httpsPort}`]);
     expect(r.stdout).toContain(`ok   port http    127.0.0.1:${f.port} is held by Fazt`);
+    expect(r.stdout).toContain(`ok   port https   127.0.0.1:${httpsPort} is held by Fazt`);
     expect(lines(r.stdout, "integrity")[0]).toStartWith("ok");
     expect(lines(r.stdout, "mode")).toHaveLength(3);
     expect(r.stdout).not.toContain("FAIL");
