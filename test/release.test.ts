@@ -21,15 +21,17 @@ beforeAll(() => {
   console.log(r.stdout.toString().trim());
 }, 600_000);
 
-const unpacked = new Map<string, string>();
-/** Unpack one target's archive (once) into a new folder; the path of its binary. */
-function unpack(target: string): string {
+const unpacked = new Map<string, { binary: string; listing: string[][] }>();
+/** Unpack one target's archive (once) into a new folder: its binary's path and tar's verbose listing. */
+function unpack(target: string): { binary: string; listing: string[][] } {
   if (unpacked.has(target)) return unpacked.get(target)!;
   const dir = tempDir("fazt-release-");
   dirs.push(dir);
-  const r = Bun.spawnSync(["tar", "-xzf", join(DIST, `fazt-${VERSION}-${target}.tar.gz`), "-C", dir], { stderr: "pipe" });
+  // -vv: GNU tar lists mode, owner and name of each member while it extracts (one pass over the archive).
+  const r = Bun.spawnSync(["tar", "-xvvzf", join(DIST, `fazt-${VERSION}-${target}.tar.gz`), "-C", dir], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`tar: ${r.stderr}`);
-  unpacked.set(target, join(dir, `fazt-${VERSION}-${target}`));
+  const listing = r.stdout.toString().trim().split("\n").map((l) => l.split(/\s+/));
+  unpacked.set(target, { binary: join(dir, `fazt-${VERSION}-${target}`), listing });
   return unpacked.get(target)!;
 }
 
@@ -54,9 +56,7 @@ test("six archives and SHA256SUMS that sha256sum -c accepts; each archive under 
 
 test("each archive holds its executable binary and LICENSE, owned by root", () => {
   for (const t of Object.keys(RELEASE_TARGETS)) {
-    const list = Bun.spawnSync(["tar", "-tvzf", join(DIST, `fazt-${VERSION}-${t}.tar.gz`)], { stdout: "pipe" }).stdout.toString();
-    const rows = list.trim().split("\n").map((l) => l.split(/\s+/));
-    expect(rows.map((r) => [r[0], r[1], r.at(-1)])).toEqual([
+    expect(unpack(t).listing.map((r) => [r[0], r[1], r.at(-1)])).toEqual([
       ["-rwxr-xr-x", "0/0", `fazt-${VERSION}-${t}`],
       ["-rw-r--r--", "0/0", "LICENSE"],
     ]);
@@ -76,11 +76,11 @@ function binaryKind(path: string): string {
 }
 
 test("every binary is built for its target (ELF/Mach-O header, CPU, C library)", () => {
-  for (const t of Object.keys(RELEASE_TARGETS)) expect(binaryKind(unpack(t))).toBe(t);
+  for (const t of Object.keys(RELEASE_TARGETS)) expect(binaryKind(unpack(t).binary)).toBe(t);
 }, SLOW);
 
 test("the linux-x64 binary from its archive prints its version and commit, and serves /api/health with them", async () => {
-  const bin = unpack("linux-x64");
+  const bin = unpack("linux-x64").binary;
   const r = await runFazt(["version"], { binary: bin });
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(new RegExp(`^${VERSION.replaceAll(".", "\\.")} \\(commit ${commit}(-dirty)?, built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)\\n$`));
@@ -96,7 +96,7 @@ test("the linux-x64 binary from its archive prints its version and commit, and s
 }, SLOW);
 
 test("the linux-arm64 binary runs under qemu-aarch64-static and prints its version and commit", () => {
-  const bin = unpack("linux-arm64");
+  const bin = unpack("linux-arm64").binary;
   const r = Bun.spawnSync(["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu", bin, "version"], { stdout: "pipe", stderr: "pipe" });
   expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
   expect(r.stdout.toString()).toStartWith(`${VERSION} (commit ${commit}`);
