@@ -120,7 +120,7 @@ describe("fazt client commands", () => {
     }
   });
 
-  test("deploy ARCHIVE --no-activate, deploys, rollback (default and by id), site rm", async () => {
+  test("deploy ARCHIVE --no-activate, deploys (--json), rollback skips never-live previews, by id promotes, site rm", async () => {
     const archive = join(work, "v.tar.gz");
     writeFileSync(archive, await makeTarGz([{ name: "index.html", data: "<h1>archive</h1>" }]));
     const preview = await fazt(["deploy", archive, "--site", "docs", "--no-activate"]);
@@ -128,21 +128,37 @@ describe("fazt client commands", () => {
     const previewId = /deploy ([a-z2-7]{10}) \(preview\)/.exec(preview.stdout)![1]!;
     expect(preview.stdout).toContain(`http://${previewId}--docs.localhost:${f.port}/`);
     expect(await page("docs")).toBe("<h1>home v2</h1>");
+    // A newer live deploy after the preview: in creation order the preview sits between it and the one live before.
+    const v3 = join(work, "v3.tar.gz");
+    writeFileSync(v3, await makeTarGz([{ name: "index.html", data: "<h1>v3</h1>" }]));
+    expect((await fazt(["deploy", v3, "--site", "docs"])).code).toBe(0);
+    expect(await page("docs")).toBe("<h1>v3</h1>");
 
+    const json = await fazt(["deploys", "docs", "--json"]);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { site: string; deploys: { id: string; live: boolean; preview: boolean; activated_at: string | null }[] };
+    expect(report.site).toBe("docs");
+    expect(report.deploys.slice(0, 3).map((d) => [d.live, d.preview])).toEqual([[true, false], [false, true], [false, false]]);
+    expect(report.deploys[1]).toMatchObject({ id: previewId, activated_at: null });
     const history = await fazt(["deploys", "docs"]);
-    const lines = history.stdout.trim().split("\n").slice(1);
-    expect(lines).toHaveLength(4);
-    expect(lines[0]).toContain(previewId);
-    expect(lines[1]!.startsWith("*")).toBe(true);
+    const lines = history.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+STATE\s+CREATED/);
+    expect(lines.slice(1, 4).map((l) => l.split(/\s+/)[1])).toEqual(["live", "preview", "previous"]);
+    expect(lines[2]).toContain(previewId);
 
     const back = await fazt(["rollback", "docs"]);
     expect(back.code).toBe(0);
-    expect(await page("docs")).toBe("<h1>home</h1>");
+    expect(await page("docs")).toBe("<h1>home v2</h1>"); // not the never-live preview
+    const forth = await fazt(["rollback", "docs"]); // the one live before is now v3
+    expect(forth.stdout).toContain(`deploy ${report.deploys[0]!.id} is live`);
+    expect(await page("docs")).toBe("<h1>v3</h1>");
     const promote = await fazt(["rollback", "docs", previewId]);
     expect(promote.stdout).toContain(`deploy ${previewId} is live`);
     expect(await page("docs")).toBe("<h1>archive</h1>");
+    const promoted = JSON.parse((await fazt(["deploys", "docs", "--json"])).stdout) as typeof report;
+    expect(promoted.deploys.find((d) => d.id === previewId)).toMatchObject({ live: true, preview: false });
 
     expect((await fazt(["site", "rm", "docs"])).code).toBe(0);
     expect(await page("docs")).toBe("HTTP 404");
-  });
+  }, 30_000); // a dozen CLI processes
 });

@@ -58,6 +58,23 @@ describe("migrations", () => {
     expect(db.query("SELECT name FROM sqlite_master WHERE name='b'").get()).toEqual({ name: "b" });
   });
 
+  test("0009 backfills activation history: the live deploy and older ones were live, newer ones count as previews", () => {
+    const db = new Database(":memory:");
+    db.run("PRAGMA foreign_keys = ON");
+    migrate(db, migrations.filter((m) => m.version < 9));
+    db.run("INSERT INTO sites (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)");
+    const add = db.prepare("INSERT INTO deploys (id, site_id, files, bytes, created_at) VALUES (?, ?, 0, 0, ?)");
+    for (const [id, site, t] of [["a1", 1, 10], ["a2", 1, 20], ["a3", 1, 30], ["b1", 2, 10]] as const) add.run(id, site, t);
+    db.run("UPDATE sites SET live_deploy_id = 'a2' WHERE id = 1"); // a3 came later: a preview or rolled back from; b: nothing live
+    migrate(db);
+    expect(db.query("SELECT id, activated_at AS t FROM deploys ORDER BY id").all()).toEqual([
+      { id: "a1", t: 10 },
+      { id: "a2", t: 20 },
+      { id: "a3", t: null },
+      { id: "b1", t: null },
+    ]);
+  });
+
   test("a newer schema is refused", () => {
     const path = join(dir, "newer.db");
     Store.open(path).close();

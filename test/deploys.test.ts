@@ -131,6 +131,26 @@ describe("deploy, history, rollback", () => {
     expect(await page("keep")).toBe("version 0");
   });
 
+  test("retention never drops the rollback target (the deploy live before), however many previews follow", async () => {
+    await api(f, "/api/sites", { method: "POST", json: { name: "prev" } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await deploy("prev", await makeTarGz([{ name: "index.html", data: `prev ${i}` }]), i < 2 ? "" : "?activate=false");
+      ids.push(((await r.json()) as { id: string }).id);
+    }
+    const history = (await (await api(f, "/api/sites/prev/deploys")).json()) as { deploys: { id: string; live: boolean; preview: boolean }[] };
+    const [p0, p1, , p3, p4, p5] = ids as [string, string, string, string, string, string]; // p2 went with retention
+    expect(history.deploys.map((d) => [d.id, d.live, d.preview])).toEqual([
+      [p5, false, true],
+      [p4, false, true],
+      [p3, false, true],
+      [p1, true, false],
+      [p0, false, false],
+    ]);
+    expect((await api(f, `/api/sites/prev/deploys/${p0}/activate`, { method: "POST" })).status).toBe(200);
+    expect(await page("prev")).toBe("prev 0");
+  });
+
   test("single-file PUT makes a new deploy: the live one plus that file", async () => {
     const r = await api(f, "/api/sites/other/files/docs/hello%20world.txt", { method: "PUT", body: "hi there" });
     expect(r.status).toBe(201);

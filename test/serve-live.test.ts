@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { startServer } from "../src/server/index.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
 import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
 import { startFazt, tempDir, cleanup, hostFetch, api } from "./helpers/fazt.ts";
@@ -27,8 +27,10 @@ function config(dbPath: string): ServerConfig {
     smtp: null,
     mailWebhookSecret: null,
     trustProxy: false,
+    accessLog: false,
     limits: DEFAULT_LIMITS,
     analytics: DEFAULT_ANALYTICS,
+    mail: DEFAULT_MAIL,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { dayOf, parseDay, siteReport } from "../analytics/index.ts";
 import { badRequest } from "../http/errors.ts";
 import { siteRoutes } from "./route.ts";
@@ -28,7 +28,7 @@ export function reportRange(query: Record<string, string | undefined>, now = Dat
   return { from, to, limit };
 }
 
-export function analyticsApi(app: App) {
+export function analyticsApi(app: ApiDeps) {
   return [
     siteRoutes().get("/api/sites/:site/analytics", ({ site, query }) => {
       const { from, to, limit } = reportRange(query);

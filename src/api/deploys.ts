@@ -1,7 +1,8 @@
 // Deploys: archive upload, single-file PUT, incremental uploads, history,
 // activation (rollback/promote), and an on-demand garbage collection.
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
+import { log } from "../log/index.ts";
 import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
@@ -10,7 +11,10 @@ import { assertInManifest, commitIncremental, openIncremental } from "../vfs/inc
 import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
 import { storageError, VfsError } from "../vfs/errors.ts";
 import { badRequest } from "../http/errors.ts";
-import { adminRoutes, siteRoutes } from "./route.ts";
+import { adminRoutes, siteRoutes, type Principal } from "./route.ts";
+
+/** Who made a deploy, for its history: the signed-in user or the token's id. */
+const author = (p: Principal) => (p.via === "session" ? `user ${p.user}` : `token ${p.id}`);
 
 const OpenUpload = v.object({ files: v.record(v.string(), v.string()) });
 const Commit = v.object({ activate: v.optional(v.boolean(), true) });
@@ -22,7 +26,7 @@ function activateParam(url: string): boolean {
   throw badRequest(`activate: expected true or false, got "${value}"`);
 }
 
-export function deployApi(app: App) {
+export function deployApi(app: ApiDeps) {
   const store = app.store;
   const limits = app.config.limits;
   // A manifest names every file of a deploy: path and hash, with JSON's quoting.
@@ -34,7 +38,11 @@ export function deployApi(app: App) {
     files: d.files,
     bytes: d.bytes,
     created_at: new Date(d.createdAt).toISOString(),
+    created_by: d.createdBy,
     live,
+    // When it was last made live; a preview has never been live (rollback skips it).
+    activated_at: d.activatedAt === null ? null : new Date(d.activatedAt).toISOString(),
+    preview: d.activatedAt === null,
     url: live ? app.siteUrl(site.name) : app.siteUrl(site.name, d.id),
     preview_url: app.siteUrl(site.name, d.id),
   });
@@ -60,12 +68,21 @@ export function deployApi(app: App) {
   };
 
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
-  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> =>
+  const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean, by: Principal): Promise<DeployInfo> =>
     writing(site, async () => {
       const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
+      const started = performance.now();
+      const ms = () => Math.round(performance.now() - started);
       try {
+        log.debug("deploy: receiving", { site: site.name, activate });
         await fill(builder);
-        return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+        log.debug("deploy: content stored, committing", { site: site.name, ms: ms() });
+        const d = builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by) });
+        log.debug("deploy: committed", { site: site.name, deploy: d.id, files: d.files, bytes: d.bytes, live: activate, ms: ms() });
+        return d;
+      } catch (err) {
+        log.debug("deploy: failed, nothing committed", { site: site.name, err: err as Error, ms: ms() });
+        throw err;
       } finally {
         builder.abort();
         app.gc.schedule();
@@ -73,9 +90,9 @@ export function deployApi(app: App) {
     });
 
   const site = siteRoutes()
-    .post("/api/sites/:site/deploys", async ({ request, site, set }) => {
+    .post("/api/sites/:site/deploys", async ({ request, site, set, principal }) => {
       const activate = activateParam(request.url);
-      const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate);
+      const d = await build(site, (b) => readArchive(store, request.body, b, limits).then(() => {}), activate, principal);
       return committed(site, d, activate, set);
     })
     .get("/api/sites/:site/deploys", ({ site }) => ({
@@ -91,7 +108,7 @@ export function deployApi(app: App) {
       app.sitesChanged();
       return view(site, getDeploy(store, site.id, params.id!), true);
     })
-    .put("/api/sites/:site/files/*", async ({ request, params, site, set }) => {
+    .put("/api/sites/:site/files/*", async ({ request, params, site, set, principal }) => {
       const activate = activateParam(request.url);
       // The raw (still percent-encoded) path, so encoded tricks are seen and refused.
       const pathname = new URL(request.url).pathname;
@@ -108,6 +125,7 @@ export function deployApi(app: App) {
           await b.addFile(path, (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>);
         },
         activate,
+        principal,
       );
       return committed(site, d, activate, set);
     })
@@ -116,6 +134,8 @@ export function deployApi(app: App) {
       async ({ site, json, set }) => {
         const input = await json(OpenUpload);
         const upload = await writing(site, () => openIncremental(store, site.id, input.files, limits, site.settings.dotfiles));
+        const files = Object.keys(input.files).length;
+        log.debug("deploy: incremental upload opened", { site: site.name, upload: upload.id, files, required: upload.required.length });
         set.status = 201;
         return { id: upload.id, required: upload.required };
       },
@@ -128,9 +148,10 @@ export function deployApi(app: App) {
       set.status = 201;
       return { hash: params.hash, size: blob.size };
     })
-    .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set }) => {
+    .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
-      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate));
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal)));
+      log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
       return committed(site, d, activate, set);
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());

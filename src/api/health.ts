@@ -1,10 +1,10 @@
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { BUILT_AT, COMMIT, VERSION } from "../core/version.ts";
 import { publicRoutes } from "./route.ts";
 
 const started = Date.now();
 
-export function healthApi(app: App) {
+export function healthApi(app: ApiDeps) {
   return [
     publicRoutes().get("/api/health", () => {
       app.store.read.query("SELECT 1").get();

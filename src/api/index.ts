@@ -1,7 +1,7 @@
 // The admin host's HTTP API on Elysia. Each area declares route groups with
 // their access (route.ts); here every route gets the guard and one error mapping.
 import { Elysia } from "elysia";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { HttpError, errorResponse } from "../http/errors.ts";
 import { log } from "../log/index.ts";
 import { createGuard } from "./auth.ts";
@@ -13,17 +13,23 @@ import { deployApi } from "./deploys.ts";
 import { certificateApi } from "./certificates.ts";
 import { analyticsApi } from "./analytics.ts";
 import { metricsApi } from "./metrics.ts";
+import { backupApi } from "./backup.ts";
 import { settingsApi } from "./settings.ts";
+import { sessionApi } from "./session.ts";
+import { systemApi } from "./system.ts";
+import { mailApi } from "./mail.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
-export function apiRoutes(app: App): Route[] {
-  const areas: ((app: App) => { routes: Route[] }[])[] = [healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi];
+export function apiRoutes(app: ApiDeps): Route[] {
+  const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
+    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi, mailApi,
+  ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }
 
-export function createApi(app: App): ApiHandler {
+export function createApi(app: ApiDeps): ApiHandler {
   const guard = createGuard(app.store);
   const api = new Elysia({ aot: true }).onError(({ error, code }) => {
     if (error instanceof HttpError) return errorResponse(error.status, error.code, error.message, error.headers);

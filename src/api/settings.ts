@@ -1,6 +1,6 @@
 // A site's settings: read and change them (applied at once, no restart).
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { SettingsPatch, settingsJson, updateSettings } from "../sites/index.ts";
 import { parseBody } from "./body.ts";
 import { siteRoutes } from "./route.ts";
@@ -8,7 +8,7 @@ import { siteRoutes } from "./route.ts";
 // The older one-setting route, kept for scripts: PUT {max_age, include_subdomains}.
 const HstsBody = v.object({ max_age: v.number(), include_subdomains: v.optional(v.boolean()) });
 
-export function settingsApi(app: App) {
+export function settingsApi(app: ApiDeps) {
   const change = (site: string, patch: SettingsPatch) => {
     const settings = updateSettings(app.store, site, patch);
     app.sitesChanged();

@@ -1,14 +1,16 @@
 // Sites and their custom domains. Domains are the operator's decision: adding
 // or removing one needs an admin.
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { addDomain, createSite, deleteSite, listSites, removeDomain, type Site } from "../sites/index.ts";
+import { getDeploy } from "../vfs/deploys.ts";
+import { viewsToday } from "../analytics/index.ts";
 import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
 
-export function siteView(app: App, site: Site) {
+export function siteView(app: ApiDeps, site: Site) {
   return {
     name: site.name,
     domains: site.domains,
@@ -18,11 +20,18 @@ export function siteView(app: App, site: Site) {
   };
 }
 
-export function siteApi(app: App) {
+export function siteApi(app: ApiDeps) {
   const store = app.store;
   const member = memberRoutes().get("/api/sites", ({ principal }) => {
     const sites = listSites(store).filter((s) => principal.siteId === null || s.id === principal.siteId);
-    return { sites: sites.map((s) => siteView(app, s)) };
+    const views = viewsToday(store.read);
+    // For the dashboard's list: the live deploy's size and today's views, in the same answer.
+    const live = (s: Site) => {
+      if (!s.liveDeployId) return null;
+      const d = getDeploy(store, s.id, s.liveDeployId);
+      return { id: d.id, files: d.files, bytes: d.bytes, created_at: new Date(d.createdAt).toISOString() };
+    };
+    return { sites: sites.map((s) => ({ ...siteView(app, s), live: live(s), views_today: views.get(s.id) ?? 0 })) };
   });
   const admin = adminRoutes()
     .post("/api/sites", async ({ json, set }) => {

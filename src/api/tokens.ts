@@ -1,6 +1,6 @@
 // Tokens: a deploy token per site; listing (never the secret) and revoking (admin).
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { createToken, listTokens, revokeToken, type TokenInfo } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
 import { notFound } from "../http/errors.ts";
@@ -24,7 +24,7 @@ export function tokenView(t: TokenInfo) {
   };
 }
 
-export function tokenApi(app: App) {
+export function tokenApi(app: ApiDeps) {
   const store = app.store;
   return [
     adminRoutes()

@@ -70,11 +70,20 @@ interface DeployView {
   bytes: number;
   created_at: string;
   live: boolean;
+  /** When it was last made live; null for a preview that never was. */
+  activated_at: string | null;
+  preview: boolean;
   url: string;
   preview_url: string;
 }
 
-function table(rows: string[][]): string {
+/** The deploy that was live before the live one (most recently activated of the others); never a preview. */
+export function previousLive(deploys: readonly DeployView[]): DeployView | undefined {
+  const candidates = deploys.filter((d) => !d.live && d.activated_at !== null);
+  return candidates.sort((a, b) => Date.parse(b.activated_at!) - Date.parse(a.activated_at!))[0];
+}
+
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
@@ -154,15 +163,19 @@ export const siteRmCommand: CommandBody = {
 };
 
 export const deploysCommand: CommandBody = {
-  usage: "NAME",
+  usage: "NAME [--json]",
   minArgs: 1,
   maxArgs: 1,
-  flags: clientFlags,
+  flags: { ...clientFlags, json: { type: "boolean", description: "print the API's JSON", noEnv: true } },
   async run(args) {
-    const { deploys } = await Client.from(args).request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+    const report = await Client.from(args).request<{ site: string; deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+    if (args.flags.json) return void process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    const { deploys } = report;
     if (deploys.length === 0) return void process.stdout.write("no deploys yet\n");
-    const rows = deploys.map((d) => [d.live ? "*" : " ", d.id, d.created_at, String(d.files), formatSize(d.bytes), d.preview_url]);
-    process.stdout.write(table([[" ", "ID", "CREATED", "FILES", "SIZE", "PREVIEW"], ...rows]));
+    const previous = previousLive(deploys);
+    const state = (d: DeployView) => (d.live ? "live" : d === previous ? "previous" : d.preview ? "preview" : "");
+    const rows = deploys.map((d) => [d.id, state(d), d.created_at, String(d.files), formatSize(d.bytes), d.preview_url]);
+    process.stdout.write(table([["ID", "STATE", "CREATED", "FILES", "SIZE", "PREVIEW"], ...rows]));
   },
 };
 
@@ -176,9 +189,8 @@ export const rollbackCommand: CommandBody = {
     let id = args.positionals[1];
     if (!id) {
       const { deploys } = await client.request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
-      const live = deploys.findIndex((d) => d.live);
-      const previous = live >= 0 ? deploys[live + 1] : undefined;
-      if (!previous) throw new Error(`site ${args.positionals[0]} has no deploy before the live one`);
+      const previous = previousLive(deploys);
+      if (!previous) throw new Error(`site ${args.positionals[0]} has no deploy that was live before the live one`);
       id = previous.id;
     }
     const d = await client.request<DeployView>("POST", `/api/sites/${siteName(args)}/deploys/${encodeURIComponent(id)}/activate`);

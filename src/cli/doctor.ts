@@ -141,7 +141,7 @@ function checkDatabase(db: Database, path: string): Finding[] {
 }
 
 function checkCertificates(db: Database): Finding[] {
-  const certs = listCertificates(db);
+  const certs = listCertificates({ read: db });
   if (certs.length === 0) return [finding("ok", "certificates", "none stored")];
   const out: Finding[] = [];
   const now = Date.now();

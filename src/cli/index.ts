@@ -20,7 +20,11 @@ const versionCommand: CommandBody = {
 };
 
 export const COMMANDS: CommandEntry[] = [
-  { name: "serve", summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.", load: async () => (await import("./serve.ts")).serveCommand },
+  {
+    name: "serve",
+    summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
   { name: "version", summary: "Print the version, commit and build date.", load: async () => versionCommand },
   {
     name: "token create",
@@ -39,18 +43,34 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "user create",
-    summary: "Create an admin user for the web UI (password from standard input).",
-    load: async () => (await import("./local.ts")).userCreateCommand,
+    summary: "Create an admin user for the web UI.",
+    load: async () => (await import("./users.ts")).userCreateCommand,
+  },
+  {
+    name: "user passwd",
+    summary: "Set a user's password; ends that user's sessions.",
+    load: async () => (await import("./users.ts")).userPasswdCommand,
+  },
+  { name: "user rm", summary: "Remove a user; ends that user's sessions.", load: async () => (await import("./users.ts")).userRmCommand },
+  {
+    name: "user list",
+    summary: "List the users of the web UI with their open sessions.",
+    load: async () => (await import("./users.ts")).userListCommand,
   },
   {
     name: "backup",
-    summary: "Write a consistent copy of the database while the server runs.",
+    summary: "Write a consistent copy of the database (mode 0600) while the server runs; --gzip compresses it.",
     load: async () => (await import("./local.ts")).backupCommand,
   },
   {
     name: "restore",
-    summary: "Check a backup, then make it the database (stop the server first).",
+    summary: "Check a backup, then make it the database (refused while a server has it open; the old file is kept).",
     load: async () => (await import("./local.ts")).restoreCommand,
+  },
+  {
+    name: "litestream-config",
+    summary: "Print a starting litestream.yml that replicates this database to --replica.",
+    load: async () => (await import("./litestream.ts")).litestreamConfigCommand,
   },
   {
     name: "stats",
@@ -73,16 +93,32 @@ export const COMMANDS: CommandEntry[] = [
     summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
     load: async () => (await import("./client.ts")).siteSetCommand,
   },
-  { name: "site rm", summary: "Delete a site, its deploys and its content.", load: async () => (await import("./client.ts")).siteRmCommand },
+  {
+    name: "site rm",
+    summary: "Delete a site, its deploys and its content.",
+    load: async () => (await import("./client.ts")).siteRmCommand,
+  },
   {
     name: "deploys",
-    summary: "A site's deploy history, newest first (* = live).",
+    summary: "A site's deploy history, newest first: live, previous (the rollback target), preview (never live).",
     load: async () => (await import("./client.ts")).deploysCommand,
   },
   {
     name: "rollback",
-    summary: "Make an earlier deploy live (default: the one before the live one).",
+    summary: "Make an earlier deploy live (default: the one that was live before the live one; previews are skipped).",
     load: async () => (await import("./client.ts")).rollbackCommand,
+  },
+  {
+    name: "mail send",
+    summary: "Queue a mail (sent by the server through Resend).",
+    load: async () => (await import("./mail.ts")).mailSendCommand,
+  },
+  { name: "mail outbox", summary: "Outgoing mail, newest first.", load: async () => (await import("./mail.ts")).mailOutboxCommand },
+  { name: "mail inbox", summary: "Received mail, newest first.", load: async () => (await import("./mail.ts")).mailInboxCommand },
+  {
+    name: "mail show",
+    summary: "One message: an outbox entry with its attempts (out_...) or received mail (in_...).",
+    load: async () => (await import("./mail.ts")).mailShowCommand,
   },
   {
     name: "service install",
@@ -134,6 +170,8 @@ function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | 
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Every file fazt writes is a database or a copy of one (keys, token hashes): private by default.
+  process.umask(0o077);
   const first = argv[0];
   if (first === undefined) {
     process.stderr.write("fazt: missing command; run 'fazt --help'\n");

@@ -20,9 +20,23 @@ export interface ServerConfig {
   smtp: ListenAddress | null;
   mailWebhookSecret: string | null;
   trustProxy: boolean;
+  /** One JSON line per request on stderr (--access-log). */
+  accessLog: boolean;
   limits: Limits;
   analytics: AnalyticsConfig;
+  mail: MailConfig;
 }
+
+export interface MailConfig {
+  /** Sender domains allowed besides those sites own (--mail-allow-from). */
+  allowFrom: string[];
+  /** Messages one site may send per minute (--mail-rate). */
+  sitePerMinute: number;
+  /** Largest message the SMTP listener accepts (--smtp-max-bytes). */
+  smtpMaxBytes: number;
+}
+
+export const DEFAULT_MAIL: MailConfig = { allowFrom: [], sitePerMinute: 60, smtpMaxBytes: 25 * 1024 * 1024 };
 
 export interface AnalyticsConfig {
   /** Off only for benchmarks (--analytics off): no events, no buffer. */

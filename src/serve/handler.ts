@@ -114,6 +114,12 @@ export class SiteHandler {
     this.cache = new ByteCache(cacheBytes);
   }
 
+  /** Cache lookups so far and what it holds (for /metrics). */
+  cacheStats(): { hits: number; misses: number; bytes: number; entries: number } {
+    const c = this.cache;
+    return { hits: c.hits, misses: c.misses, bytes: c.bytes, entries: c.size };
+  }
+
   /** Forget everything resolved: live deploys or stored variants changed. */
   invalidate(): void {
     this.cache.clear();

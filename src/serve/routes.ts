@@ -2,7 +2,7 @@
 // domains or live deploys change, so no SQL runs per request for routing.
 import type { Store } from "../db/index.ts";
 import { allDomains, siteSummaries, type SiteSettings } from "../sites/index.ts";
-import { LOCAL_ADMIN_HOSTS, normalizeHost } from "./host.ts";
+import { LOCAL_ADMIN_HOSTS, normalizeHost } from "../http/host.ts";
 
 export interface SiteRoute {
   siteId: number;

@@ -1,9 +1,9 @@
 // What the database says about certificates, per hostname: for
 // GET /api/certificates and the fazt_cert_expiry_seconds gauge. Read from the
 // database so it is true whichever process obtained the certificate.
-import type { Database } from "bun:sqlite";
 import * as acme from "acme-client";
-import type { App } from "../core/app.ts";
+import type { Store } from "../db/index.ts";
+import type { TlsDeps } from "./deps.ts";
 import { GAVE_UP } from "./manager.ts";
 
 export interface CertificateView {
@@ -33,8 +33,8 @@ interface StoredCert {
 }
 
 /** Stored ACME certificates, the longest-lasting one per name. */
-function storedCertificates(db: Database): StoredCert[] {
-  const rows = db
+function storedCertificates(store: Pick<Store, "read">): StoredCert[] {
+  const rows = store.read
     .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
     .all() as { key: string; value: Uint8Array }[];
   const best = new Map<string, StoredCert>();
@@ -52,11 +52,11 @@ function storedCertificates(db: Database): StoredCert[] {
   return [...best.values()];
 }
 
-/** Every certificate's state; db is a reading connection (the server's, or fazt doctor's read-only one). */
-export function listCertificates(db: Database): CertificateView[] {
-  const certs = new Map(storedCertificates(db).map((c) => [c.name, c]));
+/** Every certificate's state, read through the store's reading connection (fazt doctor passes a read-only one). */
+export function listCertificates(store: Pick<Store, "read">): CertificateView[] {
+  const certs = new Map(storedCertificates(store).map((c) => [c.name, c]));
   const status = new Map(
-    (db.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
+    (store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
   );
   const names = new Set([...certs.keys(), ...status.keys()]);
   const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -80,13 +80,13 @@ export function listCertificates(db: Database): CertificateView[] {
 }
 
 /** fazt_cert_expiry_seconds: seconds until each stored certificate expires (negative when expired). */
-function certExpirySeconds(app: App): { name: string; seconds: number }[] {
+function certExpirySeconds(app: TlsDeps): { name: string; seconds: number }[] {
   const now = Date.now();
-  return storedCertificates(app.store.read).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
+  return storedCertificates(app.store).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
 }
 
 /** Register fazt_cert_expiry_seconds{name}, read at each scrape. */
-export function registerCertMetrics(app: App): void {
+export function registerCertMetrics(app: TlsDeps): void {
   const gauge = app.metrics.gauge("fazt_cert_expiry_seconds", "Seconds until the stored certificate for a hostname expires.", ["name"]);
   let shown = new Set<string>();
   app.metrics.onCollect(() => {

@@ -92,7 +92,14 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
 }
 
 /** Write the deploy once every content is there. */
-export function commitIncremental(store: Store, siteId: number, uploadId: string, limits: Limits, activate: boolean): DeployInfo {
+export function commitIncremental(
+  store: Store,
+  siteId: number,
+  uploadId: string,
+  limits: Limits,
+  activate: boolean,
+  createdBy?: string,
+): DeployInfo {
   const manifest = uploadManifest(store, siteId, uploadId);
   const have = new Map(
     (
@@ -123,5 +130,5 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys });
+  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, createdBy });
 }

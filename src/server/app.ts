@@ -1,8 +1,9 @@
-// The core that owns the database and the shared state of a running server.
+// The wiring of a running server: the store, config, routing table, GC, metrics,
+// change and shutdown hooks. Components take the narrow part they use (ApiDeps, TlsDeps, AnalyticsDeps).
 import type { Store } from "../db/index.ts";
 import { RoutingTable } from "../serve/routes.ts";
 import { Registry } from "../metrics/registry.ts";
-import type { ServerConfig } from "./config.ts";
+import type { ServerConfig } from "../core/config.ts";
 import { GarbageCollector } from "../vfs/gc.ts";
 
 type Listener = () => void;
@@ -15,6 +16,7 @@ export class App {
   readonly metrics = new Registry();
   private siteListeners: Listener[] = [];
   private contentListeners: Listener[] = [];
+  private mailListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
 
   constructor(
@@ -42,6 +44,15 @@ export class App {
 
   contentChanged(): void {
     for (const fn of this.contentListeners) fn();
+  }
+
+  /** Called when mail was queued or received (the mail workers look for work at once). */
+  onMailChanged(fn: Listener): void {
+    this.mailListeners.push(fn);
+  }
+
+  mailChanged(): void {
+    for (const fn of this.mailListeners) fn();
   }
 
   /** The public URL of a site (or of one deploy's preview). */
