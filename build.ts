@@ -83,7 +83,8 @@ async function releaseTarget(name: string, work: string, defines: Record<string,
   await runAsync(compileCommand(join(work, base), defines, RELEASE_TARGETS[name]));
   const archive = `${base}.tar.gz`;
   // Numeric root ownership: the archive does not carry the builder's user name.
-  await runAsync(["tar", "-czf", join(DIST, archive), "--owner=0", "--group=0", "--numeric-owner", "-C", work, base, "-C", process.cwd(), "LICENSE"]);
+  const owner = ["--owner=0", "--group=0", "--numeric-owner"];
+  await runAsync(["tar", "-czf", join(DIST, archive), ...owner, "-C", work, base, "-C", process.cwd(), "LICENSE"]);
   rmSync(join(work, base));
   console.log(`built ${join(DIST, archive)}: ${MB(statSync(join(DIST, archive)).size)} in ${seconds(t0)}`);
   return `${createHash("sha256").update(readFileSync(join(DIST, archive))).digest("hex")}  ${archive}`;

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY, ROOT } from "../test/helpers/fazt.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, "no-build": { type: "boolean" }, other: { type: "string" } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "20" }, "no-build": { type: "boolean" }, other: { type: "string" } },
+});
 const RUNS = Number(values.runs);
 
 function spawnOk(cmd: string[], cwd = ROOT): number {

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, writeSync, closeSync } from
 import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import dnsPacket from "dns-packet";
+import { Database } from "bun:sqlite";
 import * as x509 from "@peculiar/x509";
 import { cleanup, runFazt, startFazt, tempDir } from "./helpers/fazt.ts";
 import { Store } from "../src/db/index.ts";
@@ -217,4 +218,23 @@ describe("DNS", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--dns-server");
   });
+});
+
+test("a database written by a newer fazt, or another application's SQLite file, FAILs", async () => {
+  const db = await privateDb(dir());
+  const raw = new Database(db);
+  raw.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)");
+  raw.close();
+  const port = String(await freePort());
+  const newer = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
+  expect(lines(newer.stdout, "database")).toEqual([expect.stringMatching(/^FAIL database +database has migration 9999_future\.sql, newer than/)]);
+  expect(newer.code).toBe(1);
+  const foreign = join(dir(), "other.db");
+  const other = new Database(foreign);
+  other.run("CREATE TABLE notes (body TEXT)");
+  other.close();
+  chmodSync(foreign, 0o600);
+  const r = await runFazt(["doctor", "--db", foreign, "--http", `127.0.0.1:${port}`]);
+  expect(lines(r.stdout, "database")).toEqual([`FAIL database     ${foreign} is not a Fazt database (another application's)`]);
+  expect(r.code).toBe(1);
 });

@@ -9,8 +9,7 @@ import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
 import { DEFAULT_LIMITS, formatAddress, parseListenAddress, type ListenAddress } from "../core/config.ts";
-import { assertSqliteFile, schemaVersion } from "../db/index.ts";
-import { migrations } from "../db/migrations.ts";
+import { assertKnownMigrations, assertSqliteFile, databaseKind, DatabaseError, schemaVersion } from "../db/index.ts";
 import { listCertificates } from "../tls/index.ts";
 
 type Status = "ok" | "warn" | "FAIL";
@@ -58,7 +57,9 @@ async function answersAsFazt(scheme: "http" | "https", a: ListenAddress, adminHo
       tls: { rejectUnauthorized: false },
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
-    if (res.status >= 300 && res.status < 400) return (res.headers.get("location") ?? "").startsWith(`https://${adminHost}`) ? "redirect" : false;
+    if (res.status >= 300 && res.status < 400) {
+      return (res.headers.get("location") ?? "").startsWith(`https://${adminHost}`) ? "redirect" : false;
+    }
     const body = (await res.json().catch(() => null)) as { ok?: unknown; version?: unknown } | null;
     return body?.ok === true && typeof body.version === "string";
   } catch {
@@ -125,17 +126,24 @@ async function checkDns(domain: string | null, dnsServer: string | null): Promis
 // ---- database --------------------------------------------------------------
 
 function checkDatabase(db: Database, path: string): Finding[] {
+  const kind = databaseKind(db);
+  if (kind !== "fazt") {
+    return [finding("FAIL", "database", `${path} is not a Fazt database (${kind === "empty" ? "empty" : "another application's"})`)];
+  }
   const out: Finding[] = [];
-  const version = schemaVersion(db);
-  const known = Math.max(...migrations.map((m) => m.version));
-  if (version === 0) return [finding("FAIL", "database", `${path} is not a Fazt database (no schema_migrations)`)];
-  if (version > known) out.push(finding("FAIL", "database", `schema ${version} is newer than this fazt knows (${known}): run a newer fazt`));
+  try {
+    assertKnownMigrations(db);
+  } catch (err) {
+    if (!(err instanceof DatabaseError)) throw err;
+    out.push(finding("FAIL", "database", err.message));
+  }
   const rows = db.query("PRAGMA quick_check").all() as { quick_check: string }[];
   const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+  const more = problems.length > 3 ? ` (+${problems.length - 3} more)` : "";
   out.push(
     problems.length
-      ? finding("FAIL", "integrity", `quick_check: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ""}`)
-      : finding("ok", "integrity", `quick_check ok (schema ${version})`),
+      ? finding("FAIL", "integrity", `quick_check: ${problems.slice(0, 3).join("; ")}${more}`)
+      : finding("ok", "integrity", `quick_check ok (schema ${schemaVersion(db)})`),
   );
   return out;
 }
@@ -150,10 +158,12 @@ function checkCertificates(db: Database): Finding[] {
     const days = c.not_after ? Math.floor((Date.parse(c.not_after) - now) / DAY_MS) : null;
     const error = c.last_error ? `; last error: ${c.last_error}` : "";
     if (c.state === "expired") out.push(finding("FAIL", "certificate", `${name} expired on ${c.not_after}${error}`));
-    else if (c.state === "gave_up" || c.state === "failing") out.push(finding("FAIL", "certificate", `${name}: no certificate, ${c.failures} failed orders${error}`));
-    else if (c.state === "pending") out.push(finding("warn", "certificate", `${name}: being ordered`));
-    else if (days !== null && days < CERT_WARN_DAYS) out.push(finding("warn", "certificate", `${name} expires in ${days} days, not renewed yet${error}`));
-    else if (c.failures > 0) out.push(finding("warn", "certificate", `${name}: renewal failed ${c.failures} times${error}`));
+    else if (c.state === "gave_up" || c.state === "failing") {
+      out.push(finding("FAIL", "certificate", `${name}: no certificate, ${c.failures} failed orders${error}`));
+    } else if (c.state === "pending") out.push(finding("warn", "certificate", `${name}: being ordered`));
+    else if (days !== null && days < CERT_WARN_DAYS) {
+      out.push(finding("warn", "certificate", `${name} expires in ${days} days, not renewed yet${error}`));
+    } else if (c.failures > 0) out.push(finding("warn", "certificate", `${name}: renewal failed ${c.failures} times${error}`));
   }
   const valid = certs.filter((c) => c.state === "valid").length;
   if (out.length === 0) out.push(finding("ok", "certificates", `${valid} valid`));
@@ -174,7 +184,9 @@ function checkFiles(path: string): Finding[] {
   const total = fs.blocks * fs.bsize;
   const detail = `${mib(free)} free of ${mib(total)} on ${dirname(path)} (database ${mib(dbBytes)})`;
   // Below the serve reserve (--min-free-disk-bytes) deploys stop with 507; below the database's size a VACUUM cannot run.
-  if (free < DEFAULT_LIMITS.minFreeDiskBytes || free < dbBytes) out.push(finding("FAIL", "disk", `${detail}: deploys stop, writes may fail`));
+  if (free < DEFAULT_LIMITS.minFreeDiskBytes || free < dbBytes) {
+    out.push(finding("FAIL", "disk", `${detail}: deploys stop, writes may fail`));
+  }
   else if (free < total / 10) out.push(finding("warn", "disk", `${detail}: under 10% free`));
   else out.push(finding("ok", "disk", detail));
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
@@ -182,7 +194,8 @@ function checkFiles(path: string): Finding[] {
     const mode = statSync(file).mode & 0o777;
     const shown = `${file} ${mode.toString(8).padStart(4, "0")}`;
     // The database holds token hashes and private keys: nobody but its owner may read it.
-    out.push(mode & 0o077 ? finding("FAIL", "mode", `${shown}: others can access it; run chmod 600 ${file}`) : finding("ok", "mode", shown));
+    const fix = `${shown}: others can access it; run chmod 600 ${file}`;
+    out.push(mode & 0o077 ? finding("FAIL", "mode", fix) : finding("ok", "mode", shown));
   }
   return out;
 }

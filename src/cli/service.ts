@@ -116,7 +116,12 @@ export const serviceInstallCommand: CommandBody = {
     http: { type: "string", description: "passed to 'fazt serve --http'", noEnv: true },
     https: { type: "string", description: "passed to 'fazt serve --https'", noEnv: true },
     user: { type: "string", description: "system user the service runs as (created if missing)", default: "fazt", noEnv: true },
-    binary: { type: "string", description: "where the service's fazt binary lives (this binary is copied there)", default: DEFAULT_BINARY, noEnv: true },
+    binary: {
+      type: "string",
+      description: "where the service's fazt binary lives (this binary is copied there)",
+      default: DEFAULT_BINARY,
+      noEnv: true,
+    },
   },
   run(args) {
     const user = str(args, "user")!;

@@ -52,7 +52,9 @@ export const upgradeCommand: CommandBody = {
   },
   async run(args) {
     if (args.flags.check !== true) {
-      throw new UsageError("fazt does not replace itself: run 'fazt upgrade --check', then replace the binary and restart (docs/INSTALL.md)");
+      throw new UsageError(
+        "fazt does not replace itself: run 'fazt upgrade --check', then replace the binary and restart (docs/INSTALL.md)",
+      );
     }
     const url = str(args, "releases-url");
     if (!url) throw new Error("this build does not know its GitHub repository: pass --releases-url");
