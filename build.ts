@@ -73,7 +73,7 @@ function compileCommand(outfile: string, defines: Record<string, string>, target
   return [...cmd, "src/main.ts", "src/mail/sanitize-worker.ts", "--outfile", outfile];
 }
 
-const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 /** Compile one target and pack it; returns its SHA256SUMS line. */
