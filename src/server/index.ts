@@ -185,6 +185,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await app.shutdown();
     throw err;
   }
+  // Listening on port 0 picks a free port: URLs must name the real one.
+  app.listening({ http: http?.port ?? null, https: https?.listener.port ?? null });
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
   // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
@@ -193,9 +195,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
   app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
 
-  // Listening on port 0 picks a free port: URLs must name the real one.
-  if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };
-  if (https && config.https) config.https = { ...config.https, port: https.listener.port };
   let stopped = false;
   return {
     app,
