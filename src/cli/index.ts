@@ -74,7 +74,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "stats",
-    summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes.",
+    summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes, path classes.",
     load: async () => (await import("./stats.ts")).statsCommand,
   },
   {

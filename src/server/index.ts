@@ -9,6 +9,7 @@ import { createUi } from "../ui/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
+import { decideOlderDeploys } from "../vfs/deploys.ts";
 import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
@@ -74,15 +75,13 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
         if (access) logAccess(access, req, res, started, clientAddress(req, server, trustProxy));
       });
     }
-    const res = sites.handle(req, target); // synchronous: no closure per request on the hot path
-    const bytes = sites.bytes;
-    metrics.countSite(target.siteId, target.siteName, res.status, bytes);
-    if (analytics || access) {
-      const ip = clientAddress(req, server, trustProxy);
-      analytics?.record(req, res.status, bytes, ip, target.host, target.siteId);
-      if (access) logAccess(access, req, res, started, ip, bytes);
-    }
-    return res;
+    // Synchronous: no closure per request on the hot path; `served` is read before the next request.
+    const { response, status, bytes, pathClass } = sites.handle(req, target);
+    metrics.countSite(target.siteId, target.siteName, status, bytes);
+    if (analytics) analytics.record({ req, server, siteId: target.siteId, host: target.host, status, bytes, pathClass });
+    // The access log wants every request's address; analytics looks it up only for documents.
+    if (access) logAccess(access, req, response, started, clientAddress(req, server, trustProxy), bytes);
+    return response;
   };
 }
 
@@ -141,6 +140,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
+  const decided = decideOlderDeploys(store);
+  if (decided > 0) log.info("fingerprinted files decided for deploys made before decisions were stored", { deploys: decided });
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
