@@ -20,11 +20,10 @@ function dir(): string {
   return d;
 }
 
-/** A Fazt database (made by another process) with private modes, as the service unit's UMask=0077 makes it. */
+/** A Fazt database made by another process (fazt creates it and its -wal/-shm 0600). */
 async function privateDb(folder: string): Promise<string> {
   const db = join(folder, "fazt.db");
   expect((await runFazt(["token", "create", "--db", db])).code).toBe(0);
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   return db;
 }
 
@@ -43,8 +42,6 @@ test("a healthy server: every check ok, both ports held by Fazt, exit 0", async 
   const f = await startFazt({ dir: d, args: ["--https", "127.0.0.1:0"] });
   try {
     const httpsPort = Number(/"https_port":(\d+)/.exec(f.stderr())?.[1]);
-    // Hardening (issue 10) creates these 0600 by itself; until then the umask of the unit does.
-    for (const s of ["", "-wal", "-shm"]) chmodSync(f.db + s, 0o600);
     const r = await runFazt(["doctor", "--db", f.db, "--http", `127.0.0.1:${f.port}`, "--https", `127.0.0.1:${httpsPort}`]);
     expect(r.stdout).toContain(`ok   port http    127.0.0.1:${f.port} is held by Fazt`);
     expect(r.stdout).toContain(`ok   port https   127.0.0.1:${httpsPort} is held by Fazt`);
