@@ -1,7 +1,7 @@
 // fazt doctor against real files, a real server, a real small filesystem and a
 // certificate stored through the tls storage.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import dnsPacket from "dns-packet";
