@@ -56,12 +56,15 @@ export function deployRoutes(app: App) {
     return view(site, d, live);
   };
 
+  /** The site's own host names: a `_headers` cookie may name only these as Domain. */
+  const hostsOf = (site: Site): string[] => [site.name + app.routes.siteSuffix, ...site.domains];
+
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
   const build = async (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean): Promise<DeployInfo> => {
     const builder = new DeployBuilder(store, site.id, limits);
     try {
       await fill(builder);
-      return builder.commit({ activate, keepDeploys: limits.keepDeploys });
+      return builder.commit({ activate, keepDeploys: limits.keepDeploys, hosts: hostsOf(site) });
     } catch (err) {
       // Deleted while its upload was streaming: say so rather than fail on a foreign key.
       if (!(err instanceof VfsError)) getSite(store, site.name);
@@ -144,7 +147,7 @@ export function deployRoutes(app: App) {
     .post("/api/sites/:site/uploads/:id/commit", ({ request, params, body, set }) => {
       const site = siteFor(request, params.site);
       const { activate } = parseBody(Commit, body);
-      const d = commitIncremental(store, site.id, params.id, limits, activate);
+      const d = commitIncremental(store, site.id, params.id, limits, activate, hostsOf(site));
       return committed(site, d, activate, set);
     }, JSON_BODY)
     .post("/api/gc", async ({ request }) => {

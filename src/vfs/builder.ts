@@ -106,13 +106,14 @@ export class DeployBuilder {
   }
 
   /** Write the manifest; with activate, make it live in the same transaction. */
-  commit(opts: { activate: boolean; keepDeploys: number }): DeployInfo {
+  commit(opts: { activate: boolean; keepDeploys: number; hosts?: readonly string[] }): DeployInfo {
     this.flush();
     if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
     const info = createDeploy(this.store, this.siteId, [...this.files.values()], {
       activate: opts.activate,
       uploadId: this.uploadId,
       keepDeploys: opts.keepDeploys,
+      hosts: opts.hosts,
     });
     this.done = true;
     return info;

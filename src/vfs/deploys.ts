@@ -3,7 +3,7 @@
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 import { VfsError } from "./errors.ts";
-import { deployRules } from "../serve/rules.ts";
+import { deployRules } from "./rules.ts";
 import { readBlobBytes } from "./read.ts";
 import { deployCreated } from "./variants.ts";
 
@@ -29,6 +29,8 @@ export interface CreateDeployOptions {
   uploadId?: string;
   /** Keep this many newest deploys of the site (and always the live one). */
   keepDeploys?: number;
+  /** The site's host names: the only ones a `_headers` cookie may name as Domain. */
+  hosts?: readonly string[];
 }
 
 /**
@@ -40,7 +42,7 @@ export interface CreateDeployOptions {
  * background.
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
-  const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)));
+  const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)), opts.hosts);
   const config = { ...(opts.config as object | undefined), ...rules };
   const info = store.tx(() => {
     const id = randomId(10);

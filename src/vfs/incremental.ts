@@ -75,7 +75,15 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
 }
 
 /** Write the deploy once every content is there. */
-export function commitIncremental(store: Store, siteId: number, uploadId: string, limits: Limits, activate: boolean): DeployInfo {
+/** `hosts`: the site's host names (the only cookie domains its `_headers` may name). */
+export function commitIncremental(
+  store: Store,
+  siteId: number,
+  uploadId: string,
+  limits: Limits,
+  activate: boolean,
+  hosts: readonly string[] = [],
+): DeployInfo {
   const manifest = uploadManifest(store, siteId, uploadId);
   const have = new Map(
     (
@@ -106,5 +114,5 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys });
+  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, hosts });
 }
