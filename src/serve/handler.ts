@@ -148,6 +148,14 @@ export class SiteHandler {
     this.cache = new ByteCache(cacheBytes);
   }
 
+  /** What the response caches hold: "main" (files and exact paths) and "misses" (arbitrary paths). */
+  cacheStats(): { cache: "main" | "misses"; bytes: number; entries: number }[] {
+    return [
+      { cache: "main", bytes: this.cache.bytes, entries: this.cache.size },
+      { cache: "misses", bytes: this.misses.bytes, entries: this.misses.size },
+    ];
+  }
+
   /** Forget everything resolved: live deploys or stored variants changed. */
   invalidate(): void {
     this.cache.clear();

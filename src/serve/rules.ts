@@ -32,18 +32,30 @@ export function splitPath(path: string): SplitPath {
   return { path: p, segments, starts };
 }
 
+interface Glob {
+  prefix: string;
+  suffix: string;
+  node: Node;
+}
+
+interface Rest {
+  prefix: string;
+  rules: number[];
+}
+
 interface Node {
   literal: Map<string, Node> | null;
   param: Node | null;
-  globs: { prefix: string; suffix: string; node: Node }[];
+  /** One-segment globs, by "prefix*suffix" (their count is bounded at deploy: the dynamic rules limit). */
+  globs: Map<string, Glob> | null;
   /** Rules whose pattern ends here. */
   ends: number[];
   /** Rules whose pattern ends here with a splat: "prefix*" matches the rest of the path. */
-  rests: { prefix: string; rules: number[] }[];
+  rests: Map<string, Rest> | null;
 }
 
 function newNode(): Node {
-  return { literal: null, param: null, globs: [], ends: [], rests: [] };
+  return { literal: null, param: null, globs: null, ends: [], rests: null };
 }
 
 /** Patterns in rule order, indexed by a segment tree; a lookup returns every matching rule in order. */
@@ -67,8 +79,8 @@ export class PatternIndex {
     for (let d = 0; ; d++) {
       const seg = segs[d];
       for (const node of active) {
-        for (const rest of node.rests) if (seg === undefined ? rest.prefix === "" : seg.startsWith(rest.prefix)) out.push(...rest.rules);
-        if (seg === undefined) out.push(...node.ends);
+        if (node.rests) for (const rest of node.rests.values()) if (seg === undefined ? rest.prefix === "" : seg.startsWith(rest.prefix)) append(out, rest.rules);
+        if (seg === undefined) append(out, node.ends);
       }
       if (seg === undefined) break;
       const next: Node[] = [];
@@ -76,8 +88,10 @@ export class PatternIndex {
         const lit = node.literal?.get(seg);
         if (lit) next.push(lit);
         if (node.param && seg !== "") next.push(node.param);
-        for (const g of node.globs) {
-          if (seg.length >= g.prefix.length + g.suffix.length && seg.startsWith(g.prefix) && seg.endsWith(g.suffix)) next.push(g.node);
+        if (node.globs) {
+          for (const g of node.globs.values()) {
+            if (seg.length >= g.prefix.length + g.suffix.length && seg.startsWith(g.prefix) && seg.endsWith(g.suffix)) next.push(g.node);
+          }
         }
       }
       if (next.length === 0) break;
@@ -105,6 +119,10 @@ export class PatternIndex {
   }
 }
 
+function append(out: number[], items: readonly number[]): void {
+  for (const i of items) out.push(i);
+}
+
 function insert(root: Node, segments: PatternSegment[], index: number): void {
   let node = root;
   for (const s of segments) {
@@ -116,12 +134,15 @@ function insert(root: Node, segments: PatternSegment[], index: number): void {
     } else if (s.kind === "param") {
       node = node.param ??= newNode();
     } else if (s.kind === "glob") {
-      let g = node.globs.find((x) => x.prefix === s.prefix && x.suffix === s.suffix);
-      if (!g) node.globs.push((g = { prefix: s.prefix, suffix: s.suffix, node: newNode() }));
+      node.globs ??= new Map();
+      const key = `${s.prefix}*${s.suffix}`;
+      let g = node.globs.get(key);
+      if (!g) node.globs.set(key, (g = { prefix: s.prefix, suffix: s.suffix, node: newNode() }));
       node = g.node;
     } else {
-      let r = node.rests.find((x) => x.prefix === s.prefix);
-      if (!r) node.rests.push((r = { prefix: s.prefix, rules: [] }));
+      node.rests ??= new Map();
+      let r = node.rests.get(s.prefix);
+      if (!r) node.rests.set(s.prefix, (r = { prefix: s.prefix, rules: [] }));
       r.rules.push(index);
       return;
     }

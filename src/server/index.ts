@@ -15,6 +15,7 @@ import { drain } from "./drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
 import { startAnalytics, forwardedClient } from "../analytics/index.ts";
 import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { trackEventLoop } from "../metrics/event-loop.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -37,6 +38,14 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   app.onContentChanged(() => sites.invalidate());
   const routes = app.routes;
   const metrics = new HttpMetrics(app.metrics);
+  const cacheBytes = app.metrics.gauge("fazt_serve_cache_bytes", "Bytes charged to the site response caches (keys included).", ["cache"]);
+  const cacheEntries = app.metrics.gauge("fazt_serve_cache_entries", "Entries in the site response caches.", ["cache"]);
+  app.metrics.onCollect(() => {
+    for (const c of sites.cacheStats()) {
+      cacheBytes.labels(c.cache).set(c.bytes);
+      cacheEntries.labels(c.cache).set(c.entries);
+    }
+  });
   const analytics = startAnalytics(app);
   const trustProxy = app.config.trustProxy;
   return (req, server) => {
@@ -76,6 +85,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
 
   const fetch = createFetch(app);
+  app.onShutdown(trackEventLoop(app.metrics));
   const variants = new VariantMaker(store, () => app.contentChanged());
   variants.start();
   app.onShutdown(() => variants.stop());

@@ -31,6 +31,8 @@ type RulesFile = "_redirects" | "_headers";
 export const RULES_LIMITS = {
   fileBytes: 1024 * 1024,
   rules: 10_000,
+  /** Rules with a placeholder, glob or splat (the ones a request may have to try one by one). */
+  dynamicRules: 1_000,
   lineChars: 2048,
   headersPerPath: 64,
 };
@@ -76,14 +78,21 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
       if (part.indexOf("*", star + 1) >= 0) return `"${part}": at most one * per path segment`;
       const last = i === parts.length - 1 && star === part.length - 1;
       out.push(last ? { kind: "rest", prefix: part.slice(0, -1) } : { kind: "glob", prefix: part.slice(0, star), suffix: part.slice(star + 1) });
-      continue;
+    } else if (part.charCodeAt(0) !== 58 /* : */) {
+      out.push({ kind: "literal", text: part });
+    } else {
+      const param = PARAM.exec(part);
+      if (param) out.push({ kind: "param", name: param[1]! });
+      else if (/^:[A-Za-z_]/.test(part)) return `"${part}": a :placeholder must be a whole path segment`;
+      else out.push({ kind: "literal", text: part });
     }
-    const param = PARAM.exec(part);
-    if (param) out.push({ kind: "param", name: param[1]! });
-    else if (/^:[A-Za-z_]/.test(part)) return `"${part}": a :placeholder must be a whole path segment`;
-    else out.push({ kind: "literal", text: part });
   }
   return out;
+}
+
+/** Whether a pattern matches more than one path (a placeholder, glob or splat). */
+export function isDynamic(segments: readonly PatternSegment[]): boolean {
+  return segments.some((s) => s.kind !== "literal");
 }
 
 // ---- header values ------------------------------------------------------------
@@ -159,10 +168,20 @@ function countRule(file: RulesFile, line: number, count: number): void {
   }
 }
 
-function checkPattern(file: RulesFile, line: number, path: string, what: string): void {
-  if (/[\s\0]/.test(path)) throw new RulesError(file, line, `${what} "${path}" contains whitespace or NUL`);
-  const parsed = parsePattern(path);
-  if (typeof parsed === "string") throw new RulesError(file, line, `${what} ${parsed}`);
+/** Counts dynamic patterns of one file against their limit. */
+class PatternChecker {
+  private dynamic = 0;
+  constructor(private readonly file: RulesFile) {}
+
+  check(line: number, path: string, what: string): void {
+    if (/[\s\0]/.test(path)) throw new RulesError(this.file, line, `${what} "${path}" contains whitespace or NUL`);
+    const parsed = parsePattern(path);
+    if (typeof parsed === "string") throw new RulesError(this.file, line, `${what} ${parsed}`);
+    if (isDynamic(parsed) && ++this.dynamic > RULES_LIMITS.dynamicRules) {
+      const limit = RULES_LIMITS.dynamicRules;
+      throw new RulesError(this.file, line, `more rules with * or :placeholders than the dynamic rules limit (${limit} per file)`, "too_many_rules");
+    }
+  }
 }
 
 /**
@@ -185,6 +204,7 @@ const REDIRECT_STATUSES = new Set([200, 301, 302, 303, 307, 308, 404, 410]);
 
 export function parseRedirects(text: string): RedirectRule[] {
   const rules: RedirectRule[] = [];
+  const patterns = new PatternChecker("_redirects");
   lines("_redirects", text).forEach((raw, i) => {
     const line = i + 1;
     const trimmed = raw.trim();
@@ -192,7 +212,7 @@ export function parseRedirects(text: string): RedirectRule[] {
     countRule("_redirects", line, rules.length + 1);
     const parts = trimmed.split(/\s+/);
     const from = parts.shift()!;
-    checkPattern("_redirects", line, from, "source");
+    patterns.check(line, from, "source");
     const query: [string, string][] = [];
     while (parts.length > 0 && !parts[0]!.startsWith("/") && !/^https?:\/\//i.test(parts[0]!) && parts[0]!.includes("=")) {
       const [name, ...value] = parts.shift()!.split("=");
@@ -228,13 +248,14 @@ export function parseRedirects(text: string): RedirectRule[] {
 export function parseHeaders(text: string, hosts: readonly string[] = []): HeaderRule[] {
   const rules: HeaderRule[] = [];
   let current: HeaderRule | null = null;
+  const patterns = new PatternChecker("_headers");
   lines("_headers", text).forEach((raw, i) => {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
     if (!/^\s/.test(raw)) {
       countRule("_headers", line, rules.length + 1);
-      checkPattern("_headers", line, trimmed, "path");
+      patterns.check(line, trimmed, "path");
       current = { line, path: trimmed, headers: [] };
       rules.push(current);
       return;
