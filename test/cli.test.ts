@@ -1,4 +1,4 @@
-import { describe, expect, test, afterAll } from "bun:test";
+import { describe, expect, test, afterAll, setDefaultTimeout } from "bun:test";
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -6,6 +6,8 @@ import { runFazt, tempDir, cleanup, startFazt, api } from "./helpers/fazt.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
+// Each test spawns fazt processes; bunfig's [test] timeout is not a Bun setting, so the default would be 5 s.
+setDefaultTimeout(30_000);
 
 describe("exit codes and help", () => {
   test("--help exits 0 with usage on stdout, for fazt and every command", async () => {
@@ -67,6 +69,46 @@ describe("local commands", () => {
       expect(res.status).toBe(200);
       expect((await api(f, "/api/sites", { token: token.slice(0, -2) + "zz" })).status).toBe(401);
       expect((await api(f, "/api/sites", { token: null })).status).toBe(401);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  test("tokens are listed (never the secret), created with a label and revoked, by the API and the CLI", async () => {
+    const db = join(dir, "toklist.db");
+    const f = await startFazt({ db, dir });
+    try {
+      expect((await api(f, "/api/sites", { method: "POST", json: { name: "docs" } })).status).toBe(201);
+      const made = await api(f, "/api/sites/docs/tokens", { method: "POST", json: { label: "ci deploys" } });
+      const siteToken = ((await made.json()) as { token: string }).token;
+      expect((await api(f, "/api/sites/docs", { token: siteToken })).status).toBe(200);
+      const list = (await (await api(f, "/api/tokens")).json()) as { tokens: Record<string, unknown>[] };
+      const body = JSON.stringify(list);
+      expect(body).not.toContain(siteToken.slice(17));
+      expect(body).not.toContain(f.token!.slice(17));
+      const docs = list.tokens.find((t) => t.label === "ci deploys")!;
+      expect(docs).toMatchObject({ scope: "site:docs", site: "docs", id: siteToken.slice(4, 16) });
+      expect(typeof docs.last_used_at).toBe("string");
+      const admin = list.tokens.find((t) => t.scope === "admin")!;
+      expect(admin.label).toBe("first admin");
+      expect((await api(f, "/api/tokens", { token: siteToken })).status).toBe(403);
+
+      const cli = await runFazt(["token", "list", "--db", db]);
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toContain("site:docs");
+      expect(cli.stdout).toContain("ci deploys");
+      expect(cli.stdout).not.toContain(siteToken.slice(17));
+
+      expect((await api(f, `/api/tokens/${docs.id}`, { method: "DELETE" })).status).toBe(200);
+      expect((await api(f, "/api/sites/docs", { token: siteToken })).status).toBe(401);
+      expect((await api(f, `/api/tokens/${docs.id}`, { method: "DELETE" })).status).toBe(404);
+
+      const other = ((await (await api(f, "/api/tokens", { method: "POST", json: { site: "docs" } })).json()) as { token: string }).token;
+      expect((await api(f, "/api/sites/docs", { token: other })).status).toBe(200);
+      const revoked = await runFazt(["token", "revoke", "--db", db, other.slice(4, 16)]);
+      expect(revoked.code).toBe(0);
+      expect((await api(f, "/api/sites/docs", { token: other })).status).toBe(401);
+      expect((await runFazt(["token", "revoke", "--db", db, "nosuchtoken1"])).code).toBe(1);
     } finally {
       await f.stop();
     }

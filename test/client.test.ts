@@ -54,7 +54,7 @@ describe("fazt client commands", () => {
     expect(unknown.stderr).toContain('no site named "nope"');
   });
 
-  test("deploy DIR: dotfiles and .faztignore skipped; an unchanged 5,000-file site uploads no content", async () => {
+  test("deploy DIR: dotfiles and .faztignore skipped but .well-known/ kept; an unchanged 5,000-file site uploads no content", async () => {
     const dir = join(work, "site");
     for (let i = 0; i < 5000; i++) {
       mkdirSync(join(dir, `d${i % 40}`), { recursive: true });
@@ -64,6 +64,9 @@ describe("fazt client commands", () => {
     mkdirSync(join(dir, ".git"));
     writeFileSync(join(dir, ".git", "config"), "secret");
     writeFileSync(join(dir, ".env"), "SECRET=1");
+    mkdirSync(join(dir, ".well-known"));
+    writeFileSync(join(dir, ".well-known", "security.txt"), "Contact: mailto:sec@example.com");
+    writeFileSync(join(dir, ".well-known", ".secret"), "hidden");
     mkdirSync(join(dir, "node_modules"));
     writeFileSync(join(dir, "node_modules", "x.js"), "x");
     writeFileSync(join(dir, "debug.log"), "log");
@@ -71,19 +74,20 @@ describe("fazt client commands", () => {
 
     const first = await fazt(["deploy", dir, "--site", "docs"]);
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain("uploading 5001 new");
-    expect(first.stderr).toContain("uploaded 5001/5001 files"); // plain progress lines off a terminal
+    expect(first.stderr).toContain("uploading 5002 new");
+    expect(first.stderr).toContain("uploaded 5002/5002 files"); // plain progress lines off a terminal
     const [summary, url] = first.stdout.trim().split("\n");
-    expect(summary).toMatch(/^deployed 5001 files \(.+\) to docs: deploy [a-z2-7]{10} \(live\)$/);
+    expect(summary).toMatch(/^deployed 5002 files \(.+\) to docs: deploy [a-z2-7]{10} \(live\)$/);
     expect(url).toBe(`http://docs.localhost:${f.port}/`);
     expect(await page("docs")).toBe("<h1>home</h1>");
     expect(await page("docs", "/d7/p4007.html")).toBe("<p>page 4007</p>");
-    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore"]) expect(await page("docs", hidden)).toBe("HTTP 404");
+    expect(await page("docs", "/.well-known/security.txt")).toBe("Contact: mailto:sec@example.com");
+    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore", "/.well-known/.secret"]) expect(await page("docs", hidden)).toBe("HTTP 404");
 
     const blobs = blobCount();
     const again = await fazt(["deploy", dir, "--site", "docs"]);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain("uploading 0 new (0 B), 5001 already on the server");
+    expect(again.stderr).toContain("uploading 0 new (0 B), 5002 already on the server");
     expect(again.stderr).not.toContain("uploaded ");
     expect(blobCount()).toBe(blobs);
 
@@ -116,7 +120,7 @@ describe("fazt client commands", () => {
     }
   });
 
-  test("deploy ARCHIVE --no-activate, deploys, rollback (default and by id), site rm", async () => {
+  test("deploy ARCHIVE --no-activate, deploys (--json), rollback skips never-live previews, by id promotes, site rm", async () => {
     const archive = join(work, "v.tar.gz");
     writeFileSync(archive, await makeTarGz([{ name: "index.html", data: "<h1>archive</h1>" }]));
     const preview = await fazt(["deploy", archive, "--site", "docs", "--no-activate"]);
@@ -124,21 +128,37 @@ describe("fazt client commands", () => {
     const previewId = /deploy ([a-z2-7]{10}) \(preview\)/.exec(preview.stdout)![1]!;
     expect(preview.stdout).toContain(`http://${previewId}--docs.localhost:${f.port}/`);
     expect(await page("docs")).toBe("<h1>home v2</h1>");
+    // A newer live deploy after the preview: in creation order the preview sits between it and the one live before.
+    const v3 = join(work, "v3.tar.gz");
+    writeFileSync(v3, await makeTarGz([{ name: "index.html", data: "<h1>v3</h1>" }]));
+    expect((await fazt(["deploy", v3, "--site", "docs"])).code).toBe(0);
+    expect(await page("docs")).toBe("<h1>v3</h1>");
 
+    const json = await fazt(["deploys", "docs", "--json"]);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { site: string; deploys: { id: string; live: boolean; preview: boolean; activated_at: string | null }[] };
+    expect(report.site).toBe("docs");
+    expect(report.deploys.slice(0, 3).map((d) => [d.live, d.preview])).toEqual([[true, false], [false, true], [false, false]]);
+    expect(report.deploys[1]).toMatchObject({ id: previewId, activated_at: null });
     const history = await fazt(["deploys", "docs"]);
-    const lines = history.stdout.trim().split("\n").slice(1);
-    expect(lines).toHaveLength(4);
-    expect(lines[0]).toContain(previewId);
-    expect(lines[1]!.startsWith("*")).toBe(true);
+    const lines = history.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+STATE\s+CREATED/);
+    expect(lines.slice(1, 4).map((l) => l.split(/\s+/)[1])).toEqual(["live", "preview", "previous"]);
+    expect(lines[2]).toContain(previewId);
 
     const back = await fazt(["rollback", "docs"]);
     expect(back.code).toBe(0);
-    expect(await page("docs")).toBe("<h1>home</h1>");
+    expect(await page("docs")).toBe("<h1>home v2</h1>"); // not the never-live preview
+    const forth = await fazt(["rollback", "docs"]); // the one live before is now v3
+    expect(forth.stdout).toContain(`deploy ${report.deploys[0]!.id} is live`);
+    expect(await page("docs")).toBe("<h1>v3</h1>");
     const promote = await fazt(["rollback", "docs", previewId]);
     expect(promote.stdout).toContain(`deploy ${previewId} is live`);
     expect(await page("docs")).toBe("<h1>archive</h1>");
+    const promoted = JSON.parse((await fazt(["deploys", "docs", "--json"])).stdout) as typeof report;
+    expect(promoted.deploys.find((d) => d.id === previewId)).toMatchObject({ live: true, preview: false });
 
     expect((await fazt(["site", "rm", "docs"])).code).toBe(0);
     expect(await page("docs")).toBe("HTTP 404");
-  });
+  }, 30_000); // a dozen CLI processes
 });

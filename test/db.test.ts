@@ -58,6 +58,23 @@ describe("migrations", () => {
     expect(db.query("SELECT name FROM sqlite_master WHERE name='b'").get()).toEqual({ name: "b" });
   });
 
+  test("0009 backfills activation history: the live deploy and older ones were live, newer ones count as previews", () => {
+    const db = new Database(":memory:");
+    db.run("PRAGMA foreign_keys = ON");
+    migrate(db, migrations.filter((m) => m.version < 9));
+    db.run("INSERT INTO sites (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)");
+    const add = db.prepare("INSERT INTO deploys (id, site_id, files, bytes, created_at) VALUES (?, ?, 0, 0, ?)");
+    for (const [id, site, t] of [["a1", 1, 10], ["a2", 1, 20], ["a3", 1, 30], ["b1", 2, 10]] as const) add.run(id, site, t);
+    db.run("UPDATE sites SET live_deploy_id = 'a2' WHERE id = 1"); // a3 came later: a preview or rolled back from; b: nothing live
+    migrate(db);
+    expect(db.query("SELECT id, activated_at AS t FROM deploys ORDER BY id").all()).toEqual([
+      { id: "a1", t: 10 },
+      { id: "a2", t: 20 },
+      { id: "a3", t: null },
+      { id: "b1", t: null },
+    ]);
+  });
+
   test("a newer schema is refused", () => {
     const path = join(dir, "newer.db");
     Store.open(path).close();
@@ -81,7 +98,34 @@ describe("connections", () => {
       expect(get("mmap_size")).toBe(PRAGMAS.mmap_size);
     }
     expect(() => store.read.run("INSERT INTO settings VALUES ('a','b',0)")).toThrow();
+    expect(store.write.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 }); // incremental, from creation
+    expect(store.autoVacuum).toBe("already");
     store.close();
+  });
+
+  test("a database made before auto-vacuum is rewritten once at open, its data kept; freed pages then go back", () => {
+    const path = join(dir, "old.db");
+    const old = new Database(path, { create: true });
+    old.run("PRAGMA journal_mode = WAL");
+    migrate(old);
+    old.run("INSERT INTO settings VALUES ('kept', 'yes', 0)");
+    old.run("CREATE TABLE filler (b BLOB)");
+    for (let i = 0; i < 40; i++) old.run("INSERT INTO filler VALUES (randomblob(100000))");
+    old.run("DELETE FROM filler");
+    expect(old.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 0 });
+    old.close();
+    const store = Store.open(path);
+    expect(store.autoVacuum).toBe("vacuumed");
+    expect(store.write.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 });
+    expect(store.read.query("SELECT value FROM settings WHERE key = 'kept'").get()).toEqual({ value: "yes" });
+    store.write.run("INSERT INTO filler SELECT randomblob(100000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3)");
+    store.write.run("DELETE FROM filler");
+    expect(store.freeSpace().pages).toBeGreaterThan(50);
+    expect(store.reclaim(1_000_000)).toBe(0);
+    store.close();
+    const again = Store.open(path);
+    expect(again.autoVacuum).toBe("already");
+    again.close();
   });
 
   test("the reader sees committed state only and never waits for the writer", () => {

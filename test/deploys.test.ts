@@ -131,6 +131,26 @@ describe("deploy, history, rollback", () => {
     expect(await page("keep")).toBe("version 0");
   });
 
+  test("retention never drops the rollback target (the deploy live before), however many previews follow", async () => {
+    await api(f, "/api/sites", { method: "POST", json: { name: "prev" } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await deploy("prev", await makeTarGz([{ name: "index.html", data: `prev ${i}` }]), i < 2 ? "" : "?activate=false");
+      ids.push(((await r.json()) as { id: string }).id);
+    }
+    const history = (await (await api(f, "/api/sites/prev/deploys")).json()) as { deploys: { id: string; live: boolean; preview: boolean }[] };
+    const [p0, p1, , p3, p4, p5] = ids as [string, string, string, string, string, string]; // p2 went with retention
+    expect(history.deploys.map((d) => [d.id, d.live, d.preview])).toEqual([
+      [p5, false, true],
+      [p4, false, true],
+      [p3, false, true],
+      [p1, true, false],
+      [p0, false, false],
+    ]);
+    expect((await api(f, `/api/sites/prev/deploys/${p0}/activate`, { method: "POST" })).status).toBe(200);
+    expect(await page("prev")).toBe("prev 0");
+  });
+
   test("single-file PUT makes a new deploy: the live one plus that file", async () => {
     const r = await api(f, "/api/sites/other/files/docs/hello%20world.txt", { method: "PUT", body: "hi there" });
     expect(r.status).toBe(201);
@@ -299,9 +319,11 @@ describe("incremental uploads", () => {
     await api(f, "/api/sites", { method: "POST", json: { name: "gcsafe" } });
     expect((await deploy("gcsafe", await makeTarGz([{ name: "index.html", data: text }]))).status).toBe(201);
     // The content's only deploy goes; an upload opened before GC runs still relies on it.
+    // Another site's content is not present for this one: it is uploaded (and stored once).
     const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "/kept.html": sha(text) } } });
     const { id, required } = (await open.json()) as { id: string; required: string[] };
-    expect(required).toEqual([]);
+    expect(required).toEqual([sha(text)]);
+    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha(text)}`, { method: "PUT", body: text })).status).toBe(201);
     expect((await api(f, "/api/sites/gcsafe", { method: "DELETE" })).status).toBe(200);
     await gc();
     expect((await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} })).status).toBe(201);
@@ -322,7 +344,9 @@ describe("incremental uploads", () => {
     const open = await api(f, "/api/sites/other/uploads", { method: "POST", json: { files } });
     expect(open.status).toBe(201);
     const { id, required } = (await open.json()) as { id: string; required: string[] };
-    expect(required).toEqual([sha("new content")]);
+    // /index.html is blog's page, not other's: asked for like new content.
+    expect(required).toEqual([sha("<h1>v1</h1>"), sha("new content")]);
+    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("<h1>v1</h1>")}`, { method: "PUT", body: "<h1>v1</h1>" })).status).toBe(201);
     await expectError(await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} }), 409, "missing_content");
     await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "tampered" }), 400, "hash_mismatch");
     await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("other")}`, { method: "PUT", body: "other" }), 400, "not_in_manifest");

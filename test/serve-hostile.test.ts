@@ -66,7 +66,7 @@ async function measure<T>(name: string, fn: () => Promise<T>, detail = ""): Prom
   const ms = performance.now() - t0;
   const loop = await scrape();
   const busyMs = loop("fazt_event_loop_busy_max_seconds") * 1000;
-  table.push({ name, ms, busyMs, wallMs: loop("fazt_event_loop_delay_max_seconds") * 1000, detail });
+  table.push({ name, ms, busyMs, wallMs: loop("fazt_event_loop_lag_max_seconds") * 1000, detail });
   await healthy();
   expect(busyMs).toBeLessThan(HOLD_MS);
   return result;
@@ -105,7 +105,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (table.length > 0) {
     const rows = table.map((r) => `| ${r.name} | ${r.ms.toFixed(1)} | ${r.busyMs.toFixed(1)} | ${r.wallMs.toFixed(1)} | ${r.detail} |`);
-    const head = "| hostile case | ms to answer | worst event-loop hold, busy (ms) | wall-clock delay (ms) | detail |";
+    const head = "| hostile case | ms to answer | worst event-loop hold, busy (ms) | wall-clock lag (ms) | detail |";
     console.log(["", head, "|---|---:|---:|---:|---|", ...rows].join("\n"));
   }
   await f?.stop();
@@ -227,7 +227,7 @@ describe("the response cache under distinct paths", () => {
   test("misses are charged by key bytes, stay in their own budget and evict no site file", async () => {
     for (const p of ["/", "/style.css"]) await (await hostFetch(f, "victim.localhost", p)).arrayBuffer();
     const before = await scrape();
-    const mainEntries = before("fazt_serve_cache_entries", 'cache="main"');
+    const mainEntries = before("fazt_cache_entries");
     const rssBefore = rss().now;
     const statuses = await measure(
       "10,000 distinct ~8 KB 404 paths",
@@ -236,10 +236,10 @@ describe("the response cache under distinct paths", () => {
     );
     expect(statuses.get(404)).toBe(10_000);
     const after = await scrape();
-    expect(after("fazt_serve_cache_bytes", 'cache="misses"')).toBeLessThanOrEqual(4 * MiB);
+    expect(after("fazt_miss_cache_bytes")).toBeLessThanOrEqual(4 * MiB);
     // At most the shared 404 page joins the main cache; nothing was evicted from it.
-    expect(after("fazt_serve_cache_entries", 'cache="main"')).toBeGreaterThanOrEqual(mainEntries);
-    expect(after("fazt_serve_cache_entries", 'cache="main"')).toBeLessThanOrEqual(mainEntries + 1);
+    expect(after("fazt_cache_entries")).toBeGreaterThanOrEqual(mainEntries);
+    expect(after("fazt_cache_entries")).toBeLessThanOrEqual(mainEntries + 1);
     const grown = rss().now - rssBefore;
     table.push({ name: "  RSS growth after the 10,000 misses", ms: 0, busyMs: 0, wallMs: 0, detail: `${(grown / MiB).toFixed(1)} MB` });
     expect(grown).toBeLessThan(64 * MiB);
@@ -269,13 +269,12 @@ describe("a hostile flood next to a normal visitor", () => {
     const loop = await scrape();
     const busyP99 = loop("fazt_event_loop_busy_p99_seconds") * 1000;
     const busyMax = loop("fazt_event_loop_busy_max_seconds") * 1000;
-    const wallP99 = loop("fazt_event_loop_delay_p99_seconds") * 1000;
     const mem = rss();
     const detail =
       `${(50_000 / seconds).toFixed(0)} req/s; statuses ${JSON.stringify(Object.fromEntries(statuses))}; ` +
       `normal request p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (client side, ${latencies.length}); ` +
-      `event-loop busy p99 ${busyP99.toFixed(1)} ms, wall-clock delay p99 ${wallP99.toFixed(1)} ms; RSS ${(mem.now / MiB).toFixed(0)} MB, peak ${(mem.peak / MiB).toFixed(0)} MB`;
-    table.push({ name: "50,000 hostile requests + a normal visitor", ms: seconds * 1000, busyMs: busyMax, wallMs: loop("fazt_event_loop_delay_max_seconds") * 1000, detail });
+      `event-loop busy p99 ${busyP99.toFixed(1)} ms; RSS ${(mem.now / MiB).toFixed(0)} MB, peak ${(mem.peak / MiB).toFixed(0)} MB`;
+    table.push({ name: "50,000 hostile requests + a normal visitor", ms: seconds * 1000, busyMs: busyMax, wallMs: loop("fazt_event_loop_lag_max_seconds") * 1000, detail });
     expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
     expect(mem.peak).toBeLessThan(200 * MiB);
     // Server-side: how long the loop was busy is what a concurrent request waits for, without the machine's contention.

@@ -27,6 +27,7 @@ function config(dbPath: string): ServerConfig {
     smtp: null,
     mailWebhookSecret: null,
     trustProxy: false,
+    accessLog: false,
     limits: DEFAULT_LIMITS,
     analytics: DEFAULT_ANALYTICS,
   };

@@ -76,7 +76,56 @@ describe("site names and domains", () => {
     try {
       for (let i = 0; i < 20; i++) expect((await api(g, "/api/sites", { token: `fzt_aaaaaaaaaaaa_${"x".repeat(43)}` })).status).toBe(401);
       expect(await error(await api(g, "/api/sites", { token: null }))).toEqual([429, "too_many_failures"]);
-      expect((await api(g, "/api/sites")).status).toBe(429); // even with the right token, until the window ends
+      expect(await error(await api(g, "/api/sites", { token: "fzt_wrong" }))).toEqual([429, "too_many_failures"]);
+      expect((await api(g, "/api/sites")).status).toBe(200); // a valid token is never refused for failures
+    } finally {
+      await g.stop();
+      cleanup(g.dir);
+    }
+  });
+});
+
+describe("domains are the operator's", () => {
+  test("a site token cannot add or remove domains; public suffixes are refused; domains per site are capped", async () => {
+    expect((await api(f, "/api/sites", { method: "POST", json: { name: "claims" } })).status).toBe(201);
+    const token = ((await (await api(f, "/api/sites/claims/tokens", { method: "POST" })).json()) as { token: string }).token;
+    for (const domain of ["www.victim-corp.com", "unclaimed.example.net"]) {
+      expect(await error(await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain }, token }))).toEqual([403, "forbidden"]);
+    }
+    expect(await error(await api(f, "/api/sites/claims/domains/x.example.net", { method: "DELETE", token }))).toEqual([403, "forbidden"]);
+    for (const domain of ["co.uk", "CO.UK.", "github.io", "s3.amazonaws.com", "net.ua", "com.br", "pvt.k12.ma.us", "blogspot.com"]) {
+      expect({ domain, r: await error(await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain } })) }).toEqual({
+        domain,
+        r: [400, "public_suffix"],
+      });
+    }
+    for (const domain of ["com", "рф"]) {
+      expect((await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain } })).status).toBe(400);
+    }
+    for (const domain of ["me.github.io", "shop.co.uk", "xn--d1acufc.xn--p1ai"]) {
+      expect((await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain } })).status).toBe(201);
+    }
+    expect(await error(await api(f, "/api/sites", { method: "POST", json: { name: "psl", domains: ["gov.uk"] } }))).toEqual([400, "public_suffix"]);
+    expect(await error(await api(f, "/api/sites/claims/domains/%25", { method: "DELETE" }))).toEqual([400, "invalid_domain"]);
+    for (let i = 3; i < 100; i++) {
+      expect((await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain: `d${i}.claims.example` } })).status).toBe(201);
+    }
+    expect(await error(await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain: "one-more.example" } }))).toEqual([
+      400,
+      "too_many_domains",
+    ]);
+    expect((await api(f, "/api/sites/claims", { method: "DELETE" })).status).toBe(200);
+  });
+
+  test("with --trust-proxy, failures of one client never lock out another", async () => {
+    const g = await startFazt({ args: ["--trust-proxy"] });
+    try {
+      const from = (ip: string) => ({ "x-forwarded-for": ip });
+      for (let i = 0; i < 25; i++) await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.1") });
+      expect(await error(await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.1") }))).toEqual([429, "too_many_failures"]);
+      expect((await api(g, "/api/sites", { headers: from("198.51.100.2") })).status).toBe(200);
+      expect(await error(await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.2") }))).toEqual([401, "unauthorized"]);
+      expect((await api(g, "/api/sites", { headers: from("198.51.100.1") })).status).toBe(200);
     } finally {
       await g.stop();
       cleanup(g.dir);

@@ -1,14 +1,16 @@
 // Site traffic analytics: the request path records a raw hit into a bounded
 // buffer; a background flusher writes events, hourly rollups and daily breakdowns; a pruner
 // trims raw events past the retention window. See docs/ARCHITECTURE.md.
-import type { App } from "../core/app.ts";
+import type { Store } from "../db/index.ts";
+import type { ServerConfig } from "../core/config.ts";
+import type { Registry } from "../metrics/registry.ts";
 import { log } from "../log/index.ts";
 import { DEFAULT_RECORDER, Recorder, type RecorderOptions } from "./recorder.ts";
 import { EventWriter } from "./writer.ts";
 import { pruneEvents } from "./prune.ts";
 import { pathStart } from "../serve/http.ts";
 
-export { siteReport, type AnalyticsReport } from "./query.ts";
+export { siteReport, viewsToday, type AnalyticsReport } from "./query.ts";
 export { parseDay, formatDay, dayOf } from "./days.ts";
 
 const MAX_FIELD = 512; // longest path, referrer or User-Agent kept
@@ -22,7 +24,7 @@ export class Analytics {
   private closed = false;
 
   constructor(
-    private readonly app: App,
+    private readonly app: AnalyticsDeps,
     options: RecorderOptions = DEFAULT_RECORDER,
   ) {
     const writer = new EventWriter(app.store);
@@ -111,8 +113,16 @@ export function forwardedClient(req: Request): string | null {
   return xff.slice(xff.lastIndexOf(",") + 1).trim() || null;
 }
 
+/** What analytics uses of the running server (server/App provides it). */
+export interface AnalyticsDeps {
+  readonly store: Store;
+  readonly config: Readonly<ServerConfig>;
+  readonly metrics: Registry;
+  onShutdown(fn: () => Promise<void> | void): void;
+}
+
 /** Analytics for a server, started, flushed on shutdown; null when turned off. */
-export function startAnalytics(app: App, options?: RecorderOptions): Analytics | null {
+export function startAnalytics(app: AnalyticsDeps, options?: RecorderOptions): Analytics | null {
   if (!app.config.analytics.enabled) return null;
   const analytics = new Analytics(app, options);
   analytics.start();

@@ -84,3 +84,13 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
   };
 }
 
+
+/** Views (people, not bots) per site id since the start of the current UTC day. */
+export function viewsToday(db: Database, now = Date.now()): Map<number, number> {
+  const since = (Math.floor(now / DAY_MS) * DAY_MS) / 1000;
+  const rows = db.query("SELECT site_id, sum(views) AS views FROM analytics_hourly WHERE hour >= ? GROUP BY site_id").all(since) as {
+    site_id: number;
+    views: number;
+  }[];
+  return new Map(rows.map((r) => [r.site_id, r.views]));
+}

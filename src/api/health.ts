@@ -1,12 +1,14 @@
-import { Elysia } from "elysia";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { VERSION } from "../core/version.ts";
+import { publicRoutes } from "./route.ts";
 
 const started = Date.now();
 
-export function healthRoutes(app: App) {
-  return new Elysia().get("/api/health", () => {
-    app.store.read.query("SELECT 1").get();
-    return { ok: true, version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000) };
-  });
+export function healthApi(app: ApiDeps) {
+  return [
+    publicRoutes().get("/api/health", () => {
+      app.store.read.query("SELECT 1").get();
+      return { ok: true, version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000) };
+    }),
+  ];
 }

@@ -1,12 +1,10 @@
-import { Elysia } from "elysia";
-import type { App } from "../core/app.ts";
+import type { ApiDeps } from "./deps.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../metrics/registry.ts";
-import { authenticate, requireAdmin } from "./auth.ts";
+import { adminRoutes } from "./route.ts";
 
-/** GET /metrics: Prometheus text format, admin token required. */
-export function metricsRoutes(app: App) {
-  return new Elysia().get("/metrics", ({ request }) => {
-    requireAdmin(authenticate(app, request));
-    return new Response(app.metrics.expose(), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } });
-  });
+/** GET /metrics: Prometheus text format, admin only. */
+export function metricsApi(app: ApiDeps) {
+  return [
+    adminRoutes().get("/metrics", () => new Response(app.metrics.expose(), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } })),
+  ];
 }

@@ -1,17 +1,16 @@
-import { Elysia } from "elysia";
+// Sites and their custom domains. Domains are the operator's decision: adding
+// or removing one needs an admin.
 import * as v from "valibot";
-import type { App } from "../core/app.ts";
-import { addDomain, createSite, deleteSite, getSite, listSites, removeDomain, type Site } from "../sites/index.ts";
-import { authenticate, requireAdmin, requireSite } from "./auth.ts";
-import { parseBody } from "./body.ts";
+import type { ApiDeps } from "./deps.ts";
+import { addDomain, createSite, deleteSite, listSites, removeDomain, type Site } from "../sites/index.ts";
+import { getDeploy } from "../vfs/deploys.ts";
+import { viewsToday } from "../analytics/index.ts";
+import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
 
-// JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded.
-export const JSON_BODY = { parse: "json" } as const;
-
-export function siteView(app: App, site: Site) {
+export function siteView(app: ApiDeps, site: Site) {
   return {
     name: site.name,
     domains: site.domains,
@@ -21,47 +20,45 @@ export function siteView(app: App, site: Site) {
   };
 }
 
-export function siteRoutes(app: App) {
+export function siteApi(app: ApiDeps) {
   const store = app.store;
-  const siteFor = (req: Request, name: string): Site => {
-    const scope = authenticate(app, req);
-    const site = getSite(store, name);
-    requireSite(scope, site.id);
-    return site;
-  };
-  return new Elysia()
-    .get("/api/sites", ({ request }) => {
-      const scope = authenticate(app, request);
-      const sites = listSites(store).filter((s) => scope.siteId === null || s.id === scope.siteId);
-      return { sites: sites.map((s) => siteView(app, s)) };
-    })
-    .post("/api/sites", ({ request, body, set }) => {
-      requireAdmin(authenticate(app, request));
-      const input = parseBody(CreateSite, body);
+  const member = memberRoutes().get("/api/sites", ({ principal }) => {
+    const sites = listSites(store).filter((s) => principal.siteId === null || s.id === principal.siteId);
+    const views = viewsToday(store.read);
+    // For the dashboard's list: the live deploy's size and today's views, in the same answer.
+    const live = (s: Site) => {
+      if (!s.liveDeployId) return null;
+      const d = getDeploy(store, s.id, s.liveDeployId);
+      return { id: d.id, files: d.files, bytes: d.bytes, created_at: new Date(d.createdAt).toISOString() };
+    };
+    return { sites: sites.map((s) => ({ ...siteView(app, s), live: live(s), views_today: views.get(s.id) ?? 0 })) };
+  });
+  const admin = adminRoutes()
+    .post("/api/sites", async ({ json, set }) => {
+      const input = await json(CreateSite);
       const site = createSite(store, input.name, input.domains, app.config.domain);
       app.sitesChanged();
       set.status = 201;
       return siteView(app, site);
-    }, JSON_BODY)
-    .get("/api/sites/:site", ({ request, params }) => siteView(app, siteFor(request, params.site)))
-    .delete("/api/sites/:site", ({ request, params }) => {
-      requireAdmin(authenticate(app, request));
-      deleteSite(store, params.site);
+    })
+    .delete("/api/sites/:site", ({ params }) => {
+      deleteSite(store, params.site!);
       app.sitesChanged();
       app.gc.schedule(); // its content, unless other deploys share it
       return { deleted: params.site };
     })
-    .post("/api/sites/:site/domains", ({ request, params, body, set }) => {
-      siteFor(request, params.site);
-      const domain = addDomain(store, params.site, parseBody(AddDomain, body).domain, app.config.domain);
+    .post("/api/sites/:site/domains", async ({ params, json, set }) => {
+      const domain = addDomain(store, params.site!, (await json(AddDomain)).domain, app.config.domain);
       app.sitesChanged();
       set.status = 201;
       return { domain, site: params.site };
-    }, JSON_BODY)
-    .delete("/api/sites/:site/domains/:domain", ({ request, params }) => {
-      siteFor(request, params.site);
-      removeDomain(store, params.site, decodeURIComponent(params.domain));
+    })
+    .delete("/api/sites/:site/domains/:domain", ({ params }) => {
+      // Elysia has already decoded the parameter once.
+      removeDomain(store, params.site!, params.domain!);
       app.sitesChanged();
       return { deleted: params.domain };
     });
+  const site = siteRoutes().get("/api/sites/:site", ({ site }) => siteView(app, site));
+  return [member, admin, site];
 }

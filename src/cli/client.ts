@@ -5,6 +5,7 @@ import ignore from "ignore";
 import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
+import { isHiddenPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
@@ -69,8 +70,17 @@ interface DeployView {
   bytes: number;
   created_at: string;
   live: boolean;
+  /** When it was last made live; null for a preview that never was. */
+  activated_at: string | null;
+  preview: boolean;
   url: string;
   preview_url: string;
+}
+
+/** The deploy that was live before the live one (most recently activated of the others); never a preview. */
+export function previousLive(deploys: readonly DeployView[]): DeployView | undefined {
+  const candidates = deploys.filter((d) => !d.live && d.activated_at !== null);
+  return candidates.sort((a, b) => Date.parse(b.activated_at!) - Date.parse(a.activated_at!))[0];
 }
 
 function table(rows: string[][]): string {
@@ -107,6 +117,46 @@ export const siteAddCommand: Command = {
   },
 };
 
+/** key=value: the value as JSON when it parses (true, 3600, null), else as a string; headers.NAME=V sets one header. */
+export function settingsPatch(pairs: string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`expected key=value, got "${pair}"`);
+    const key = pair.slice(0, eq).replaceAll("-", "_");
+    const raw = pair.slice(eq + 1);
+    if (key.startsWith("headers.")) {
+      patch.headers = { ...(patch.headers as Record<string, string> | undefined), [pair.slice(8, eq)]: raw };
+      continue;
+    }
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    patch[key] = value;
+  }
+  return patch;
+}
+
+export const siteSetCommand: Command = {
+  name: "site set",
+  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+  usage: "NAME [key=value]...",
+  minArgs: 1,
+  flags: clientFlags,
+  async run(args) {
+    const [name, ...pairs] = args.positionals as [string, ...string[]];
+    const path = `/api/sites/${encodeURIComponent(name)}/settings`;
+    const client = Client.from(args);
+    const r = pairs.length
+      ? await client.request<{ settings: unknown }>("PATCH", path, settingsPatch(pairs))
+      : await client.request<{ settings: unknown }>("GET", path);
+    process.stdout.write(JSON.stringify(r.settings, null, 2) + "\n");
+  },
+};
+
 export const siteRmCommand: Command = {
   name: "site rm",
   summary: "Delete a site, its deploys and its content.",
@@ -122,22 +172,26 @@ export const siteRmCommand: Command = {
 
 export const deploysCommand: Command = {
   name: "deploys",
-  summary: "A site's deploy history, newest first (* = live).",
-  usage: "NAME",
+  summary: "A site's deploy history, newest first: live, previous (the rollback target), preview (never live).",
+  usage: "NAME [--json]",
   minArgs: 1,
   maxArgs: 1,
-  flags: clientFlags,
+  flags: { ...clientFlags, json: { type: "boolean", description: "print the API's JSON", noEnv: true } },
   async run(args) {
-    const { deploys } = await Client.from(args).request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+    const report = await Client.from(args).request<{ site: string; deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
+    if (args.flags.json) return void process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    const { deploys } = report;
     if (deploys.length === 0) return void process.stdout.write("no deploys yet\n");
-    const rows = deploys.map((d) => [d.live ? "*" : " ", d.id, d.created_at, String(d.files), formatSize(d.bytes), d.preview_url]);
-    process.stdout.write(table([[" ", "ID", "CREATED", "FILES", "SIZE", "PREVIEW"], ...rows]));
+    const previous = previousLive(deploys);
+    const state = (d: DeployView) => (d.live ? "live" : d === previous ? "previous" : d.preview ? "preview" : "");
+    const rows = deploys.map((d) => [d.id, state(d), d.created_at, String(d.files), formatSize(d.bytes), d.preview_url]);
+    process.stdout.write(table([["ID", "STATE", "CREATED", "FILES", "SIZE", "PREVIEW"], ...rows]));
   },
 };
 
 export const rollbackCommand: Command = {
   name: "rollback",
-  summary: "Make an earlier deploy live (default: the one before the live one).",
+  summary: "Make an earlier deploy live (default: the one that was live before the live one; previews are skipped).",
   usage: "NAME [DEPLOY_ID]",
   minArgs: 1,
   maxArgs: 2,
@@ -147,9 +201,8 @@ export const rollbackCommand: Command = {
     let id = args.positionals[1];
     if (!id) {
       const { deploys } = await client.request<{ deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
-      const live = deploys.findIndex((d) => d.live);
-      const previous = live >= 0 ? deploys[live + 1] : undefined;
-      if (!previous) throw new Error(`site ${args.positionals[0]} has no deploy before the live one`);
+      const previous = previousLive(deploys);
+      if (!previous) throw new Error(`site ${args.positionals[0]} has no deploy that was live before the live one`);
       id = previous.id;
     }
     const d = await client.request<DeployView>("POST", `/api/sites/${siteName(args)}/deploys/${encodeURIComponent(id)}/activate`);
@@ -164,17 +217,25 @@ interface LocalFile {
   hash: string;
 }
 
-/** The files of DIR to deploy: no dotfiles or dot-folders (.git, .env, ...), nothing .faztignore names, no symlinks. */
-export function listFiles(dir: string, warn: (msg: string) => void = () => {}): { abs: string; path: string; size: number }[] {
+/**
+ * The files of DIR to deploy: no hidden paths (dotfiles and dot-folders such as .git, .env, but
+ * .well-known/ is kept: the server's rule, isHiddenPath), nothing .faztignore names, no symlinks.
+ */
+export function listFiles(
+  dir: string,
+  warn: (msg: string) => void = () => {},
+  includeDotfiles = false,
+): { abs: string; path: string; size: number }[] {
   const ig = ignore();
   const ignoreFile = join(dir, ".faztignore");
   if (existsSync(ignoreFile)) ig.add(readFileSync(ignoreFile, "utf8"));
   const out: { abs: string; path: string; size: number }[] = [];
   const walk = (abs: string) => {
     for (const name of readdirSync(abs).sort()) {
-      if (name.startsWith(".")) continue;
       const full = join(abs, name);
       const rel = relative(dir, full).split(sep).join("/");
+      // A dot-folder is only walked when something inside it may be published (.well-known/).
+      if (!includeDotfiles && isHiddenPath(`/${rel}/x`)) continue;
       const st = lstatSync(full);
       if (st.isSymbolicLink()) {
         warn(`skipping symbolic link ${rel}`);
@@ -182,7 +243,7 @@ export function listFiles(dir: string, warn: (msg: string) => void = () => {}): 
       }
       if (st.isDirectory()) {
         if (!ig.ignores(rel + "/")) walk(full);
-      } else if (st.isFile() && !ig.ignores(rel)) out.push({ abs: full, path: "/" + rel, size: st.size });
+      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`))) out.push({ abs: full, path: "/" + rel, size: st.size });
     }
   };
   walk(dir);
@@ -268,4 +329,4 @@ export const deployCommand: Command = {
   },
 };
 
-export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteRmCommand, deploysCommand, rollbackCommand];
+export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteSetCommand, siteRmCommand, deploysCommand, rollbackCommand];

@@ -1,8 +1,10 @@
 // fazt's command line: dispatch, help and exit codes (0 ok, 1 failure, 2 usage).
 import { type Command, commandHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { serveCommand } from "./serve.ts";
-import { backupCommand, restoreCommand, tokenCreateCommand, userCreateCommand } from "./local.ts";
+import { backupCommand, restoreCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./local.ts";
+import { userCommands } from "./users.ts";
 import { statsCommand } from "./stats.ts";
+import { litestreamConfigCommand } from "./litestream.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
 
@@ -21,9 +23,12 @@ export const COMMANDS: Command[] = [
   serveCommand,
   versionCommand,
   tokenCreateCommand,
-  userCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
+  ...userCommands,
   backupCommand,
   restoreCommand,
+  litestreamConfigCommand,
   statsCommand,
   ...clientCommands,
 ];
@@ -56,6 +61,8 @@ function findCommand(argv: string[]): { cmd: Command; rest: string[] } | null {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Every file fazt writes is a database or a copy of one (keys, token hashes): private by default.
+  process.umask(0o077);
   const first = argv[0];
   if (first === undefined) {
     process.stderr.write("fazt: missing command; run 'fazt --help'\n");

@@ -1,13 +1,17 @@
 // Local admin commands: they work on the database file directly.
-import { existsSync, renameSync, rmSync } from "node:fs";
-import { Database } from "bun:sqlite";
+import { createWriteStream, existsSync, rmSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { createGzip } from "node:zlib";
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { dbFlag } from "./common.ts";
-import { createToken } from "../auth/tokens.ts";
+import { dbFlag, openLocalStore } from "./common.ts";
+import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
 import { getSite } from "../sites/index.ts";
-import { createUser } from "../auth/users.ts";
-import { Store, assertSqliteFile, migrate, DatabaseError } from "../db/index.ts";
+import { openSnapshot } from "../db/snapshot.ts";
+import { backupDatabase, restoreDatabase } from "../db/backup.ts";
+import { createPrivateFile } from "../db/files.ts";
 
 export const tokenCreateCommand: Command = {
   name: "token create",
@@ -16,7 +20,7 @@ export const tokenCreateCommand: Command = {
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
   run(args) {
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
       const siteName = str(args, "site");
       const siteId = siteName ? getSite(store, siteName).id : null;
@@ -29,25 +33,44 @@ export const tokenCreateCommand: Command = {
   },
 };
 
-async function readPassword(fromStdin: boolean): Promise<string> {
-  if (!fromStdin) throw new UsageError("give the password on standard input with --password-stdin");
-  const text = await new Response(Bun.stdin.stream()).text();
-  return text.replace(/\r?\n$/, "");
-}
+export const tokenListCommand: Command = {
+  name: "token list",
+  summary: "List API tokens: id, scope, label, created, last used (never the secret).",
+  usage: "[--json]",
+  maxArgs: 0,
+  flags: { ...dbFlag, json: { type: "boolean", description: "print JSON", noEnv: true } },
+  run(args) {
+    const store = openLocalStore(str(args, "db")!);
+    try {
+      const tokens = listTokens(store);
+      if (args.flags.json === true) {
+        process.stdout.write(JSON.stringify(tokens, null, 2) + "\n");
+        return;
+      }
+      const day = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " "));
+      process.stdout.write(`${"ID".padEnd(14)}${"SCOPE".padEnd(24)}${"CREATED".padEnd(18)}${"LAST USED".padEnd(18)}LABEL\n`);
+      for (const t of tokens) {
+        const scope = t.siteName === null ? "admin" : `site:${t.siteName}`;
+        process.stdout.write(`${t.id.padEnd(14)}${scope.padEnd(24)}${day(t.createdAt).padEnd(18)}${day(t.lastUsedAt).padEnd(18)}${t.label}\n`);
+      }
+    } finally {
+      store.close();
+    }
+  },
+};
 
-export const userCreateCommand: Command = {
-  name: "user create",
-  summary: "Create an admin user for the web UI (password from standard input).",
-  usage: "NAME --password-stdin",
+export const tokenRevokeCommand: Command = {
+  name: "token revoke",
+  summary: "Revoke a token by its id (from 'fazt token list') or by the token itself.",
+  usage: "ID",
   minArgs: 1,
   maxArgs: 1,
-  flags: { ...dbFlag, "password-stdin": { type: "boolean", description: "read the password from standard input", noEnv: true } },
-  async run(args) {
-    const password = await readPassword(args.flags["password-stdin"] === true);
-    const store = Store.open(str(args, "db")!);
+  flags: { ...dbFlag },
+  run(args) {
+    const store = openLocalStore(str(args, "db")!);
     try {
-      await createUser(store, args.positionals[0]!, password);
-      process.stdout.write(`created user ${args.positionals[0]}\n`);
+      if (!revokeToken(store, args.positionals[0]!)) throw new Error(`no token ${args.positionals[0]}`);
+      process.stdout.write(`revoked ${args.positionals[0]}\n`);
     } finally {
       store.close();
     }
@@ -56,28 +79,42 @@ export const userCreateCommand: Command = {
 
 export const backupCommand: Command = {
   name: "backup",
-  summary: "Write a consistent copy of the database while the server runs.",
-  usage: "OUT.db",
+  summary: "Write a consistent copy of the database (mode 0600) while the server runs; --gzip compresses it.",
+  usage: "OUT.db [--gzip]",
   minArgs: 1,
   maxArgs: 1,
-  flags: { ...dbFlag },
-  run(args) {
+  flags: { ...dbFlag, gzip: { type: "boolean", description: "write a gzip-compressed copy (OUT.db.gz)", noEnv: true } },
+  async run(args) {
     const out = args.positionals[0]!;
     if (existsSync(out)) throw new UsageError(`${out} already exists; choose a new file`);
-    const store = Store.open(str(args, "db")!);
+    const store = openLocalStore(str(args, "db")!);
     try {
-      // VACUUM INTO reads one snapshot (a WAL read transaction): consistent while writers go on.
-      store.write.run("VACUUM INTO ?", [out]);
+      if (args.flags.gzip !== true) backupDatabase(store, out);
     } finally {
       store.close();
     }
+    if (args.flags.gzip === true) await writeGzipSnapshot(store.path, out);
     process.stdout.write(`backup written to ${out}\n`);
   },
 };
 
+/** The page snapshot (db/snapshot.ts) through gzip into out (zlib works off the main thread). */
+async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
+  createPrivateFile(out); // a backup holds every token and password hash
+  const snap = await openSnapshot(dbPath);
+  try {
+    await pipeline(Readable.fromWeb(snap.stream() as NodeReadableStream<Uint8Array>), createGzip(), createWriteStream(out, { flags: "r+" }));
+  } catch (err) {
+    rmSync(out, { force: true });
+    throw err;
+  } finally {
+    snap.close();
+  }
+}
+
 export const restoreCommand: Command = {
   name: "restore",
-  summary: "Check a backup, then make it the database (stop the server first).",
+  summary: "Check a backup, then make it the database (refused while a server has it open; the old file is kept).",
   usage: "IN.db",
   minArgs: 1,
   maxArgs: 1,
@@ -86,26 +123,8 @@ export const restoreCommand: Command = {
     const input = args.positionals[0]!;
     const target = str(args, "db")!;
     if (!existsSync(input)) throw new UsageError(`${input} does not exist`);
-    assertSqliteFile(input);
-    const staged = `${target}.restore-tmp`;
-    rmSync(staged, { force: true });
-    const src = new Database(input, { readonly: true });
-    try {
-      const check = src.query("PRAGMA integrity_check").get() as { integrity_check: string };
-      if (check.integrity_check !== "ok") throw new DatabaseError(`${input} failed integrity_check: ${check.integrity_check}`);
-      src.run("VACUUM INTO ?", [staged]);
-    } finally {
-      src.close();
-    }
-    const db = new Database(staged);
-    try {
-      db.run("PRAGMA journal_mode = WAL");
-      migrate(db);
-    } finally {
-      db.close();
-    }
-    for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
-    renameSync(staged, target);
+    const { replaced } = restoreDatabase(input, target);
     process.stdout.write(`restored ${input} into ${target}\n`);
+    if (replaced) process.stdout.write(`the replaced database is kept as ${replaced}\n`);
   },
 };

@@ -22,6 +22,13 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   return n;
 }
 
+function nonNegativeInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag}: expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
 function onOff(value: string | undefined, flag: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (value === "on" || value === "off") return value === "on";
@@ -43,18 +50,29 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
     smtp: address(s("smtp"), "smtp"),
     mailWebhookSecret: s("mail-webhook-secret") ?? null,
     trustProxy: flags.flags["trust-proxy"] === true,
+    accessLog: flags.flags["access-log"] === true,
     limits: {
       maxFileBytes: positiveInt(s("max-file-bytes"), "max-file-bytes", DEFAULT_LIMITS.maxFileBytes),
       maxDeployBytes: positiveInt(s("max-deploy-bytes"), "max-deploy-bytes", DEFAULT_LIMITS.maxDeployBytes),
       maxFiles: positiveInt(s("max-files"), "max-files", DEFAULT_LIMITS.maxFiles),
       maxPathLength: positiveInt(s("max-path-length"), "max-path-length", DEFAULT_LIMITS.maxPathLength),
       keepDeploys: positiveInt(s("keep-deploys"), "keep-deploys", DEFAULT_LIMITS.keepDeploys),
+      minFreeDiskBytes: nonNegativeInt(s("min-free-disk-bytes"), "min-free-disk-bytes", DEFAULT_LIMITS.minFreeDiskBytes),
     },
     analytics: {
       enabled: onOff(s("analytics"), "analytics", DEFAULT_ANALYTICS.enabled),
       retentionDays: positiveInt(s("analytics-retention-days"), "analytics-retention-days", DEFAULT_ANALYTICS.retentionDays),
     },
   };
+}
+
+/** Shown once: fazt keeps only a hash, so the banner says where the operator should keep it. */
+export function announceFirstToken(token: string): void {
+  log.info("created the first admin token; it is printed once below, fazt stores only its hash", { token_id: token.slice(4, 16) });
+  process.stderr.write(
+    `\nFirst admin token (shown only this once):\n  ${token}\n` +
+      "Keep it in a password manager, or as FAZT_TOKEN for the fazt CLI; 'fazt token create' on this host makes another.\n\n",
+  );
 }
 
 export const serveCommand: Command = {
@@ -73,11 +91,13 @@ export const serveCommand: Command = {
     smtp: { type: "string", description: "inbound SMTP listener (default off)" },
     "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
+    "access-log": { type: "boolean", description: "one JSON line per request on stderr (written in batches)" },
     "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },
     "max-deploy-bytes": { type: "string", description: "largest deploy (default 1 GiB)" },
     "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
     "max-path-length": { type: "string", description: "longest file path in a deploy (default 1024)" },
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
+    "min-free-disk-bytes": { type: "string", description: "deploys stop (507) when less is free on the database's disk (default 64 MiB; 0: off)" },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
     "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
   },
@@ -89,9 +109,7 @@ export const serveCommand: Command = {
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     const server = await startServer(config);
-    if (server.createdToken) {
-      process.stderr.write(`\nCreated the first admin token (shown once, keep it):\n  ${server.createdToken}\n\n`);
-    }
+    if (server.createdToken) announceFirstToken(server.createdToken);
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,

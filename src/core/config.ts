@@ -5,6 +5,8 @@ export interface Limits {
   maxFiles: number;
   maxPathLength: number;
   keepDeploys: number;
+  /** Deploy writes stop (507) while the database's file system has less than this free: room for cleanup, checkpoints, other writes. */
+  minFreeDiskBytes: number;
 }
 
 export interface ServerConfig {
@@ -18,6 +20,8 @@ export interface ServerConfig {
   smtp: ListenAddress | null;
   mailWebhookSecret: string | null;
   trustProxy: boolean;
+  /** One JSON line per request on stderr (--access-log). */
+  accessLog: boolean;
   limits: Limits;
   analytics: AnalyticsConfig;
 }
@@ -44,6 +48,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFiles: 50_000,
   maxPathLength: 1024,
   keepDeploys: 10,
+  minFreeDiskBytes: 64 * 1024 * 1024,
 };
 
 /** "host:port", ":port", "[::1]:port" or "port". */

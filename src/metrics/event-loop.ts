@@ -1,16 +1,23 @@
-// How long the event loop is held. A 10 ms timer measures how late it runs
-// (wall clock) and how much CPU the main thread used meanwhile: the smaller
-// of the two is time the loop was really busy, without the time the OS gave
-// the CPU to other processes (on a shared machine, wall-clock lateness alone
-// mostly measures the neighbours). Worst and p99 since the previous scrape,
-// reset at each scrape, so one scraper should read them.
+// How long the event loop was held: a timer due every 5 ms records how late it
+// fires. The gauges answer since the previous scrape (then start over), so one
+// request that blocks is visible even between scrapes.
+//
+// Lateness is wall-clock time: on a shared machine it also counts the time the
+// OS gave the CPU to other processes. The "busy" gauges bound each lateness by
+// the CPU the main thread used meanwhile, which is the time the loop was
+// really held by this process (a request, a deploy, GC).
 import type { Registry } from "./registry.ts";
 
-const TICK_MS = 10;
-/** Histogram buckets of 1 ms; longer delays count in the last one (the max is exact). */
+const TICK_MS = 5;
+/** Histogram buckets of 1 ms for the busy p99; longer holds count in the last one (the max is exact). */
 const BUCKETS = 1000;
 
-class DelayStats {
+function cpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+class Holds {
   private counts = new Uint32Array(BUCKETS + 1);
   private n = 0;
   max = 0;
@@ -21,12 +28,12 @@ class DelayStats {
     if (ms > this.max) this.max = ms;
   }
 
-  percentile(p: number): number {
+  p99(): number {
+    const want = Math.ceil(0.99 * this.n);
     let seen = 0;
-    const want = Math.ceil((p / 100) * this.n);
-    for (let i = 0; i <= BUCKETS; i++) {
+    for (let i = 0; i <= BUCKETS && this.n > 0; i++) {
       seen += this.counts[i]!;
-      if (seen >= want && seen > 0) return Math.min(i + 1, this.max);
+      if (seen >= want) return Math.min(i + 1, this.max);
     }
     return 0;
   }
@@ -38,40 +45,31 @@ class DelayStats {
   }
 }
 
-function cpuMs(): number {
-  const u = process.threadCpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** Start measuring; returns the stop function. */
-export function trackEventLoop(registry: Registry): () => void {
-  const wall = new DelayStats();
-  const busy = new DelayStats();
-  let lastWall = performance.now();
-  let lastCpu = cpuMs();
+/** Start watching; returns the function that stops it. */
+export function watchEventLoop(registry: Registry): () => void {
+  const gauge = registry.gauge("fazt_event_loop_lag_max_seconds", "Worst event-loop delay since the previous scrape (a 5 ms timer's lateness).");
+  const busyMax = registry.gauge("fazt_event_loop_busy_max_seconds", "Worst event-loop delay since the previous scrape, bounded by the main thread's CPU time meanwhile.");
+  const busyP99 = registry.gauge("fazt_event_loop_busy_p99_seconds", "99th percentile of the same since the previous scrape.");
+  const busy = new Holds();
+  let worst = 0;
+  let due = performance.now() + TICK_MS;
+  let cpu = cpuMs();
   const timer = setInterval(() => {
     const now = performance.now();
-    const cpu = cpuMs();
-    const late = Math.max(0, now - lastWall - TICK_MS);
-    wall.add(late);
-    busy.add(Math.min(late, cpu - lastCpu));
-    lastWall = now;
-    lastCpu = cpu;
+    const nowCpu = cpuMs();
+    const late = Math.max(0, now - due);
+    worst = Math.max(worst, late);
+    busy.add(Math.min(late, nowCpu - cpu));
+    due = now + TICK_MS;
+    cpu = nowCpu;
   }, TICK_MS);
   timer.unref();
-  const gauge = (name: string, help: string) => registry.gauge(name, help).labels();
-  const gauges = {
-    wallMax: gauge("fazt_event_loop_delay_max_seconds", "Longest event-loop delay (wall clock) since the previous scrape."),
-    wallP99: gauge("fazt_event_loop_delay_p99_seconds", "99th percentile of event-loop delay (wall clock) since the previous scrape."),
-    busyMax: gauge("fazt_event_loop_busy_max_seconds", "Longest event-loop delay the main thread spent on the CPU, since the previous scrape."),
-    busyP99: gauge("fazt_event_loop_busy_p99_seconds", "99th percentile of event-loop delay spent on the CPU, since the previous scrape."),
-  };
   registry.onCollect(() => {
-    gauges.wallMax.set(wall.max / 1000);
-    gauges.wallP99.set(wall.percentile(99) / 1000);
-    gauges.busyMax.set(busy.max / 1000);
-    gauges.busyP99.set(busy.percentile(99) / 1000);
-    wall.reset();
+    // A hold still in progress at the scrape cannot be: the scrape itself runs on the loop.
+    gauge.labels().set(Math.max(worst, performance.now() - due) / 1000);
+    busyMax.labels().set(busy.max / 1000);
+    busyP99.labels().set(busy.p99() / 1000);
+    worst = 0;
     busy.reset();
   });
   return () => clearInterval(timer);

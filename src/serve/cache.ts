@@ -16,6 +16,9 @@ export interface Slot<V> {
 export class ByteCache<V> {
   private order = new Set<Slot<V>>();
   private used = 0;
+  /** Lookups answered from the cache, and lookups that were not (for /metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     readonly limit: number,
@@ -30,7 +33,11 @@ export class ByteCache<V> {
 
   get(map: Map<string, Slot<V>>, key: string): V | undefined {
     const slot = map.get(key);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     slot.hot = true;
     return slot.value;
   }

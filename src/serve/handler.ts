@@ -148,12 +148,14 @@ export class SiteHandler {
     this.cache = new ByteCache(cacheBytes);
   }
 
-  /** What the response caches hold: "main" (files and exact paths) and "misses" (arbitrary paths). */
-  cacheStats(): { cache: "main" | "misses"; bytes: number; entries: number }[] {
-    return [
-      { cache: "main", bytes: this.cache.bytes, entries: this.cache.size },
-      { cache: "misses", bytes: this.misses.bytes, entries: this.misses.size },
-    ];
+  /**
+   * Lookups so far and what the caches hold (for /metrics): hits in either
+   * cache, misses = paths resolved; bytes and entries of the main cache and of
+   * the cache for answers to arbitrary paths.
+   */
+  cacheStats(): { hits: number; misses: number; bytes: number; entries: number; missBytes: number; missEntries: number } {
+    const { cache, misses } = this;
+    return { hits: cache.hits + misses.hits, misses: misses.misses, bytes: cache.bytes, entries: cache.size, missBytes: misses.bytes, missEntries: misses.size };
   }
 
   /** Forget everything resolved: live deploys or stored variants changed. */

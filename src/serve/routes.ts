@@ -1,7 +1,8 @@
 // The routing table: host -> site, kept in memory and rebuilt when sites,
 // domains or live deploys change, so no SQL runs per request for routing.
 import type { Store } from "../db/index.ts";
-import { LOCAL_ADMIN_HOSTS, normalizeHost } from "./host.ts";
+import { allDomains, siteSummaries, type SiteSettings } from "../sites/index.ts";
+import { LOCAL_ADMIN_HOSTS, normalizeHost } from "../http/host.ts";
 
 export interface SiteRoute {
   siteId: number;
@@ -11,8 +12,9 @@ export interface SiteRoute {
   preview: boolean;
   /** When this process saw the live deploy go live (or started): Last-Modified never predates it. */
   liveSince: number;
-  /** SPA fallback page from the site's settings ({"spa": true} = /index.html, or a path). */
+  /** SPA fallback page from the site's settings (e.g. /index.html), or null. */
   spa: string | null;
+  settings: SiteSettings;
 }
 
 /** A site route as reached through one normalised host name. */
@@ -22,16 +24,6 @@ export type HostRoute = SiteRoute & { host: string };
 export type HostTarget = HostRoute | "admin" | null;
 
 const HOST_CACHE_MAX = 1024;
-
-function spaSetting(settings: string): string | null {
-  try {
-    const spa = (JSON.parse(settings) as { spa?: unknown }).spa;
-    if (spa === true) return "/index.html";
-    return typeof spa === "string" && spa.startsWith("/") ? spa : null;
-  } catch {
-    return null;
-  }
-}
 
 export class RoutingTable {
   private hosts = new Map<string, SiteRoute>();
@@ -52,24 +44,18 @@ export class RoutingTable {
 
   reload(): void {
     const next = new Map<string, SiteRoute>();
-    const sites = this.store.write.query("SELECT id, name, live_deploy_id, settings FROM sites").all() as {
-      id: number;
-      name: string;
-      live_deploy_id: string | null;
-      settings: string;
-    }[];
     const byId = new Map<number, SiteRoute>();
     const previous = new Map([...this.hosts.values()].map((r) => [r.siteId, r]));
     const now = Date.now();
-    for (const s of sites) {
+    for (const s of siteSummaries(this.store)) {
       const before = previous.get(s.id);
-      const liveSince = before && before.deployId === s.live_deploy_id ? before.liveSince : now;
-      const route = { siteId: s.id, siteName: s.name, deployId: s.live_deploy_id, preview: false, liveSince, spa: spaSetting(s.settings) };
+      const liveSince = before && before.deployId === s.liveDeployId ? before.liveSince : now;
+      const route = { siteId: s.id, siteName: s.name, deployId: s.liveDeployId, preview: false, liveSince, spa: s.settings.spa, settings: s.settings };
       byId.set(s.id, route);
       next.set(s.name + this.siteSuffix, route);
     }
-    for (const d of this.store.write.query("SELECT domain, site_id FROM domains").all() as { domain: string; site_id: number }[]) {
-      const route = byId.get(d.site_id);
+    for (const d of allDomains(this.store)) {
+      const route = byId.get(d.siteId);
       if (route) next.set(d.domain, route);
     }
     this.hosts = next;

@@ -2,20 +2,25 @@
 // background workers, with a graceful shutdown.
 import type { Server } from "bun";
 import { Store } from "../db/index.ts";
-import { App } from "../core/app.ts";
+import { App } from "./app.ts";
 import { formatAddress, type ServerConfig } from "../core/config.ts";
 import { createApi } from "../api/index.ts";
+import { createUi } from "../ui/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
-import { setClientIp } from "./client-ip.ts";
+import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
-import { drain } from "./drain.ts";
+import { drain } from "../http/drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
-import { startAnalytics, forwardedClient } from "../analytics/index.ts";
-import { HttpMetrics, SITE, ADMIN, UNKNOWN } from "../metrics/http.ts";
-import { trackEventLoop } from "../metrics/event-loop.ts";
+import { startAnalytics } from "../analytics/index.ts";
+import { HttpMetrics, ADMIN, UNKNOWN } from "../metrics/http.ts";
+import { registerProcessMetrics } from "../metrics/process.ts";
+import { AccessLog } from "../log/access.ts";
+import { pathStart } from "../serve/http.ts";
+import { listSites } from "../sites/index.ts";
+import { watchEventLoop } from "../metrics/event-loop.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -33,38 +38,94 @@ export interface RunningServer {
 
 export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
+  const ui = createUi();
   const sites = new SiteHandler(new VfsReader(app.store));
   app.onSitesChanged(() => sites.invalidate());
   app.onContentChanged(() => sites.invalidate());
   const routes = app.routes;
   const metrics = new HttpMetrics(app.metrics);
-  const cacheBytes = app.metrics.gauge("fazt_serve_cache_bytes", "Bytes charged to the site response caches (keys included).", ["cache"]);
-  const cacheEntries = app.metrics.gauge("fazt_serve_cache_entries", "Entries in the site response caches.", ["cache"]);
-  app.metrics.onCollect(() => {
-    for (const c of sites.cacheStats()) {
-      cacheBytes.labels(c.cache).set(c.bytes);
-      cacheEntries.labels(c.cache).set(c.entries);
-    }
-  });
+  const siteSeries = () => metrics.setSites(listSites(app.store));
+  siteSeries();
+  app.onSitesChanged(siteSeries);
+  registerCacheMetrics(app, sites);
   const analytics = startAnalytics(app);
+  const access = startAccessLog(app);
   const trustProxy = app.config.trustProxy;
   return (req, server) => {
+    const started = access ? performance.now() : 0;
     const target = routes.forHost(req.headers.get("host"));
     if (target === "admin") {
-      setClientIp(req, server.requestIP(req)?.address ?? "unknown");
+      const client = clientAddress(req, server, trustProxy);
+      attachClient(req, client);
       // A deploy upload may be processed for a while after its last byte: Bun's 10 s idle timeout would cut it.
       if (req.method === "POST" || req.method === "PUT") server.timeout(req, 255);
-      return after(api(req), (res) => metrics.count(ADMIN, res.status));
+      return after(ui(req) ?? api(req), (res) => {
+        metrics.count(ADMIN, res.status);
+        if (access) logAccess(access, req, res, started, client);
+      });
     }
-    if (!target) return after(notFound(), (res) => metrics.count(UNKNOWN, res.status));
+    if (!target) {
+      return after(notFound(), (res) => {
+        metrics.count(UNKNOWN, res.status);
+        if (access) logAccess(access, req, res, started, clientAddress(req, server, trustProxy));
+      });
+    }
     const res = sites.handle(req, target); // synchronous: no closure per request on the hot path
-    metrics.count(SITE, res.status);
-    if (analytics) {
-      const ip = (trustProxy ? forwardedClient(req) : null) ?? server.requestIP(req)?.address ?? "";
-      analytics.record(req, res.status, sites.bytes, ip, target.host, target.siteId);
+    const bytes = sites.bytes;
+    metrics.countSite(target.siteId, target.siteName, res.status, bytes);
+    if (analytics || access) {
+      const ip = clientAddress(req, server, trustProxy);
+      analytics?.record(req, res.status, bytes, ip, target.host, target.siteId);
+      if (access) logAccess(access, req, res, started, ip, bytes);
     }
     return res;
   };
+}
+
+function startAccessLog(app: App): AccessLog | null {
+  if (!app.config.accessLog) return null;
+  const access = new AccessLog();
+  const dropped = app.metrics.counter("fazt_access_log_dropped_total", "Access log lines dropped because the buffer was full.").labels();
+  const buffered = app.metrics.gauge("fazt_access_log_buffered_bytes", "Estimated bytes of access log records not yet written.").labels();
+  app.metrics.onCollect(() => {
+    dropped.value = access.dropped;
+    buffered.set(access.bufferedBytes);
+  });
+  app.onShutdown(() => access.stop());
+  return access;
+}
+
+function logAccess(access: AccessLog, req: Request, res: Response, started: number, client: string, bytes?: number): void {
+  const url = req.url;
+  access.record({
+    time: Date.now(),
+    host: req.headers.get("host") ?? "",
+    method: req.method,
+    path: url.slice(pathStart(url)),
+    status: res.status,
+    bytes: bytes ?? (Number(res.headers.get("content-length")) || 0),
+    duration: performance.now() - started,
+    client,
+  });
+}
+
+function registerCacheMetrics(app: App, sites: SiteHandler): void {
+  const m = app.metrics;
+  const hits = m.counter("fazt_cache_hits_total", "Site requests whose answer was in the response cache.").labels();
+  const misses = m.counter("fazt_cache_misses_total", "Site requests resolved from the database (then kept if they fit).").labels();
+  const bytes = m.gauge("fazt_cache_bytes", "Bytes held by the response cache (bounded).").labels();
+  const entries = m.gauge("fazt_cache_entries", "Entries in the response cache.").labels();
+  const missBytes = m.gauge("fazt_miss_cache_bytes", "Bytes held by the separate cache of answers to arbitrary paths (404s, fallbacks; bounded).").labels();
+  const missEntries = m.gauge("fazt_miss_cache_entries", "Entries in the cache of answers to arbitrary paths.").labels();
+  m.onCollect(() => {
+    const c = sites.cacheStats();
+    hits.value = c.hits;
+    misses.value = c.misses;
+    bytes.set(c.bytes);
+    entries.set(c.entries);
+    missBytes.set(c.missBytes);
+    missEntries.set(c.missEntries);
+  });
 }
 
 /** Run fn on the response once it exists (counting and analytics happen after the handler). */
@@ -75,17 +136,17 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const store = Store.open(config.dbPath);
+  const store = Store.open(config.dbPath, { warn: (message) => log.warn(message) });
+  if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
+  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
-  let createdToken: string | null = null;
-  if (!hasAdminToken(store)) createdToken = createToken(store, { label: "first admin" });
+  app.onShutdown(watchEventLoop(app.metrics));
 
   const fetch = createFetch(app);
-  app.onShutdown(trackEventLoop(app.metrics));
   const variants = new VariantMaker(store, () => app.contentChanged());
   variants.start();
   app.onShutdown(() => variants.stop());
@@ -117,6 +178,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
+  // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
+  const createdToken = hasAdminToken(store) ? null : createToken(store, { label: "first admin" });
+  registerProcessMetrics(app.metrics, store.path);
+  const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
+  app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
 
   // Listening on port 0 picks a free port: URLs must name the real one.
   if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };

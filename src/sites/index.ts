@@ -1,6 +1,10 @@
 // Sites and their custom domains.
 import type { Store } from "../db/index.ts";
-import { HttpError } from "../http/errors.ts";
+import { getDomain } from "tldts";
+import { HttpError, limitError } from "../http/errors.ts";
+import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type SiteSettings } from "./settings.ts";
+
+export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
 
 export class SiteError extends HttpError {}
 
@@ -8,10 +12,13 @@ export interface Site {
   id: number;
   name: string;
   liveDeployId: string | null;
-  settings: Record<string, unknown>;
+  settings: SiteSettings;
   createdAt: number;
   domains: string[];
 }
+
+/** A site without its domains: what routing and per-site policies read. */
+export type SiteSummary = Omit<Site, "domains">;
 
 const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // Names that would shadow the admin host or preview hosts.
@@ -49,6 +56,10 @@ export function normalizeDomain(input: unknown, baseDomain: string | null = null
     labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
     !/^\d+$/.test(labels.at(-1)!);
   if (!ok) throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
+  // A public suffix (co.uk, github.io) is many owners' parent, never one site's name.
+  if (getDomain(host, { allowPrivateDomains: true }) === null) {
+    throw new SiteError(400, "public_suffix", `${host} is a public suffix (publicsuffix.org); a site may own names under it, not it`);
+  }
   if (host.endsWith(".localhost")) throw new SiteError(400, "reserved_domain", `${host} is a local name; sites answer at NAME.localhost by themselves`);
   if (baseDomain && (host === baseDomain || host.endsWith(`.${baseDomain}`))) {
     throw new SiteError(400, "reserved_domain", `${host} is under the base domain ${baseDomain}, whose names Fazt assigns itself (NAME.${baseDomain})`);
@@ -64,18 +75,34 @@ interface SiteRow {
   created_at: number;
 }
 
+function summary(row: SiteRow): SiteSummary {
+  return { id: row.id, name: row.name, liveDeployId: row.live_deploy_id, settings: parseSettings(row.settings), createdAt: row.created_at };
+}
+
 function toSite(store: Store, row: SiteRow): Site {
   const domains = (store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]).map(
     (d) => d.domain,
   );
-  return {
-    id: row.id,
-    name: row.name,
-    liveDeployId: row.live_deploy_id,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    createdAt: row.created_at,
-    domains,
-  };
+  return { ...summary(row), domains };
+}
+
+/** Every site without domains, in one query (routing tables, HSTS). */
+export function siteSummaries(store: Store): SiteSummary[] {
+  return (store.write.query("SELECT * FROM sites").all() as SiteRow[]).map(summary);
+}
+
+/** Every custom domain and the id of its site. */
+export function allDomains(store: Store): { domain: string; siteId: number }[] {
+  return store.write.query("SELECT domain, site_id AS siteId FROM domains").all() as { domain: string; siteId: number }[];
+}
+
+export function updateSettings(store: Store, siteName: string, patch: SettingsPatch): SiteSettings {
+  return store.tx(() => {
+    const site = getSite(store, siteName);
+    const next = patchSettings(site.settings, patch);
+    store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(settingsJson(next)), site.id);
+    return next;
+  });
 }
 
 export function listSites(store: Store): Site[] {
@@ -106,7 +133,12 @@ export function createSite(store: Store, name: unknown, domains: unknown[] = [],
   });
 }
 
+/** Each domain costs a certificate order and a routing entry. */
+export const MAX_DOMAINS_PER_SITE = 100;
+
 function insertDomain(store: Store, siteId: number, domain: string): void {
+  const { n } = store.write.query("SELECT count(*) AS n FROM domains WHERE site_id = ?").get(siteId) as { n: number };
+  if (n >= MAX_DOMAINS_PER_SITE) throw limitError("too_many_domains", `a site may have at most ${MAX_DOMAINS_PER_SITE} domains`, 400);
   const owner = store.write.query("SELECT site_id FROM domains WHERE domain = ?").get(domain) as { site_id: number } | null;
   if (owner) throw new SiteError(409, "domain_taken", `domain ${domain} already belongs to a site`);
   store.write.query("INSERT INTO domains (domain, site_id, created_at) VALUES (?, ?, ?)").run(domain, siteId, Date.now());

@@ -184,21 +184,26 @@ export class AcmeIssuer {
           const challenge = authz.challenges.find((c) => c.type === "http-01");
           if (!challenge) throw new Error(`the CA offers no http-01 challenge for ${name}`);
           const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+          log.debug("acme http-01 challenge stored", { name, token: challenge.token, status: challenge.status });
           this.db.write
             .query("INSERT OR REPLACE INTO acme_challenges (token, key_authorization, domain, created_at) VALUES (?, ?, ?, ?)")
             .run(challenge.token, keyAuthorization, name, Date.now());
           if (challenge.status === "pending") await client.completeChallenge(challenge);
+          log.debug("acme waiting for validation", { name, authz: authz.url });
           await client.waitForValidStatus(authz).catch((e: Error) => {
             throw new Error(`validation of ${name} failed: ${challengeProblem(e.message)}`);
           });
         }
         order = await client.getOrder(order);
+        log.debug("acme authorizations valid", { name, order_status: order.status });
       }
       if (order.status === "ready") {
+        log.debug("acme finalizing order", { name });
         const [, csr] = await acme.crypto.createCsr({ altNames: [name] }, pending.keyPem);
         order = await client.finalizeOrder(order, csr);
       }
       const certPem = await client.getCertificate(order);
+      log.debug("acme certificate downloaded", { name, bytes: certPem.length });
       return { certPem, keyPem: pending.keyPem };
     } catch (e) {
       // An order the CA has failed cannot be resumed: start afresh next time.

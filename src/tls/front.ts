@@ -1,14 +1,14 @@
 // What HTTPS adds in front of the ordinary request handler: on the plain
 // HTTP listener the ACME challenge answers and the 308 to HTTPS; on the TLS
 // listener on-demand ordering and the per-site HSTS header.
-import type { Server } from "bun";
-import type { App } from "../core/app.ts";
-import { normalizeHost } from "../serve/host.ts";
+import { siteSummaries } from "../sites/index.ts";
+import type { TlsDeps } from "./deps.ts";
+import { normalizeHost } from "../http/host.ts";
 import { pathStart } from "../serve/http.ts";
 import type { CertificateManager } from "./manager.ts";
 import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
+import type { Fetch } from "../http/fetch.ts";
 
-type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
@@ -16,7 +16,7 @@ const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
  * The HTTP-01 answer for a token, from the database, so any process on it can
  * answer a challenge another process's order is waiting on.
  */
-function answerChallenge(app: App, req: Request, token: string): Response {
+function answerChallenge(app: TlsDeps, req: Request, token: string): Response {
   const host = normalizeHost(req.headers.get("host"));
   const row = app.store.read
     .query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?")
@@ -26,7 +26,7 @@ function answerChallenge(app: App, req: Request, token: string): Response {
 }
 
 /** The plain HTTP listener: challenges first, then 308 to HTTPS for hosts that have a certificate. */
-export function plainHttpFront(app: App, manager: CertificateManager | null, httpsPort: () => number, inner: Fetch): Fetch {
+export function plainHttpFront(app: TlsDeps, manager: CertificateManager | null, httpsPort: () => number, inner: Fetch): Fetch {
   // The same series createFetch counts into: answers given here are requests too.
   const metrics = new HttpMetrics(app.metrics);
   const hostClass = (host: string) => (app.routes.isAdminHost(host) ? ADMIN : app.routes.lookup(host) ? SITE : UNKNOWN);
@@ -56,16 +56,15 @@ export function plainHttpFront(app: App, manager: CertificateManager | null, htt
 export class HstsPolicy {
   private bySite = new Map<number, string>();
 
-  constructor(private readonly app: App) {
+  constructor(private readonly app: TlsDeps) {
     this.reload();
   }
 
   reload(): void {
     const next = new Map<number, string>();
-    for (const row of this.app.store.write.query("SELECT id, settings FROM sites").all() as { id: number; settings: string }[]) {
-      const hsts = (JSON.parse(row.settings) as { hsts?: { max_age?: number; include_subdomains?: boolean } }).hsts;
-      if (!hsts || !(Number(hsts.max_age) > 0)) continue;
-      next.set(row.id, `max-age=${Math.floor(Number(hsts.max_age))}${hsts.include_subdomains ? "; includeSubDomains" : ""}`);
+    for (const site of siteSummaries(this.app.store)) {
+      const hsts = site.settings.hsts;
+      if (hsts) next.set(site.id, `max-age=${hsts.maxAge}${hsts.includeSubdomains ? "; includeSubDomains" : ""}`);
     }
     this.bySite = next;
   }

@@ -1,7 +1,6 @@
 // Automatic HTTPS: the pieces wired together for `fazt serve --https`.
 import { readFileSync } from "node:fs";
-import type { Server } from "bun";
-import type { App } from "../core/app.ts";
+import type { TlsDeps } from "./deps.ts";
 import { CertStorage } from "./storage.ts";
 import { Locks, DEFAULT_LOCK_TTL_MS } from "./locks.ts";
 import { AcmeIssuer } from "./acme.ts";
@@ -10,8 +9,8 @@ import { TlsListener, type ListenerOptions } from "./listener.ts";
 import { HstsPolicy, httpsFront } from "./front.ts";
 import { log } from "../log/index.ts";
 import { registerCertMetrics } from "./status.ts";
+import type { Fetch } from "../http/fetch.ts";
 
-type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 export { plainHttpFront } from "./front.ts";
 export type { CertificateManager } from "./manager.ts";
@@ -29,7 +28,7 @@ function envMs(name: string, fallback: number): number {
 }
 
 /** Bind the TLS listener with what the database holds; ordering starts with run(). */
-export async function startHttps(app: App, inner: Fetch, opts: ListenerOptions): Promise<Https> {
+export async function startHttps(app: TlsDeps, inner: Fetch, opts: ListenerOptions): Promise<Https> {
   const config = app.config;
   let caRoot: string | null = null;
   if (config.acmeCaRoot) {

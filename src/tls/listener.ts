@@ -6,10 +6,10 @@
 import type { Server } from "bun";
 import type { ListenAddress } from "../core/config.ts";
 import type { TlsEntry } from "./manager.ts";
-import { drain } from "../server/drain.ts";
+import { drain } from "../http/drain.ts";
 import { log } from "../log/index.ts";
+import type { Fetch } from "../http/fetch.ts";
 
-type Fetch = (req: Request, server: Server<undefined>) => Response | Promise<Response>;
 
 const RETIRE_GRACE_MS = 300;
 
@@ -52,6 +52,13 @@ export class TlsListener {
     private readonly fetch: Fetch,
     private readonly opts: ListenerOptions,
   ) {}
+
+  /** Requests being answered by this listener (and by a retiring one). */
+  get pendingRequests(): number {
+    let n = this.server?.pendingRequests ?? 0;
+    for (const old of this.retiring) n += old.pendingRequests;
+    return n;
+  }
 
   /** Bind the port. SO_REUSEPORT would let a second fazt share it silently: check it is free first. */
   start(entries: TlsEntry[]): void {

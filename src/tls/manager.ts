@@ -3,7 +3,7 @@
 // certificate another process obtained is picked up on the next check.
 import * as acme from "acme-client";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import type { App } from "../core/app.ts";
+import type { TlsDeps } from "./deps.ts";
 import type { CertStorage } from "./storage.ts";
 import type { Locks } from "./locks.ts";
 import { RateLimitedError, type AcmeIssuer } from "./acme.ts";
@@ -71,7 +71,7 @@ export class CertificateManager {
   private lastDemand = new Map<string, number>();
 
   constructor(
-    private readonly app: App,
+    private readonly app: TlsDeps,
     private readonly issuer: AcmeIssuer,
     private readonly storage: CertStorage,
     private readonly locks: Locks,

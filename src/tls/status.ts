@@ -2,7 +2,8 @@
 // GET /api/certificates and the fazt_cert_expiry_seconds gauge. Read from the
 // database so it is true whichever process obtained the certificate.
 import * as acme from "acme-client";
-import type { App } from "../core/app.ts";
+import type { Store } from "../db/index.ts";
+import type { TlsDeps } from "./deps.ts";
 import { GAVE_UP } from "./manager.ts";
 
 export interface CertificateView {
@@ -32,8 +33,8 @@ interface StoredCert {
 }
 
 /** Stored ACME certificates, the longest-lasting one per name. */
-function storedCertificates(app: App): StoredCert[] {
-  const rows = app.store.read
+function storedCertificates(store: Store): StoredCert[] {
+  const rows = store.read
     .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
     .all() as { key: string; value: Uint8Array }[];
   const best = new Map<string, StoredCert>();
@@ -51,10 +52,10 @@ function storedCertificates(app: App): StoredCert[] {
   return [...best.values()];
 }
 
-export function listCertificates(app: App): CertificateView[] {
-  const certs = new Map(storedCertificates(app).map((c) => [c.name, c]));
+export function listCertificates(store: Store): CertificateView[] {
+  const certs = new Map(storedCertificates(store).map((c) => [c.name, c]));
   const status = new Map(
-    (app.store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
+    (store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
   );
   const names = new Set([...certs.keys(), ...status.keys()]);
   const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -78,13 +79,13 @@ export function listCertificates(app: App): CertificateView[] {
 }
 
 /** fazt_cert_expiry_seconds: seconds until each stored certificate expires (negative when expired). */
-function certExpirySeconds(app: App): { name: string; seconds: number }[] {
+function certExpirySeconds(app: TlsDeps): { name: string; seconds: number }[] {
   const now = Date.now();
-  return storedCertificates(app).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
+  return storedCertificates(app.store).map((c) => ({ name: c.name, seconds: Math.round((c.notAfter - now) / 1000) }));
 }
 
 /** Register fazt_cert_expiry_seconds{name}, read at each scrape. */
-export function registerCertMetrics(app: App): void {
+export function registerCertMetrics(app: TlsDeps): void {
   const gauge = app.metrics.gauge("fazt_cert_expiry_seconds", "Seconds until the stored certificate for a hostname expires.", ["name"]);
   let shown = new Set<string>();
   app.metrics.onCollect(() => {

@@ -8,6 +8,7 @@ import { Readable, pipeline, Transform, type TransformCallback } from "node:stre
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import * as yauzl from "yauzl";
+import { SQLiteError } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { CHUNK_SIZE, StagedBlob } from "./content.ts";
 import type { DeployBuilder } from "./builder.ts";
@@ -110,7 +111,8 @@ export async function readArchive(
     if (kind === "zip") await readZip(store, bytes, builder, limits);
     else await readTar(bytes, kind === "tar.gz", builder, limits);
   } catch (err) {
-    if (err instanceof VfsError) throw err;
+    // Limits, and the database's own errors (a full disk, a deleted site), keep their meaning.
+    if (err instanceof VfsError || err instanceof SQLiteError) throw err;
     throw badArchive(`cannot read the ${kind} archive: ${(err as Error).message}`);
   }
   return kind;
@@ -129,7 +131,8 @@ async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, build
       const h = entry.header;
       if (h.type === "file" || h.type === "contiguous-file") {
         const path = builder.admit(h.name, h.size ?? 0);
-        await builder.addFile(path, entry as AsyncIterable<Uint8Array>);
+        if (path === null) entry.resume();
+        else await builder.addFile(path, entry as AsyncIterable<Uint8Array>);
       } else if (h.type === "directory") {
         entry.resume();
       } else if (h.type === "symlink" || h.type === "link") {
@@ -147,37 +150,103 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
   const spool = new StagedBlob(store, builder.uploadId);
   const gcHint = new GcHint();
   for await (const piece of bytes) {
+    // The spool is written to fazt.db too: it counts toward the deploy size budget.
+    builder.reserve(piece.length);
     spool.write(piece);
     gcHint.add(piece.length);
   }
   const { blobId, size } = spool.close();
-  const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId), size, {
+  const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId, size), size, {
     lazyEntries: true,
     validateEntrySizes: true,
     strictFileNames: true,
     autoClose: false,
   });
   try {
+    // Before the first entry is read, yauzl's cursor is the directory's offset (its types call it a boolean).
+    const directoryOffset = zip.readEntryCursor as unknown as number;
+    assertDirectoryFits(zip.entryCount, directoryOffset, size);
     if (zip.entryCount > limits.maxFiles) {
       throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
     }
+    const extents = new Extents(directoryOffset);
     for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {
+      extents.add(entry);
       const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
       if (mode === 0o120000) throw badArchive(`${entry.fileName} is a symbolic link; links are not allowed in a deploy`);
       if (entry.fileName.endsWith("/")) continue;
       if (entry.isEncrypted()) throw badArchive(`${entry.fileName} is encrypted`);
       const path = builder.admit(entry.fileName, entry.uncompressedSize);
-      await builder.addFile(path, await zip.openReadStreamPromise(entry));
+      if (path === null) continue;
+      const stream = await zip.openReadStreamPromise(entry);
+      await builder.addFile(path, checkCrc32(stream, entry.crc32, path));
     }
   } finally {
     zip.close();
   }
 }
 
+// The smallest central directory record (no name, extra field or comment).
+const CENTRAL_RECORD_BYTES = 46;
+// The smallest local header in front of an entry's data.
+const LOCAL_HEADER_BYTES = 30;
+
+/** The entry count the end record claims must fit between the directory's start and the end of the archive. */
+function assertDirectoryFits(entryCount: number, directoryOffset: number, size: number): void {
+  const room = size - directoryOffset;
+  if (!Number.isSafeInteger(room) || room < 0) throw badArchive("the central directory starts past the end of the zip");
+  if (entryCount * CENTRAL_RECORD_BYTES > room) {
+    throw badArchive(`the zip claims ${entryCount} entries but its central directory holds at most ${Math.floor(room / CENTRAL_RECORD_BYTES)}`);
+  }
+}
+
+/**
+ * The byte ranges entries occupy before the central directory. Ranges that
+ * overlap are refused: that is how a zip makes many entries out of one
+ * compressed kernel (a "non-recursive zip bomb").
+ */
+class Extents {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  constructor(private readonly directoryOffset: number) {}
+
+  add(entry: yauzl.Entry): void {
+    const start = entry.relativeOffsetOfLocalHeader;
+    const end = start + LOCAL_HEADER_BYTES + entry.fileNameLength + entry.compressedSize;
+    if (end > this.directoryOffset) throw badArchive(`${entry.fileName}: its data runs past the start of the central directory`);
+    // The first range starting after this one, by binary search.
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid]! <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    if ((lo > 0 && this.ends[lo - 1]! > start) || (lo < this.starts.length && this.starts[lo]! < end)) {
+      throw badArchive(`${entry.fileName}: its data overlaps another entry's`);
+    }
+    this.starts.splice(lo, 0, start);
+    this.ends.splice(lo, 0, end);
+  }
+}
+
+/** An entry's bytes, refused at their end unless their CRC-32 is the one the central directory records. */
+async function* checkCrc32(stream: AsyncIterable<Uint8Array>, expected: number, path: string): AsyncGenerator<Uint8Array> {
+  let crc = 0;
+  for await (const piece of stream) {
+    crc = Bun.hash.crc32(piece, crc);
+    yield piece;
+  }
+  if (crc >>> 0 !== expected >>> 0) throw badArchive(`${path}: CRC-32 mismatch (the entry is corrupt)`);
+}
+
 /**
  * yauzl's random access over the spooled chunk rows, on the reader connection
  * (no mmap: the spool's pages should not stay resident). Members are read in
- * order and many share a chunk, so the last chunk read is kept.
+ * order and many share a chunk, so the last chunk read is kept. Every read is
+ * bounded by the spool's real size: a read past it is an error, never a short
+ * or empty answer that yauzl would ask for again.
  */
 class ChunkReader extends yauzl.RandomAccessReader {
   private last: { seq: number; data: Uint8Array } | null = null;
@@ -185,8 +254,53 @@ class ChunkReader extends yauzl.RandomAccessReader {
   constructor(
     private readonly store: Store,
     private readonly blobId: number,
+    private readonly size: number,
   ) {
     super();
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    try {
+      this.assertRange(position, position + length);
+      let written = 0;
+      for (const piece of this.pieces(position, position + length)) {
+        buffer.set(piece, offset + written);
+        written += piece.length;
+      }
+      setImmediate(callback, null, written);
+    } catch (err) {
+      setImmediate(callback, err as Error);
+    }
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    try {
+      this.assertRange(start, end);
+    } catch (err) {
+      const failed = new Readable({ read() {} });
+      setImmediate(() => failed.destroy(err as Error));
+      return failed;
+    }
+    return Readable.from(this.pieces(start, end), { objectMode: false });
+  }
+
+  private assertRange(start: number, end: number): void {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= this.size)) {
+      throw badArchive(`the zip points at bytes ${start}..${end}, outside its ${this.size} bytes`);
+    }
+  }
+
+  /** The bytes [start, end) as views into chunk rows; start..end lies within the spool. */
+  private *pieces(start: number, end: number): Generator<Uint8Array> {
+    for (let pos = start; pos < end; ) {
+      const seq = Math.floor(pos / CHUNK_SIZE);
+      const data = this.chunk(seq);
+      const from = pos - seq * CHUNK_SIZE;
+      const to = Math.min(data.length, end - seq * CHUNK_SIZE);
+      if (to <= from) throw badArchive(`spooled chunk ${seq} is shorter than the zip's size says`);
+      yield Buffer.from(data.buffer, data.byteOffset + from, to - from);
+      pos += to - from;
+    }
   }
 
   private chunk(seq: number): Uint8Array {
@@ -195,22 +309,5 @@ class ChunkReader extends yauzl.RandomAccessReader {
     if (!row) throw new Error(`spooled chunk ${seq} missing`);
     this.last = { seq, data: row.data };
     return row.data;
-  }
-
-  override _readStreamForRange(start: number, end: number): Readable {
-    const reader = this;
-    return Readable.from(
-      (function* () {
-        for (let pos = start; pos < end; ) {
-          const seq = Math.floor(pos / CHUNK_SIZE);
-          const data = reader.chunk(seq);
-          const from = pos - seq * CHUNK_SIZE;
-          const to = Math.min(data.length, end - seq * CHUNK_SIZE);
-          yield Buffer.from(data.buffer, data.byteOffset + from, to - from);
-          pos += to - from;
-        }
-      })(),
-      { objectMode: false },
-    );
   }
 }

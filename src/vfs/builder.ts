@@ -6,10 +6,12 @@ import type { Limits } from "../core/config.ts";
 import { randomId } from "../core/ids.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
-import { VfsError, tooLarge } from "./errors.ts";
+import { formatBytes, VfsError, tooLarge } from "./errors.ts";
+import { DiskGuard } from "./disk.ts";
 import { mimeFor } from "./mime.ts";
 import { GcHint } from "./gc-hint.ts";
-import { deployPath } from "./paths.ts";
+import { deployPath, isHiddenPath } from "./paths.ts";
+import { log } from "../log/index.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
 export const UPLOAD_TTL_MS = 60 * 60 * 1000;
@@ -18,13 +20,7 @@ export const UPLOAD_TTL_MS = 60 * 60 * 1000;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_FILES = 500;
 
-export const MiB = 1024 * 1024;
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
-  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
-  return `${n} bytes`;
-}
+export { formatBytes, MiB } from "./errors.ts";
 
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
@@ -51,6 +47,8 @@ export class DeployBuilder {
   /** Every path admitted so far (written or still in the batch). */
   private readonly paths = new Set<string>();
   private bytes = 0;
+  /** Bytes this upload wrote besides its files' (a zip's spool): they take disk space too. */
+  private reserved = 0;
   private batch: { path: string; data: Uint8Array }[] = [];
   private batchBytes = 0;
   private lastTouch = Date.now();
@@ -60,7 +58,10 @@ export class DeployBuilder {
     private readonly store: Store,
     readonly siteId: number,
     private readonly limits: Limits,
+    /** Keep dotfiles and dot-folders (see isHiddenPath); the site's choice. */
+    private readonly includeDotfiles = false,
   ) {
+    this.disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
     this.uploadId = openUpload(store, siteId, "stream");
   }
 
@@ -68,9 +69,13 @@ export class DeployBuilder {
     return this.files.size;
   }
 
-  /** Check a member before reading it: path, duplicates, count, declared size. */
-  admit(name: string, declaredSize?: number): string {
+  /**
+   * Check a member before reading it: path, duplicates, count, declared size.
+   * null: a hidden path (dotfile) the deploy leaves out; skip its bytes.
+   */
+  admit(name: string, declaredSize?: number): string | null {
     const path = deployPath(name, this.limits.maxPathLength);
+    if (!this.includeDotfiles && isHiddenPath(path)) return null;
     if (this.paths.has(path)) throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
     if (this.paths.size + 1 > this.limits.maxFiles) {
       throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${this.limits.maxFiles}; --max-files)`);
@@ -84,6 +89,7 @@ export class DeployBuilder {
   async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
       this.checkSize(path, size, size);
+      this.disk.check(piece);
       this.touch();
       this.gcHint.add(piece);
     });
@@ -105,14 +111,22 @@ export class DeployBuilder {
     this.bytes += entry.size;
   }
 
+  /** Count bytes about to be written for this upload outside its files (a spooled zip). */
+  reserve(bytes: number): void {
+    this.reserved += bytes;
+    if (this.reserved + this.bytes > this.limits.maxDeployBytes) throw this.deployTooLarge();
+    this.disk.check(bytes);
+  }
+
   /** Write the manifest; with activate, make it live in the same transaction. */
-  commit(opts: { activate: boolean; keepDeploys: number; hosts?: readonly string[] }): DeployInfo {
+  commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string; hosts?: readonly string[] }): DeployInfo {
     this.flush();
     if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
     const info = createDeploy(this.store, this.siteId, [...this.files.values()], {
       activate: opts.activate,
       uploadId: this.uploadId,
       keepDeploys: opts.keepDeploys,
+      createdBy: opts.createdBy,
       hosts: opts.hosts,
     });
     this.done = true;
@@ -123,16 +137,27 @@ export class DeployBuilder {
   abort(): void {
     if (this.done) return;
     this.done = true;
-    dropUpload(this.store, this.uploadId);
+    try {
+      dropUpload(this.store, this.uploadId);
+    } catch (err) {
+      // A full disk or a deleted site: the upload expires and GC drops it; the caller's error is the one to report.
+      log.warn("could not drop an upload", { upload: this.uploadId, err: err as Error });
+    }
   }
 
   private checkSize(path: string, fileBytes: number, addedBytes: number): void {
     if (fileBytes > this.limits.maxFileBytes) {
       throw tooLarge("file_too_large", `${path} is larger than the file size limit (${formatBytes(this.limits.maxFileBytes)}; --max-file-bytes)`);
     }
-    if (this.bytes + addedBytes > this.limits.maxDeployBytes) {
-      throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(this.limits.maxDeployBytes)}; --max-deploy-bytes)`);
-    }
+    if (this.reserved + this.bytes + addedBytes > this.limits.maxDeployBytes) throw this.deployTooLarge();
+  }
+
+  private deployTooLarge(): VfsError {
+    const spool = this.reserved > 0 ? ", counting the zip itself, which is kept while it is read" : "";
+    return tooLarge(
+      "deploy_too_large",
+      `the deploy is larger than the deploy size limit (${formatBytes(this.limits.maxDeployBytes)}; --max-deploy-bytes${spool})`,
+    );
   }
 
   private flush(): void {
@@ -151,6 +176,7 @@ export class DeployBuilder {
   }
 
   private readonly gcHint = new GcHint();
+  private readonly disk: DiskGuard;
 
   private touch(): void {
     const now = Date.now();
@@ -203,10 +229,14 @@ export async function storeContent(
   uploadId: string,
   body: AsyncIterable<Uint8Array>,
   expectedHash: string,
-  maxBytes: number,
+  limits: Limits,
 ): Promise<{ blobId: number; size: number }> {
-  const content = await receiveContent(store, uploadId, body, (size) => {
-    if (size > maxBytes) throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(maxBytes)}; --max-file-bytes)`);
+  const disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
+  const content = await receiveContent(store, uploadId, body, (size, piece) => {
+    if (size > limits.maxFileBytes) {
+      throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(limits.maxFileBytes)}; --max-file-bytes)`);
+    }
+    disk.check(piece);
   });
   touchUpload(store, uploadId);
   if ("staged" in content) {

@@ -20,6 +20,10 @@ export interface DeployInfo {
   files: number;
   bytes: number;
   createdAt: number;
+  /** When it was last made live; null: never live (a preview). */
+  activatedAt: number | null;
+  /** Who made it ("user NAME", "token ID"); null for deploys older than migration 0013. */
+  createdBy: string | null;
 }
 
 export interface CreateDeployOptions {
@@ -29,6 +33,8 @@ export interface CreateDeployOptions {
   uploadId?: string;
   /** Keep this many newest deploys of the site (and always the live one). */
   keepDeploys?: number;
+  /** Who makes it (shown in the deploy history). */
+  createdBy?: string;
   /** The site's host names: the only ones a `_headers` cookie may name as Domain. */
   hosts?: readonly string[];
 }
@@ -51,34 +57,48 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     const last = store.write.query("SELECT MAX(created_at) AS t FROM deploys WHERE site_id = ?").get(siteId) as { t: number | null };
     const createdAt = Math.max(Date.now(), (last.t ?? 0) + 1);
     store.write
-      .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt);
+      .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt, opts.createdBy ?? null);
     const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime) VALUES (?, ?, ?, ?, ?)");
     for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime);
     if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
-    if (opts.activate) activateDeploy(store, siteId, id);
+    const activatedAt = opts.activate ? activateDeploy(store, siteId, id) : null;
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
-    return { id, siteId, files: entries.length, bytes, createdAt };
+    return { id, siteId, files: entries.length, bytes, createdAt, activatedAt, createdBy: opts.createdBy ?? null };
   });
   deployCreated(info.id);
   return info;
 }
 
-/** Make a deploy live. Throws when the deploy is not the site's. */
-export function activateDeploy(store: Store, siteId: number, deployId: string): void {
+/**
+ * Make a deploy live and record when (the activation history rollback
+ * follows). Call inside a transaction. Throws when the deploy is not the site's.
+ */
+export function activateDeploy(store: Store, siteId: number, deployId: string): number {
   const changed = store.write
     .query("UPDATE sites SET live_deploy_id = ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM deploys WHERE id = ?1 AND site_id = ?2)")
     .run(deployId, siteId);
   if (changed.changes !== 1) throw new VfsError(404, "deploy_not_found", `no deploy ${deployId} for this site`);
+  // Strictly increasing per site, so "live before" is well defined even within one millisecond.
+  const last = store.write.query("SELECT MAX(activated_at) AS t FROM deploys WHERE site_id = ?").get(siteId) as { t: number | null };
+  const activatedAt = Math.max(Date.now(), (last.t ?? 0) + 1);
+  store.write.query("UPDATE deploys SET activated_at = ? WHERE id = ?").run(activatedAt, deployId);
+  return activatedAt;
 }
 
-/** Delete all but the newest `keep` deploys of a site, never the live one. Returns how many went. */
+/**
+ * Delete all but the newest `keep` deploys of a site, never the live one nor
+ * the one that was live before it (the rollback target). Returns how many went.
+ */
 export function pruneDeploys(store: Store, siteId: number, keep: number): number {
   return store.write
     .query(
       `DELETE FROM deploys WHERE site_id = ?1
          AND id NOT IN (SELECT id FROM deploys WHERE site_id = ?1 ORDER BY created_at DESC LIMIT ?2)
-         AND id IS NOT (SELECT live_deploy_id FROM sites WHERE id = ?1)`,
+         AND id IS NOT (SELECT live_deploy_id FROM sites WHERE id = ?1)
+         AND id IS NOT (SELECT id FROM deploys WHERE site_id = ?1 AND activated_at IS NOT NULL
+                          AND id IS NOT (SELECT live_deploy_id FROM sites WHERE id = ?1)
+                        ORDER BY activated_at DESC LIMIT 1)`,
     )
     .run(siteId, keep).changes;
 }
@@ -91,7 +111,8 @@ export interface DeployRow extends DeployInfo {
 export function listDeploys(store: Store, siteId: number): DeployRow[] {
   const rows = store.write
     .query(
-      `SELECT d.id, d.site_id AS siteId, d.files, d.bytes, d.created_at AS createdAt, (s.live_deploy_id IS d.id) AS live
+      `SELECT d.id, d.site_id AS siteId, d.files, d.bytes, d.created_at AS createdAt, d.activated_at AS activatedAt,
+              d.created_by AS createdBy, (s.live_deploy_id IS d.id) AS live
        FROM deploys d JOIN sites s ON s.id = d.site_id WHERE d.site_id = ? ORDER BY d.created_at DESC`,
     )
     .all(siteId) as (DeployInfo & { live: number })[];

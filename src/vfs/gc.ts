@@ -7,6 +7,7 @@ import { log } from "../log/index.ts";
 
 const BLOBS_PER_PASS = 100;
 const CHUNKS_PER_TX = 16; // 4 MiB of chunk rows per transaction
+const PAGES_PER_RECLAIM = 512; // 2 MiB of 4 KiB pages per incremental vacuum step
 
 // A blob is garbage when no deploy, upload in progress, or precompressed-variant link needs it.
 // (A variant is kept through its original's row; when the original goes, its blob_variants rows go
@@ -19,6 +20,8 @@ export interface GcResult {
   uploads: number;
   blobs: number;
   bytes: number;
+  /** Bytes of free pages given back to the file system. */
+  reclaimed: number;
 }
 
 const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
@@ -52,7 +55,9 @@ export class GarbageCollector {
       return this.running;
     }
     this.running = (async () => {
-      const total: GcResult = { uploads: 0, blobs: 0, bytes: 0 };
+      const total: GcResult = { uploads: 0, blobs: 0, bytes: 0, reclaimed: 0 };
+      const started = performance.now();
+      log.debug("gc run started");
       try {
         do {
           this.again = false;
@@ -61,10 +66,13 @@ export class GarbageCollector {
           total.blobs += r.blobs;
           total.bytes += r.bytes;
         } while (this.again && !this.stopped);
+        total.reclaimed = await this.giveBack();
       } finally {
         this.running = null;
       }
-      if (total.blobs || total.uploads) log.info("gc collected", { ...total });
+      const ms = Math.round(performance.now() - started);
+      if (total.blobs || total.uploads || total.reclaimed) log.info("gc collected", { ...total, ms });
+      else log.debug("gc run found nothing to collect", { ms });
       return total;
     })();
     return this.running;
@@ -97,7 +105,7 @@ export class GarbageCollector {
         await yieldToEvents();
       }
     }
-    return { uploads, blobs, bytes };
+    return { uploads, blobs, bytes, reclaimed: 0 };
   }
 
   /** Re-check and rename the blob so no new deploy can find it by hash; null when it is in use again. */
@@ -108,6 +116,25 @@ export class GarbageCollector {
       this.store.write.query("UPDATE blobs SET hash = 'condemned:' || id WHERE id = ?").run(id);
       return row.size;
     });
+  }
+
+  /**
+   * Free pages (of collected blobs, refused or dropped uploads, deleted rows)
+   * go back to the file system in small incremental-vacuum steps, yielding
+   * between them; the file shrinks at the checkpoint.
+   */
+  private async giveBack(): Promise<number> {
+    const start = this.store.freeSpace();
+    if (start.pages === 0) return 0;
+    let left = start.pages;
+    while (left > 0 && !this.stopped) {
+      const now = this.store.reclaim(PAGES_PER_RECLAIM);
+      if (now >= left) break; // nothing more can go (another connection's snapshot)
+      left = now;
+      await yieldToEvents();
+    }
+    this.store.checkpoint();
+    return Math.round(((start.pages - left) / start.pages) * start.bytes);
   }
 
   private async removeChunks(id: number): Promise<void> {

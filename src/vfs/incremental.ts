@@ -3,21 +3,36 @@
 // then commits. An unchanged site uploads no content at all.
 import type { Store } from "../db/index.ts";
 import type { Limits } from "../core/config.ts";
-import { findBlob, linkToUpload, SHA256_RE } from "./content.ts";
+import { linkToUpload, SHA256_RE } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import { formatBytes, openUpload } from "./builder.ts";
 import { tooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
-import { deployPath } from "./paths.ts";
+import { assertPublishable, deployPath } from "./paths.ts";
 
 export interface IncrementalUpload {
   id: string;
-  /** Hashes the server does not have yet. */
+  /** Hashes this site must upload: all but the contents its own deploys and uploads already reference. */
   required: string[];
 }
 
+// Content counts as present for a site only when the site itself references it
+// (a deploy of its own, or an upload of its own in progress). Answering from
+// the whole store would tell one site's token what another site holds, and let
+// it publish those bytes without ever having them. Identical bytes uploaded
+// again are still stored once: putContent dedups after checking their hash.
+const SITE_HOLDS = `SELECT b.id FROM blobs b WHERE b.hash = ?1 AND (
+  EXISTS (SELECT 1 FROM deploy_files f JOIN deploys d ON d.id = f.deploy_id WHERE f.blob_id = b.id AND d.site_id = ?2)
+  OR EXISTS (SELECT 1 FROM upload_blobs ub JOIN uploads u ON u.id = ub.upload_id WHERE ub.blob_id = b.id AND u.site_id = ?2))`;
+
 /** Check a manifest {"/path": sha256} and open an upload for it. */
-export function openIncremental(store: Store, siteId: number, files: Record<string, string>, limits: Limits): IncrementalUpload {
+export function openIncremental(
+  store: Store,
+  siteId: number,
+  files: Record<string, string>,
+  limits: Limits,
+  includeDotfiles = false,
+): IncrementalUpload {
   const paths = Object.keys(files);
   if (paths.length === 0) throw new VfsError(400, "empty_archive", "the manifest lists no files");
   if (paths.length > limits.maxFiles) {
@@ -28,15 +43,17 @@ export function openIncremental(store: Store, siteId: number, files: Record<stri
     const hash = files[p]!;
     if (!SHA256_RE.test(hash)) throw new VfsError(400, "bad_request", `files[${JSON.stringify(p)}]: not a lower-case hex SHA-256`);
     const path = deployPath(p.startsWith("/") ? p.slice(1) : p, limits.maxPathLength);
+    assertPublishable(path, includeDotfiles);
     if (manifest[path] !== undefined) throw new VfsError(400, "duplicate_path", `the manifest lists ${path} more than once`);
     manifest[path] = hash;
   }
   return store.tx(() => {
     const id = openUpload(store, siteId, "incremental", manifest);
     const required: string[] = [];
+    const held = store.write.query(SITE_HOLDS);
     for (const hash of new Set(Object.values(manifest))) {
-      const blob = findBlob(store, hash);
-      if (blob) linkToUpload(store, id, blob.blobId);
+      const blob = held.get(hash, siteId) as { id: number } | null;
+      if (blob) linkToUpload(store, id, blob.id);
       else required.push(hash);
     }
     return { id, required };
@@ -74,14 +91,14 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
   if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
 }
 
-/** Write the deploy once every content is there. */
-/** `hosts`: the site's host names (the only cookie domains its `_headers` may name). */
+/** Write the deploy once every content is there. `hosts`: the site's host names (the only cookie domains its `_headers` may name). */
 export function commitIncremental(
   store: Store,
   siteId: number,
   uploadId: string,
   limits: Limits,
   activate: boolean,
+  createdBy?: string,
   hosts: readonly string[] = [],
 ): DeployInfo {
   const manifest = uploadManifest(store, siteId, uploadId);
@@ -114,5 +131,5 @@ export function commitIncremental(
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, hosts });
+  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, createdBy, hosts });
 }

@@ -49,3 +49,25 @@ export function deployPathFromUrl(encoded: string, maxLength: number): string {
   if (encoded.split("/").some((s) => /%2f/i.test(s))) throw invalid(encoded, "encoded slashes are not allowed");
   return deployPath(decoded, maxLength);
 }
+
+/**
+ * Whether a deploy path is hidden: a dotfile or anything in a dot-folder
+ * (/.env, /.git/config, /a/.DS_Store). /.well-known/ is the exception (RFC
+ * 8615: security.txt, assetlinks.json, ...) as long as nothing under it is
+ * itself hidden. Hidden paths are left out of a deploy unless the site opts
+ * in, whatever way they come in (archive, manifest, single-file PUT, CLI).
+ */
+export function isHiddenPath(path: string): boolean {
+  const segments = path.split("/").slice(1);
+  return segments.some((seg, i) => seg.startsWith(".") && !(i === 0 && seg === ".well-known" && segments.length > 1));
+}
+
+/** Refuse a hidden path named on purpose (a single-file PUT, a manifest): leaving it out silently would mislead. */
+export function assertPublishable(path: string, includeDotfiles: boolean): void {
+  if (includeDotfiles || !isHiddenPath(path)) return;
+  throw new VfsError(
+    400,
+    "hidden_path",
+    `${path} is a dotfile or inside a dot-folder; those are not published (only /.well-known/ is) unless the site includes dotfiles`,
+  );
+}

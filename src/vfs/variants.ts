@@ -81,6 +81,7 @@ export class VariantMaker {
   private async run(): Promise<void> {
     while (!this.stopped && this.queue.length > 0) {
       const deployId = this.queue.shift()!;
+      log.debug("variants: deploy queued for compression", { deploy: deployId, queued: this.queue.length });
       try {
         await this.makeFor(deployId);
       } catch (err) {
@@ -124,6 +125,7 @@ export class VariantMaker {
           if (kept === 0) this.skipped.add(m.id);
         }
       });
+      log.debug("variants: batch stored", { deploy: deployId, blobs: made.length, bytes: made.reduce((n, m) => n + m.size, 0) });
       if (made.length > 0) this.onMade();
     }
   }

@@ -1,8 +1,9 @@
-// The core that owns the database and the shared state of a running server.
+// The wiring of a running server: the store, config, routing table, GC, metrics,
+// change and shutdown hooks. Components take the narrow part they use (ApiDeps, TlsDeps, AnalyticsDeps).
 import type { Store } from "../db/index.ts";
 import { RoutingTable } from "../serve/routes.ts";
 import { Registry } from "../metrics/registry.ts";
-import type { ServerConfig } from "./config.ts";
+import type { ServerConfig } from "../core/config.ts";
 import { GarbageCollector } from "../vfs/gc.ts";
 
 type Listener = () => void;
