@@ -8,7 +8,8 @@
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
 import type { SiteRoute } from "./routes.ts";
 import { ByteCache, type Slot } from "./cache.ts";
-import { compileRules, headersFor, matchRedirect, queryMatters, splitPath, substitute, type CompiledRules, type Params, type SplitPath } from "./rules.ts";
+import { compileRules, headersFor, matchRedirect, queryMatters, splitPath, substitute } from "./rules.ts";
+import type { CompiledRules, Params, SplitPath } from "./rules.ts";
 import type { SiteRules } from "../vfs/rules.ts";
 import {
   ENC_BR,
@@ -155,7 +156,14 @@ export class SiteHandler {
    */
   cacheStats(): { hits: number; misses: number; bytes: number; entries: number; missBytes: number; missEntries: number } {
     const { cache, misses } = this;
-    return { hits: cache.hits + misses.hits, misses: misses.misses, bytes: cache.bytes, entries: cache.size, missBytes: misses.bytes, missEntries: misses.size };
+    return {
+      hits: cache.hits + misses.hits,
+      misses: misses.misses,
+      bytes: cache.bytes,
+      entries: cache.size,
+      missBytes: misses.bytes,
+      missEntries: misses.size,
+    };
   }
 
   /** Forget everything resolved: live deploys or stored variants changed. */
@@ -427,7 +435,8 @@ export class SiteHandler {
       if (k === "set-cookie") cookies.push([k, v]);
       else common.set(k, v);
     }
-    const entry: FileEntry = { kind: "file", status, bytes: ENTRY_OVERHEAD, tag, lastModified: ctx.lastModified, lastModifiedHttp, available: 0, reprs: [] };
+    const lastModified = ctx.lastModified;
+    const entry: FileEntry = { kind: "file", status, bytes: ENTRY_OVERHEAD, tag, lastModified, lastModifiedHttp, available: 0, reprs: [] };
     const add = (index: number, src: { blobId: number; size: number; chunks: number }, encoding: string | null) => {
       const etag = `"${tag}${encoding === "br" ? "-br" : encoding === "gzip" ? "-gz" : ""}"`;
       const headers: HeaderList = [...common, ["etag", etag], ["content-length", String(src.size)], ...cookies];

@@ -79,7 +79,9 @@ export class PatternIndex {
     for (let d = 0; ; d++) {
       const seg = segs[d];
       for (const node of active) {
-        if (node.rests) for (const rest of node.rests.values()) if (seg === undefined ? rest.prefix === "" : seg.startsWith(rest.prefix)) append(out, rest.rules);
+        for (const rest of node.rests?.values() ?? []) {
+          if (seg === undefined ? rest.prefix === "" : seg.startsWith(rest.prefix)) append(out, rest.rules);
+        }
         if (seg === undefined) append(out, node.ends);
       }
       if (seg === undefined) break;
@@ -205,8 +207,15 @@ export function queryMatters(rules: CompiledRules, rawPath: string): boolean {
   return rules.redirectIndex.lookup(splitPath(path)).some((i) => rules.redirects[i]!.query.length > 0);
 }
 
+/** A matching rule, its parameters, and whether it matches this one path only (no placeholder, splat or query condition). */
+export interface RedirectMatch {
+  rule: RedirectRule;
+  params: Params;
+  literal: boolean;
+}
+
 /** The first redirect rule matching the path (and query), with its parameters. */
-export function matchRedirect(rules: CompiledRules, p: SplitPath, query: URLSearchParams | null): { rule: RedirectRule; params: Params; literal: boolean } | null {
+export function matchRedirect(rules: CompiledRules, p: SplitPath, query: URLSearchParams | null): RedirectMatch | null {
   for (const i of rules.redirectIndex.lookup(p)) {
     const rule = rules.redirects[i]!;
     const params = rules.redirectIndex.params(i, p);

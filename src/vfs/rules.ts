@@ -77,7 +77,8 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
     if (star >= 0) {
       if (part.indexOf("*", star + 1) >= 0) return `"${part}": at most one * per path segment`;
       const last = i === parts.length - 1 && star === part.length - 1;
-      out.push(last ? { kind: "rest", prefix: part.slice(0, -1) } : { kind: "glob", prefix: part.slice(0, star), suffix: part.slice(star + 1) });
+      if (last) out.push({ kind: "rest", prefix: part.slice(0, -1) });
+      else out.push({ kind: "glob", prefix: part.slice(0, star), suffix: part.slice(star + 1) });
     } else if (part.charCodeAt(0) !== 58 /* : */) {
       out.push({ kind: "literal", text: part });
     } else {
@@ -149,14 +150,19 @@ function checkCookieDomain(value: string, hosts: readonly string[]): string | nu
 
 // ---- files ------------------------------------------------------------------
 
+function tooBig(file: RulesFile): RulesError {
+  return new RulesError(file, 1, `the file is larger than the rules file limit (${RULES_LIMITS.fileBytes} bytes)`, "rules_file_too_large");
+}
+
 function lines(file: RulesFile, text: string): string[] {
   if (Buffer.byteLength(text) > RULES_LIMITS.fileBytes) {
-    throw new RulesError(file, 1, `the file is larger than the rules file limit (${RULES_LIMITS.fileBytes} bytes)`, "rules_file_too_large");
+    throw tooBig(file);
   }
   const all = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   all.forEach((l, i) => {
     if (l.length > RULES_LIMITS.lineChars) {
-      throw new RulesError(file, i + 1, `the line is longer than the rules line limit (${RULES_LIMITS.lineChars} characters)`, "rules_line_too_long");
+      const limit = RULES_LIMITS.lineChars;
+      throw new RulesError(file, i + 1, `the line is longer than the rules line limit (${limit} characters)`, "rules_line_too_long");
     }
   });
   return all;
@@ -179,7 +185,8 @@ class PatternChecker {
     if (typeof parsed === "string") throw new RulesError(this.file, line, `${what} ${parsed}`);
     if (isDynamic(parsed) && ++this.dynamic > RULES_LIMITS.dynamicRules) {
       const limit = RULES_LIMITS.dynamicRules;
-      throw new RulesError(this.file, line, `more rules with * or :placeholders than the dynamic rules limit (${limit} per file)`, "too_many_rules");
+      const why = `more rules with * or :placeholders than the dynamic rules limit (${limit} per file)`;
+      throw new RulesError(this.file, line, why, "too_many_rules");
     }
   }
 }
@@ -190,7 +197,9 @@ class PatternChecker {
  * controls and whitespace are refused.
  */
 function destination(line: number, to: string, absolute: boolean): string {
-  if (/[\u0000-\u0020\u007f]/.test(to)) throw new RulesError("_redirects", line, `destination "${to}" contains a control character or whitespace`);
+  if (/[\u0000-\u0020\u007f]/.test(to)) {
+    throw new RulesError("_redirects", line, `destination "${to}" contains a control character or whitespace`);
+  }
   if (isHeaderValue(to)) return to;
   try {
     if (absolute) return new URL(to).href;
@@ -222,7 +231,9 @@ export function parseRedirects(text: string): RedirectRule[] {
     const rawTo = parts.shift();
     if (rawTo === undefined) throw new RulesError("_redirects", line, "missing destination");
     const absolute = /^https?:\/\/[^/\s]+/i.test(rawTo);
-    if (!absolute && !rawTo.startsWith("/")) throw new RulesError("_redirects", line, `destination "${rawTo}" must be a path starting with / or an http(s) URL`);
+    if (!absolute && !rawTo.startsWith("/")) {
+      throw new RulesError("_redirects", line, `destination "${rawTo}" must be a path starting with / or an http(s) URL`);
+    }
     const to = destination(line, rawTo, absolute);
     let status = 301;
     let force = false;
@@ -230,12 +241,15 @@ export function parseRedirects(text: string): RedirectRule[] {
     if (code !== undefined) {
       const m = /^(\d{3})(!?)$/.exec(code);
       if (!m || !REDIRECT_STATUSES.has(Number(m[1]))) {
-        throw new RulesError("_redirects", line, `"${code}" is not a supported status (200, 301, 302, 303, 307, 308, 404, 410, optionally followed by !)`);
+        const supported = "200, 301, 302, 303, 307, 308, 404, 410, optionally followed by !";
+        throw new RulesError("_redirects", line, `"${code}" is not a supported status (${supported})`);
       }
       status = Number(m[1]);
       force = m[2] === "!";
     }
-    if (parts.length > 0) throw new RulesError("_redirects", line, `unsupported extra fields "${parts.join(" ")}" (conditions are not supported)`);
+    if (parts.length > 0) {
+      throw new RulesError("_redirects", line, `unsupported extra fields "${parts.join(" ")}" (conditions are not supported)`);
+    }
     if (absolute && (status === 200 || status === 404 || status === 410)) {
       throw new RulesError("_redirects", line, `status ${status} needs a local path as destination (proxying is not supported)`);
     }
@@ -278,9 +292,12 @@ function headerLine(line: number, text: string, hosts: readonly string[]): [stri
   const value = text.slice(colon + 1).trim();
   if (!HEADER_NAME.test(name)) throw new RulesError("_headers", line, `"${name}" is not a valid header name`);
   const lower = name.toLowerCase();
-  if (RESERVED_HEADERS.has(lower)) throw new RulesError("_headers", line, `header "${name}" is set by the server (or is hop-by-hop) and cannot be set`);
+  if (RESERVED_HEADERS.has(lower)) {
+    throw new RulesError("_headers", line, `header "${name}" is set by the server (or is hop-by-hop) and cannot be set`);
+  }
   if (!isHeaderValue(value)) {
-    throw new RulesError("_headers", line, `the value of "${name}" has a character other than visible ASCII, space or tab (percent-encode it)`);
+    const why = `the value of "${name}" has a character other than visible ASCII, space or tab (percent-encode it)`;
+    throw new RulesError("_headers", line, why);
   }
   if (lower === "set-cookie") {
     const bad = checkCookieDomain(value, hosts);
@@ -299,7 +316,7 @@ export function deployRules<E extends { path: string; size: number }>(
     const entry = entries.find((e) => e.path === path);
     if (!entry) return null;
     if (entry.size > RULES_LIMITS.fileBytes) {
-      throw new RulesError(file, 1, `the file is larger than the rules file limit (${RULES_LIMITS.fileBytes} bytes)`, "rules_file_too_large");
+      throw tooBig(file);
     }
     return text(entry);
   };

@@ -10,7 +10,10 @@ export interface RefusedRules {
   line?: number;
 }
 
-const HOP_BY_HOP = ["Connection", "Upgrade", "Keep-Alive", "Trailer", "Transfer-Encoding", "Proxy-Connection", "TE", "Date", "Content-Length"];
+export const HOP_BY_HOP = [
+  ...["Connection", "Upgrade", "Keep-Alive", "Trailer", "Transfer-Encoding", "Proxy-Connection", "TE"],
+  ...["Date", "Content-Length"],
+];
 
 /** `count` redirect lines of about 35 bytes each. */
 export function manyRedirects(count: number): string {
@@ -19,8 +22,16 @@ export function manyRedirects(count: number): string {
   return out;
 }
 
+const hopByHop = (name: string) => ({ "/_headers": `/*\n  X-Ok: 1\n  ${name}: x\n` });
+const cookie = (attrs: string) => ({ "/_headers": `/*\n  Set-Cookie: s=1; ${attrs}\n` });
+
 export const refusedAtDeploy: RefusedRules[] = [
-  { name: "backtracking splats /*a*a*…*b", files: { "/_redirects": "/ok /x\n/*a*a*a*a*a*a*a*a*a*a*a*a*b /x 302\n" }, code: "invalid_rules", line: 2 },
+  {
+    name: "backtracking splats /*a*a*…*b",
+    files: { "/_redirects": "/ok /x\n/*a*a*a*a*a*a*a*a*a*a*a*a*b /x 302\n" },
+    code: "invalid_rules",
+    line: 2,
+  },
   { name: "two splats in a segment of _headers", files: { "/_headers": "/*x*\n  X-A: 1\n" }, code: "invalid_rules", line: 1 },
   { name: "placeholder inside a segment", files: { "/_redirects": "/:slug.html /x\n" }, code: "invalid_rules", line: 1 },
   { name: "200k-line _redirects (7 MB)", files: { "/_redirects": manyRedirects(200_000) }, code: "rules_file_too_large" },
@@ -32,14 +43,19 @@ export const refusedAtDeploy: RefusedRules[] = [
     line: 1001,
   },
   { name: "3,000-character line", files: { "/_redirects": `/a /b\n/${"x".repeat(3000)} /y\n` }, code: "rules_line_too_long", line: 2 },
-  { name: "65 headers for one path", files: { "/_headers": "/*\n" + Array.from({ length: 65 }, (_, i) => `  X-H${i}: v\n`).join("") }, code: "too_many_rules", line: 66 },
-  ...HOP_BY_HOP.map((h) => ({ name: `${h} in _headers`, files: { "/_headers": `/*\n  X-Ok: 1\n  ${h}: x\n` }, code: "invalid_rules", line: 3 })),
+  {
+    name: "65 headers for one path",
+    files: { "/_headers": "/*\n" + Array.from({ length: 65 }, (_, i) => `  X-H${i}: v\n`).join("") },
+    code: "too_many_rules",
+    line: 66,
+  },
+  ...HOP_BY_HOP.map((h) => ({ name: `${h} in _headers`, files: hopByHop(h), code: "invalid_rules", line: 3 })),
   { name: "non-Latin-1 header value", files: { "/_headers": "/*\n  X-A: €\n" }, code: "invalid_rules", line: 2 },
   { name: "Latin-1 header value", files: { "/_headers": "/*\n  X-A: café\n" }, code: "invalid_rules", line: 2 },
   { name: "control character in a header value", files: { "/_headers": "/*\n  X-A: a\u0001b\n" }, code: "invalid_rules", line: 2 },
   { name: "header name that is not a token", files: { "/_headers": "/*\n  X(A): 1\n" }, code: "invalid_rules", line: 2 },
-  { name: "cookie for the parent domain", files: { "/_headers": "/*\n  Set-Cookie: sid=1; Path=/; Domain=localhost\n" }, code: "invalid_rules", line: 2 },
-  { name: "cookie for another site", files: { "/_headers": "/*\n  Set-Cookie: sid=1; Domain=victim.localhost\n" }, code: "invalid_rules", line: 2 },
+  { name: "cookie for the parent domain", files: cookie("Path=/; Domain=localhost"), code: "invalid_rules", line: 2 },
+  { name: "cookie for another site", files: cookie("Domain=victim.localhost"), code: "invalid_rules", line: 2 },
   { name: "control character in a redirect target", files: { "/_redirects": "/a /b\u0007c\n" }, code: "invalid_rules", line: 1 },
 ];
 
