@@ -107,7 +107,8 @@ describe("_headers syntax", () => {
     for (const name of HOP_BY_HOP) {
       expect(lineOf(() => parseHeaders(`/a\n  ${name}: x\n`))).toBe(2);
     }
-    for (const value of ["€", "é", "a\u0000b", "a\u007fb"]) expect(lineOf(() => parseHeaders(`/a\n  X-A: ${value}\n`))).toBe(2);
+    for (const value of ["€", "😀", "a\u0000b", "a\u007fb"]) expect(lineOf(() => parseHeaders(`/a\n  X-A: ${value}\n`))).toBe(2);
+    expect(parseHeaders("/a\n  X-A: café\n")[0]!.headers).toEqual([["x-a", "café"]]); // Latin-1 (obs-text) is readable
     const hosts = ["blog.example.com", "www.blog.io"];
     expect(lineOf(() => parseHeaders("/a\n  Set-Cookie: s=1; Domain=example.com\n", hosts))).toBe(2);
     expect(lineOf(() => parseHeaders("/a\n  Set-Cookie: s=1; Path=/; domain=.blog.io\n", hosts))).toBe(2);

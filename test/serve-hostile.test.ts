@@ -176,15 +176,16 @@ describe("matching is linear in the path", () => {
 });
 
 describe("_headers and _redirects values clients can read", () => {
-  test("Set-Cookie lines are separate headers; a cookie may name the site's own host; non-ASCII targets are percent-encoded", async () => {
+  test("separate Set-Cookie lines; a cookie may name the site's own host; Latin-1 values serve; non-ASCII targets encoded", async () => {
     await deployOk("hostile", {
       "/index.html": "hostile home",
-      "/_headers": "/*\n  Set-Cookie: a=1; Path=/\n  Set-Cookie: b=2; Domain=hostile.localhost\n  X-Frame-Options: DENY\n",
+      "/_headers": ["/*", "  Set-Cookie: a=1; Path=/", "  Set-Cookie: b=2; Domain=hostile.localhost", "  X-Frame-Options: DENY", "  X-Latin: café", ""].join("\n"),
       "/_redirects": "/euro /€ 302\n/ext https://bücher.example/ä 302\n",
     });
     const r = await hostile("/");
     expect(r.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Domain=hostile.localhost"]);
     expect(r.headers.get("x-frame-options")).toBe("DENY");
+    expect(r.headers.get("x-latin")).toBe("café");
     const notModified = await hostFetch(f, "hostile.localhost", "/", { headers: { "if-none-match": r.headers.get("etag")! } });
     expect(notModified.status).toBe(304);
     expect(notModified.headers.getSetCookie()).toHaveLength(2);

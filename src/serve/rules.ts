@@ -4,7 +4,8 @@
 // segment by segment, so the cost is linear in the path and does not grow
 // with the number of rules that cannot match (no regular expressions, no
 // backtracking, no scan of every rule).
-import { isHeaderValue, parsePattern, type HeaderRule, type PatternSegment, type RedirectRule, type SiteRules } from "../vfs/rules.ts";
+import { isVisibleAscii, parsePattern, type HeaderRule, type PatternSegment, type RedirectRule, type SiteRules } from "../vfs/rules.ts";
+import { headerProblem } from "../http/headers.ts";
 
 export type Params = Map<string, string>;
 
@@ -172,7 +173,7 @@ export function compileRules(rules: Partial<SiteRules>): CompiledRules {
     redirects,
     redirectIndex,
     // Values a client cannot read are dropped rather than failing every answer (deploys stored before validation).
-    headers: headerRules.map((r) => r.headers.filter(([, v]) => isHeaderValue(v))),
+    headers: headerRules.map((r) => r.headers.filter(([k, v]) => headerProblem(k, v) === null)),
     headerIndex,
     queryDependent: redirects.some((r) => r.query.length > 0),
   };
@@ -180,7 +181,7 @@ export function compileRules(rules: Partial<SiteRules>): CompiledRules {
 
 /** Non-ASCII in a stored destination (older deploys) is percent-encoded so Location stays valid. */
 function safeRedirect(r: RedirectRule): RedirectRule {
-  if (isHeaderValue(r.to)) return r;
+  if (isVisibleAscii(r.to)) return r;
   return { ...r, to: r.to.replace(/[^\x21-\x7e]/gu, encodeChar) };
 }
 

@@ -3,6 +3,7 @@
 // the file and line, nothing is written. The parsed rules are stored as JSON
 // in deploys.config; src/serve/rules.ts compiles them for matching.
 import { VfsError } from "./errors.ts";
+import { headerProblem } from "../http/headers.ts";
 
 export interface RedirectRule {
   line: number;
@@ -98,37 +99,9 @@ export function isDynamic(segments: readonly PatternSegment[]): boolean {
 
 // ---- header values ------------------------------------------------------------
 
-/** RFC 9110 token. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Visible ASCII, spaces and tabs: what every client and proxy reads alike (no obs-text, no controls). */
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
-
-/**
- * Headers the server owns: hop-by-hop headers (RFC 9110 7.6.1 and the older
- * RFC 2616 list), framing and encoding, validators, and Date: overriding
- * them breaks clients, proxies or the server's own answers.
- */
-const RESERVED_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "trailers",
-  "transfer-encoding",
-  "upgrade",
-  "content-length",
-  "content-encoding",
-  "content-range",
-  "accept-ranges",
-  "etag",
-  "date",
-]);
-
-export function isHeaderValue(value: string): boolean {
-  return HEADER_VALUE.test(value);
+/** Visible ASCII only: what a Location value must be (non-ASCII is percent-encoded). */
+export function isVisibleAscii(value: string): boolean {
+  return /^[\x21-\x7e]*$/.test(value);
 }
 
 /**
@@ -200,7 +173,7 @@ function destination(line: number, to: string, absolute: boolean): string {
   if (/[\u0000-\u0020\u007f]/.test(to)) {
     throw new RulesError("_redirects", line, `destination "${to}" contains a control character or whitespace`);
   }
-  if (isHeaderValue(to)) return to;
+  if (isVisibleAscii(to)) return to;
   try {
     if (absolute) return new URL(to).href;
     return to.replace(/[^\x00-\x7f]+/g, (s) => encodeURIComponent(s));
@@ -290,15 +263,9 @@ function headerLine(line: number, text: string, hosts: readonly string[]): [stri
   if (colon <= 0) throw new RulesError("_headers", line, `expected "Name: value", got "${text}"`);
   const name = text.slice(0, colon).trim();
   const value = text.slice(colon + 1).trim();
-  if (!HEADER_NAME.test(name)) throw new RulesError("_headers", line, `"${name}" is not a valid header name`);
+  const problem = headerProblem(name, value);
+  if (problem) throw new RulesError("_headers", line, problem);
   const lower = name.toLowerCase();
-  if (RESERVED_HEADERS.has(lower)) {
-    throw new RulesError("_headers", line, `header "${name}" is set by the server (or is hop-by-hop) and cannot be set`);
-  }
-  if (!isHeaderValue(value)) {
-    const why = `the value of "${name}" has a character other than visible ASCII, space or tab (percent-encode it)`;
-    throw new RulesError("_headers", line, why);
-  }
   if (lower === "set-cookie") {
     const bad = checkCookieDomain(value, hosts);
     if (bad) throw new RulesError("_headers", line, bad);
