@@ -179,7 +179,14 @@ describe("_headers and _redirects values clients can read", () => {
   test("separate Set-Cookie lines; a cookie may name the site's own host; Latin-1 values serve; non-ASCII targets encoded", async () => {
     await deployOk("hostile", {
       "/index.html": "hostile home",
-      "/_headers": ["/*", "  Set-Cookie: a=1; Path=/", "  Set-Cookie: b=2; Domain=hostile.localhost", "  X-Frame-Options: DENY", "  X-Latin: café", ""].join("\n"),
+      "/_headers": [
+        "/*",
+        "  Set-Cookie: a=1; Path=/",
+        "  Set-Cookie: b=2; Domain=hostile.localhost",
+        "  X-Frame-Options: DENY",
+        "  X-Latin: café",
+        "",
+      ].join("\n"),
       "/_redirects": "/euro /€ 302\n/ext https://bücher.example/ä 302\n",
     });
     const r = await hostile("/");
