@@ -13,4 +13,8 @@ export interface ApiDeps {
   siteUrl(siteName: string, deployId?: string): string;
   /** Sites, domains, settings or live deploys changed: routing and caches reload. */
   sitesChanged(): void;
+  /** Mail was queued or received: the mail workers look for work at once. */
+  mailChanged(): void;
+  onMailChanged(fn: () => void): void;
+  onShutdown(fn: () => Promise<void> | void): void;
 }

@@ -17,13 +17,14 @@ import { backupApi } from "./backup.ts";
 import { settingsApi } from "./settings.ts";
 import { sessionApi } from "./session.ts";
 import { systemApi } from "./system.ts";
+import { mailApi } from "./mail.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: ApiDeps): Route[] {
   const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
-    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi,
+    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi, mailApi,
   ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }

@@ -83,7 +83,7 @@ export function previousLive(deploys: readonly DeployView[]): DeployView | undef
   return candidates.sort((a, b) => Date.parse(b.activated_at!) - Date.parse(a.activated_at!))[0];
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }

@@ -7,6 +7,7 @@ import { statsCommand } from "./stats.ts";
 import { litestreamConfigCommand } from "./litestream.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
+import { mailCommands } from "./mail.ts";
 
 const versionCommand: Command = {
   name: "version",
@@ -31,6 +32,7 @@ export const COMMANDS: Command[] = [
   litestreamConfigCommand,
   statsCommand,
   ...clientCommands,
+  ...mailCommands,
 ];
 
 function mainHelp(): string {

@@ -1,10 +1,11 @@
 import type { Command } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
 import { startServer } from "../server/index.ts";
 import { VERSION } from "../core/version.ts";
 import { log } from "../log/index.ts";
 import { dbFlag } from "./common.ts";
+import { parseDomainList, webhookKey } from "../mail/index.ts";
 
 function address(value: string | undefined, flag: string): ListenAddress | null {
   if (value === undefined || value === "" || value === "off") return null;
@@ -35,6 +36,12 @@ function onOff(value: string | undefined, flag: string, fallback: boolean): bool
   throw new UsageError(`--${flag}: expected on or off, got "${value}"`);
 }
 
+function webhookSecret(value: string | undefined): string | null {
+  if (value === undefined || value === "") return null;
+  if (!webhookKey(value)) throw new UsageError("--mail-webhook-secret: expected whsec_ followed by base64 (the secret Resend shows)");
+  return value;
+}
+
 export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig {
   const s = (k: string) => str(flags, k);
   const domain = s("domain")?.toLowerCase().replace(/\.$/, "") || null;
@@ -48,7 +55,7 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
     acmeDirectory: s("acme-directory") ?? LETS_ENCRYPT,
     acmeCaRoot: s("acme-ca-root") ?? null,
     smtp: address(s("smtp"), "smtp"),
-    mailWebhookSecret: s("mail-webhook-secret") ?? null,
+    mailWebhookSecret: webhookSecret(s("mail-webhook-secret")),
     trustProxy: flags.flags["trust-proxy"] === true,
     accessLog: flags.flags["access-log"] === true,
     limits: {
@@ -62,6 +69,12 @@ export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig 
     analytics: {
       enabled: onOff(s("analytics"), "analytics", DEFAULT_ANALYTICS.enabled),
       retentionDays: positiveInt(s("analytics-retention-days"), "analytics-retention-days", DEFAULT_ANALYTICS.retentionDays),
+      maxBytes: positiveInt(s("analytics-max-bytes"), "analytics-max-bytes", DEFAULT_ANALYTICS.maxBytes),
+    },
+    mail: {
+      allowFrom: parseDomainList(s("mail-allow-from")),
+      sitePerMinute: positiveInt(s("mail-rate"), "mail-rate", DEFAULT_MAIL.sitePerMinute),
+      smtpMaxBytes: positiveInt(s("smtp-max-bytes"), "smtp-max-bytes", DEFAULT_MAIL.smtpMaxBytes),
     },
   };
 }
@@ -88,8 +101,11 @@ export const serveCommand: Command = {
     "acme-email": { type: "string", description: "ACME account contact" },
     "acme-directory": { type: "string", description: "ACME directory URL (default Let's Encrypt production)" },
     "acme-ca-root": { type: "string", description: "extra root CA (PEM file) to trust for the ACME server" },
-    smtp: { type: "string", description: "inbound SMTP listener (default off)" },
+    smtp: { type: "string", description: "inbound SMTP listener, host:port or :port (default off; port 25 needs CAP_NET_BIND_SERVICE)" },
+    "smtp-max-bytes": { type: "string", description: "largest message the SMTP listener accepts (default 25 MiB)" },
     "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
+    "mail-allow-from": { type: "string", description: "sender domains allowed besides those sites own, comma-separated" },
+    "mail-rate": { type: "string", description: "messages one site may send per minute (default 60)" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
     "access-log": { type: "boolean", description: "one JSON line per request on stderr (written in batches)" },
     "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },
@@ -100,6 +116,10 @@ export const serveCommand: Command = {
     "min-free-disk-bytes": { type: "string", description: "deploys stop (507) when less is free on the database's disk (default 64 MiB; 0: off)" },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
     "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
+    "analytics-max-bytes": {
+      type: "string",
+      description: "most bytes raw analytics events may take; the oldest go first (default 256 MiB)",
+    },
   },
   async run(args) {
     const config = serveConfig(args);
@@ -113,13 +133,13 @@ export const serveCommand: Command = {
     const where = [
       config.http && `http ${formatAddress({ ...config.http, port: server.httpPort ?? config.http.port })}`,
       config.https && `https ${formatAddress({ ...config.https, port: server.httpsPort ?? config.https.port })}`,
+      config.smtp && `smtp ${formatAddress({ ...config.smtp, port: server.smtpPort ?? config.smtp.port })}`,
     ].filter(Boolean);
     const admin = config.domain ? `admin.${config.domain}` : "localhost";
-    // Mail is not part of this version yet: say so rather than silently ignore the flags.
-    if (config.smtp || config.mailWebhookSecret) log.warn("mail is not available in this version yet: --smtp and --mail-webhook-secret are ignored");
     log.info(`fazt ${VERSION} listening on ${where.join(", ")}; admin at ${admin}; db ${config.dbPath}`, {
       http_port: server.httpPort,
       https_port: server.httpsPort,
+      smtp_port: server.smtpPort,
     });
     log.info("shutting down", { signal: await stopSignal });
     await server.stop();

@@ -24,13 +24,27 @@ export interface ServerConfig {
   accessLog: boolean;
   limits: Limits;
   analytics: AnalyticsConfig;
+  mail: MailConfig;
 }
+
+export interface MailConfig {
+  /** Sender domains allowed besides those sites own (--mail-allow-from). */
+  allowFrom: string[];
+  /** Messages one site may send per minute (--mail-rate). */
+  sitePerMinute: number;
+  /** Largest message the SMTP listener accepts (--smtp-max-bytes). */
+  smtpMaxBytes: number;
+}
+
+export const DEFAULT_MAIL: MailConfig = { allowFrom: [], sitePerMinute: 60, smtpMaxBytes: 25 * 1024 * 1024 };
 
 export interface AnalyticsConfig {
   /** Off only for benchmarks (--analytics off): no events, no buffer. */
   enabled: boolean;
   /** Days raw events are kept; hourly rollups are kept for good. */
   retentionDays: number;
+  /** Most bytes raw events may take (estimated); the oldest go first past it. */
+  maxBytes: number;
 }
 
 export interface ListenAddress {
@@ -40,7 +54,7 @@ export interface ListenAddress {
 
 export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 
-export const DEFAULT_ANALYTICS: AnalyticsConfig = { enabled: true, retentionDays: 30 };
+export const DEFAULT_ANALYTICS: AnalyticsConfig = { enabled: true, retentionDays: 30, maxBytes: 256 * 1024 * 1024 };
 
 export const DEFAULT_LIMITS: Limits = {
   maxFileBytes: 100 * 1024 * 1024,

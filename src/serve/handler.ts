@@ -16,13 +16,15 @@ import {
   ENC_GZIP,
   REVALIDATE,
   acceptedEncodings,
-  cacheControl,
+  IMMUTABLE,
   chooseEncoding,
   contentType,
   etagMatches,
   notModifiedSince,
   parseRange,
   pathStart,
+  pathClassOf,
+  CLASS_NONE,
 } from "./http.ts";
 
 /** Files up to this size are kept in memory (with their variants). */
@@ -80,6 +82,8 @@ interface FileEntry {
   status: number;
   /** Bytes held (bodies and bookkeeping). */
   bytes: number;
+  /** PATH_CLASSES index of the served file's type. */
+  pathClass: number;
   /** Content hash as used in ETags. */
   tag: string;
   lastModified: number;
@@ -129,6 +133,20 @@ interface DeployContext {
   spa: string | null;
 }
 
+/**
+ * The answer to one site request and what analytics needs of it. handle() fills
+ * and returns one instance per handler (no allocation per request): read it
+ * before the next handle() call (handle is synchronous).
+ */
+export interface Served {
+  response: Response;
+  status: number;
+  /** Body bytes sent (0 for HEAD, 304 and empty bodies). */
+  bytes: number;
+  /** PATH_CLASSES index: the served file's type, CLASS_NONE when no file was served. */
+  pathClass: number;
+}
+
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
   private readonly misses = new ByteCache<Entry>(MISS_CACHE_BYTES);
@@ -139,8 +157,7 @@ export class SiteHandler {
   /** Per deploy id, oldest first: survives invalidate(). */
   private readonly deployData = new Map<string, DeployData>();
   private deployDataWeight = 0;
-  /** Body bytes of the answer handle() just gave (for analytics: no need to read its headers back). */
-  bytes = 0;
+  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE };
 
   constructor(
     private readonly vfs: VfsReader,
@@ -174,8 +191,17 @@ export class SiteHandler {
     this.byDeploy.clear();
   }
 
-  handle(req: Request, route: SiteRoute): Response {
-    this.bytes = 0;
+  handle(req: Request, route: SiteRoute): Served {
+    const served = this.served;
+    served.bytes = 0;
+    served.pathClass = CLASS_NONE;
+    const response = this.answer(req, route);
+    served.response = response;
+    served.status = response.status;
+    return served;
+  }
+
+  private answer(req: Request, route: SiteRoute): Response {
     const method = req.method;
     const head = method === "HEAD";
     if (!head && method !== "GET") return this.plain(405, "method not allowed\n", { allow: "GET, HEAD" });
@@ -192,7 +218,10 @@ export class SiteHandler {
     // Only paths that a rule with query conditions matches are remembered per query string.
     const key = query !== "" && queryMatters(ctx.data.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
     const entry = this.cache.get(ctx.entries, key) ?? this.misses.get(ctx.misses, key) ?? this.remember(ctx, key, rawPath, query);
-    if (entry.kind === "file") return this.file(req.headers, entry, head);
+    if (entry.kind === "file") {
+      this.served.pathClass = entry.pathClass;
+      return this.file(req.headers, entry, head);
+    }
     if (entry.kind === "redirect") {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
       return new Response(null, { status: entry.status, headers: { location, "cache-control": REVALIDATE, "x-content-type-options": "nosniff" } });
@@ -235,17 +264,17 @@ export class SiteHandler {
   }
 
   private notFound(): Response {
-    this.bytes = NOT_FOUND_HTML.length;
+    this.served.bytes = NOT_FOUND_HTML.length;
     return notFound();
   }
 
   private plain(status: number, text: string, extra?: Record<string, string>): Response {
-    this.bytes = text.length;
+    this.served.bytes = text.length;
     return plain(status, text, extra);
   }
 
   private full(repr: Repr, status: number, head: boolean): Response {
-    if (!head) this.bytes = repr.size;
+    if (!head) this.served.bytes = repr.size;
     if (repr.ok) return repr.ok.clone() as Response;
     if (head) return new Response(null, { status, headers: repr.headers });
     return new Response(this.vfs.stream(repr.blobId, 0, repr.size - 1), { status, headers: repr.headers });
@@ -267,7 +296,7 @@ export class SiteHandler {
       ["content-length", String(r.end - r.start + 1)],
     ];
     const body = id.body ? id.body.subarray(r.start, r.end + 1) : this.vfs.stream(id.blobId, r.start, r.end);
-    this.bytes = r.end - r.start + 1;
+    this.served.bytes = r.end - r.start + 1;
     return new Response(body, { status: 206, headers });
   }
 
@@ -425,7 +454,7 @@ export class SiteHandler {
     const lastModifiedHttp = new Date(ctx.lastModified).toUTCString();
     const common = new Map<string, string>([
       ["content-type", contentType(meta.mime)],
-      ["cache-control", status === 200 ? cacheControl(filePath, meta.mime) : REVALIDATE],
+      ["cache-control", status === 200 && meta.immutable === 1 ? IMMUTABLE : REVALIDATE],
       ["last-modified", lastModifiedHttp],
       ["x-content-type-options", "nosniff"],
     ]);
@@ -435,8 +464,17 @@ export class SiteHandler {
       if (k === "set-cookie") cookies.push([k, v]);
       else common.set(k, v);
     }
-    const lastModified = ctx.lastModified;
-    const entry: FileEntry = { kind: "file", status, bytes: ENTRY_OVERHEAD, tag, lastModified, lastModifiedHttp, available: 0, reprs: [] };
+    const entry: FileEntry = {
+      kind: "file",
+      status,
+      bytes: ENTRY_OVERHEAD,
+      pathClass: pathClassOf(meta.mime),
+      tag,
+      lastModified: ctx.lastModified,
+      lastModifiedHttp,
+      available: 0,
+      reprs: [],
+    };
     const add = (index: number, src: { blobId: number; size: number; chunks: number }, encoding: string | null) => {
       const etag = `"${tag}${encoding === "br" ? "-br" : encoding === "gzip" ? "-gz" : ""}"`;
       const headers: HeaderList = [...common, ["etag", etag], ["content-length", String(src.size)], ...cookies];

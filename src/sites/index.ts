@@ -164,3 +164,21 @@ export function deleteSite(store: Store, name: string): void {
     store.write.query("DELETE FROM sites WHERE id = ?").run(site.id);
   });
 }
+
+/**
+ * The site that owns a mail or web host name: a custom domain, or with a base
+ * domain NAME.DOMAIN. Null for every other name (including *.localhost).
+ */
+export function domainOwner(store: Store, host: string, baseDomain: string | null): { siteId: number; siteName: string } | null {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  const custom = store.write.query("SELECT s.id, s.name FROM domains d JOIN sites s ON s.id = d.site_id WHERE d.domain = ?").get(h) as {
+    id: number;
+    name: string;
+  } | null;
+  if (custom) return { siteId: custom.id, siteName: custom.name };
+  if (!baseDomain || !h.endsWith(`.${baseDomain}`)) return null;
+  const label = h.slice(0, -baseDomain.length - 1);
+  if (label.includes(".")) return null;
+  const site = store.write.query("SELECT id, name FROM sites WHERE name = ?").get(label) as { id: number; name: string } | null;
+  return site ? { siteId: site.id, siteName: site.name } : null;
+}

@@ -106,3 +106,27 @@ export class CertStorage {
     return { key: k, modified: dir.modified ?? 0, size: 0, isTerminal: false };
   }
 }
+
+/**
+ * The stored certificate and key of one name (any issuer; the most recently
+ * stored when several hold it), for other listeners than HTTPS (SMTP STARTTLS).
+ */
+export function storedCertificate(storage: CertStorage, name: string): { cert: string; key: string } | null {
+  let issuers: string[];
+  try {
+    issuers = storage.list("certificates", false);
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+  let best: { cert: string; key: string; at: number } | null = null;
+  for (const dir of issuers) {
+    const base = `${dir}/${name}/${name}`;
+    const cert = storage.loadText(`${base}.crt`);
+    const key = storage.loadText(`${base}.key`);
+    if (!cert || !key) continue;
+    const at = storage.stat(`${base}.crt`).modified;
+    if (!best || at > best.at) best = { cert, key, at };
+  }
+  return best && { cert: best.cert, key: best.key };
+}

@@ -36,6 +36,20 @@ export function findBlob(store: Store, hash: string): BlobRef | null {
   return row ? { blobId: row.id, hash, size: row.size } : null;
 }
 
+/**
+ * Keep a blob alive for something outside the deploy world (a received mail's
+ * attachments): GC never collects a held blob. Call in the transaction that
+ * stored the content, so GC cannot take it in between.
+ */
+export function holdBlob(store: Store, holder: string, blobId: number): void {
+  store.write.query("INSERT OR IGNORE INTO blob_holds (holder, blob_id) VALUES (?, ?)").run(holder, blobId);
+}
+
+/** Drop every hold of a holder; its blobs become garbage unless something else needs them. */
+export function releaseHolds(store: Store, holder: string): number {
+  return store.write.query("DELETE FROM blob_holds WHERE holder = ?").run(holder).changes;
+}
+
 /** Keep a blob alive for an upload until its deploy commits (or the upload is dropped). */
 export function linkToUpload(store: Store, uploadId: string, blobId: number): void {
   store.write.query("INSERT OR IGNORE INTO upload_blobs (upload_id, blob_id) VALUES (?, ?)").run(uploadId, blobId);

@@ -9,12 +9,14 @@ const BLOBS_PER_PASS = 100;
 const CHUNKS_PER_TX = 16; // 4 MiB of chunk rows per transaction
 const PAGES_PER_RECLAIM = 512; // 2 MiB of 4 KiB pages per incremental vacuum step
 
-// A blob is garbage when no deploy, upload in progress, or precompressed-variant link needs it.
+// A blob is garbage when no deploy, upload in progress, precompressed-variant link or hold
+// (blob_holds: received mail, see content.ts holdBlob) needs it.
 // (A variant is kept through its original's row; when the original goes, its blob_variants rows go
 // with it and the variant becomes garbage on the next pass.)
 const UNREFERENCED = `NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)
   AND NOT EXISTS (SELECT 1 FROM upload_blobs u WHERE u.blob_id = b.id)
-  AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)`;
+  AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM blob_holds h WHERE h.blob_id = b.id)`;
 
 export interface GcResult {
   uploads: number;
