@@ -57,7 +57,12 @@ describe("_redirects syntax", () => {
     expect(match("/a.b", "/aXb")).toBeNull();
     expect(match("/data.*", "/data.json")?.get("splat")).toBe("json");
     expect(match("/*.js", "/app.js")?.get("splat")).toBe("app");
-    expect(match("/*.js", "/a/app.js")).toBeNull(); // a * before the end stays inside one segment
+    expect(match("/*.js", "/a/app.js")?.get("splat")).toBe("a/app"); // the last segment's * crosses slashes
+    expect(match("/assets/*.css", "/assets/a/b.css")?.get("splat")).toBe("a/b");
+    expect(match("/*.js", "/a/app.css")).toBeNull();
+    expect(match("/x*y", "/xy")?.get("splat")).toBe("");
+    expect(match("/*x/y", "/ax/y")?.get("splat")).toBe("a");
+    expect(match("/*x/y", "/a/bx/y")).toBeNull(); // an earlier segment's * stays inside its segment
     expect(match("/*/*/*/y", "/a/b/c/y")).not.toBeNull();
     expect(match("/*/*/*/y", "/a/b/c/d/y")).toBeNull();
     expect(match("/", "/")).toEqual(new Map());

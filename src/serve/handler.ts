@@ -45,7 +45,7 @@ export const MAX_PATH_CHARS = 8192;
 export const MAX_PATH_SEGMENTS = 256;
 /** Compiled rules and 404 page directories of this many deploys (and this much weight) are kept across cache resets. */
 const DEPLOY_DATA_MAX = 256;
-const DEPLOY_DATA_WEIGHT = 24 * 1024 * 1024;
+const DEPLOY_DATA_WEIGHT = 16 * 1024 * 1024;
 /** Compiled rules hold about 7 bytes of memory per character of their stored JSON (10,000 rules: ~6 MB). */
 const COMPILED_BYTES_PER_CHAR = 8;
 const HIDDEN = new Set(["/_redirects", "/_headers"]);

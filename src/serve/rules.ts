@@ -41,6 +41,7 @@ interface Glob {
 
 interface Rest {
   prefix: string;
+  suffix: string;
   rules: number[];
 }
 
@@ -51,7 +52,7 @@ interface Node {
   globs: Map<string, Glob> | null;
   /** Rules whose pattern ends here. */
   ends: number[];
-  /** Rules whose pattern ends here with a splat: "prefix*" matches the rest of the path. */
+  /** Rules whose pattern ends here with a splat: "prefix*suffix" matches the rest of the path, slashes included. */
   rests: Map<string, Rest> | null;
 }
 
@@ -80,9 +81,7 @@ export class PatternIndex {
     for (let d = 0; ; d++) {
       const seg = segs[d];
       for (const node of active) {
-        for (const rest of node.rests?.values() ?? []) {
-          if (seg === undefined ? rest.prefix === "" : seg.startsWith(rest.prefix)) append(out, rest.rules);
-        }
+        for (const rest of node.rests?.values() ?? []) if (restMatches(rest, p, d)) append(out, rest.rules);
         if (seg === undefined) append(out, node.ends);
       }
       if (seg === undefined) break;
@@ -111,7 +110,9 @@ export class PatternIndex {
       const seg = p.segments[d];
       if (s.kind === "param") params.set(s.name, seg!);
       else if (s.kind === "glob") params.set("splat", seg!.slice(s.prefix.length, seg!.length - s.suffix.length));
-      else if (s.kind === "rest") params.set("splat", seg === undefined ? "" : p.path.slice(p.starts[d]! + s.prefix.length));
+      else if (s.kind === "rest") {
+        params.set("splat", seg === undefined ? "" : p.path.slice(p.starts[d]! + s.prefix.length, p.path.length - s.suffix.length));
+      }
     });
     return params;
   }
@@ -120,6 +121,14 @@ export class PatternIndex {
   isLiteral(index: number): boolean {
     return this.patterns[index]?.every((s) => s.kind === "literal") ?? false;
   }
+}
+
+/** Whether the path from segment d on (maybe nothing) is prefix, anything, suffix: two comparisons, no scan. */
+function restMatches(rest: Rest, p: SplitPath, d: number): boolean {
+  const seg = p.segments[d];
+  if (seg === undefined) return rest.prefix === "" && rest.suffix === "";
+  const from = p.starts[d]!;
+  return p.path.length - from >= rest.prefix.length + rest.suffix.length && seg.startsWith(rest.prefix) && p.path.endsWith(rest.suffix);
 }
 
 function append(out: number[], items: readonly number[]): void {
@@ -144,8 +153,9 @@ function insert(root: Node, segments: PatternSegment[], index: number): void {
       node = g.node;
     } else {
       node.rests ??= new Map();
-      let r = node.rests.get(s.prefix);
-      if (!r) node.rests.set(s.prefix, (r = { prefix: s.prefix, rules: [] }));
+      const key = `${s.prefix}*${s.suffix}`;
+      let r = node.rests.get(key);
+      if (!r) node.rests.set(key, (r = { prefix: s.prefix, suffix: s.suffix, rules: [] }));
       r.rules.push(index);
       return;
     }

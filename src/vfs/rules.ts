@@ -55,14 +55,15 @@ export class RulesError extends VfsError {
 /**
  * One segment of a source pattern. A pattern is split at "/" (a trailing
  * slash is ignored); a segment is literal text, a whole-segment ":name", a
- * one-segment glob with one "*" ("*.js", "v*-old"), or, as the last segment,
- * a splat "prefix*" that matches the rest of the path, slashes included.
+ * glob with one "*" that stays inside one segment ("v*-old/"), or, as the
+ * last segment, a splat "prefix*suffix" whose "*" matches the rest of the
+ * path, slashes included ("/news/*", "/*.js").
  */
 export type PatternSegment =
   | { kind: "literal"; text: string }
   | { kind: "param"; name: string }
   | { kind: "glob"; prefix: string; suffix: string }
-  | { kind: "rest"; prefix: string };
+  | { kind: "rest"; prefix: string; suffix: string };
 
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 
@@ -77,9 +78,8 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
     const star = part.indexOf("*");
     if (star >= 0) {
       if (part.indexOf("*", star + 1) >= 0) return `"${part}": at most one * per path segment`;
-      const last = i === parts.length - 1 && star === part.length - 1;
-      if (last) out.push({ kind: "rest", prefix: part.slice(0, -1) });
-      else out.push({ kind: "glob", prefix: part.slice(0, star), suffix: part.slice(star + 1) });
+      const kind = i === parts.length - 1 ? "rest" : "glob";
+      out.push({ kind, prefix: part.slice(0, star), suffix: part.slice(star + 1) });
     } else if (part.charCodeAt(0) !== 58 /* : */) {
       out.push({ kind: "literal", text: part });
     } else {
