@@ -2,7 +2,7 @@
 import { lstatSync, readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import ignore from "ignore";
-import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
+import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
 import { isHiddenPath } from "../vfs/paths.ts";
@@ -90,9 +90,7 @@ export function table(rows: string[][]): string {
 
 const siteName = (args: ParsedArgs) => encodeURIComponent(args.positionals[0]!);
 
-export const sitesCommand: Command = {
-  name: "sites",
-  summary: "List sites.",
+export const sitesCommand: CommandBody = {
   usage: "[--server URL] [--token T]",
   maxArgs: 0,
   flags: clientFlags,
@@ -103,9 +101,7 @@ export const sitesCommand: Command = {
   },
 };
 
-export const siteAddCommand: Command = {
-  name: "site add",
-  summary: "Create a site (name: a DNS label), with optional custom domains.",
+export const siteAddCommand: CommandBody = {
   usage: "NAME [--domain D]...",
   minArgs: 1,
   maxArgs: 1,
@@ -140,9 +136,7 @@ export function settingsPatch(pairs: string[]): Record<string, unknown> {
   return patch;
 }
 
-export const siteSetCommand: Command = {
-  name: "site set",
-  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+export const siteSetCommand: CommandBody = {
   usage: "NAME [key=value]...",
   minArgs: 1,
   flags: clientFlags,
@@ -157,9 +151,7 @@ export const siteSetCommand: Command = {
   },
 };
 
-export const siteRmCommand: Command = {
-  name: "site rm",
-  summary: "Delete a site, its deploys and its content.",
+export const siteRmCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
   maxArgs: 1,
@@ -170,9 +162,7 @@ export const siteRmCommand: Command = {
   },
 };
 
-export const deploysCommand: Command = {
-  name: "deploys",
-  summary: "A site's deploy history, newest first: live, previous (the rollback target), preview (never live).",
+export const deploysCommand: CommandBody = {
   usage: "NAME [--json]",
   minArgs: 1,
   maxArgs: 1,
@@ -189,9 +179,7 @@ export const deploysCommand: Command = {
   },
 };
 
-export const rollbackCommand: Command = {
-  name: "rollback",
-  summary: "Make an earlier deploy live (default: the one that was live before the live one; previews are skipped).",
+export const rollbackCommand: CommandBody = {
   usage: "NAME [DEPLOY_ID]",
   minArgs: 1,
   maxArgs: 2,
@@ -305,9 +293,7 @@ async function deployArchive(client: Client, site: string, file: string, activat
   return d;
 }
 
-export const deployCommand: Command = {
-  name: "deploy",
-  summary: "Deploy a folder (only changed files are uploaded) or a .tar/.tar.gz/.zip archive.",
+export const deployCommand: CommandBody = {
   usage: "DIR|ARCHIVE --site NAME [--no-activate]",
   minArgs: 1,
   maxArgs: 1,
@@ -329,4 +315,3 @@ export const deployCommand: Command = {
   },
 };
 
-export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteSetCommand, siteRmCommand, deploysCommand, rollbackCommand];

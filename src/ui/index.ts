@@ -13,6 +13,7 @@ import uploadJs from "../../public/js/upload.js" with { type: "file" };
 import analyticsJs from "../../public/js/analytics.js" with { type: "file" };
 import tokensJs from "../../public/js/tokens.js" with { type: "file" };
 import systemJs from "../../public/js/system.js" with { type: "file" };
+import mailJs from "../../public/js/mail.js" with { type: "file" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "file" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "file" };
 import { etagMatches, pathStart } from "../serve/http.ts";
@@ -36,6 +37,7 @@ const FILES: Record<string, [string, string]> = {
   "/ui/js/analytics.js": [analyticsJs, JS],
   "/ui/js/tokens.js": [tokensJs, JS],
   "/ui/js/system.js": [systemJs, JS],
+  "/ui/js/mail.js": [mailJs, JS],
   "/ui/uplot.js": [uplotJs, JS],
   "/ui/uplot.css": [uplotCss, CSS],
 };
