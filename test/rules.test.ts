@@ -3,7 +3,9 @@
 import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
-import { parseHeaders, parseRedirects, RulesError, PathPattern } from "../src/serve/rules.ts";
+import { parseHeaders, parseRedirects, RulesError } from "../src/vfs/rules.ts";
+import { PatternIndex, splitPath } from "../src/serve/rules.ts";
+import { HOP_BY_HOP } from "./corpus/rules/index.ts";
 import { seedDeploy } from "./helpers/sites.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
 
@@ -40,12 +42,52 @@ describe("_redirects syntax", () => {
     expect(lineOf(() => parseRedirects("/a /b 30x\n"))).toBe(1);
   });
 
-  test("patterns: placeholders, splats, trailing slashes", () => {
-    expect(new PathPattern("/news/*").match("/news")?.get("splat")).toBe("");
-    expect(new PathPattern("/news/*").match("/news/a/b")?.get("splat")).toBe("a/b");
-    expect(new PathPattern("/p/:y/:s").match("/p/2024/x/")).toEqual(new Map([["y", "2024"], ["s", "x"]]));
-    expect(new PathPattern("/p/:y").match("/p/a/b")).toBeNull();
-    expect(new PathPattern("/a.b").match("/aXb")).toBeNull();
+  test("patterns: placeholders, splats, globs, trailing slashes", () => {
+    const match = (pattern: string, path: string) => {
+      const index = new PatternIndex();
+      index.add(pattern);
+      const p = splitPath(path);
+      return index.lookup(p).length === 1 ? index.params(0, p) : null;
+    };
+    expect(match("/news/*", "/news")?.get("splat")).toBe("");
+    expect(match("/news/*", "/news/a/b")?.get("splat")).toBe("a/b");
+    expect(match("/p/:y/:s", "/p/2024/x/")).toEqual(new Map([["y", "2024"], ["s", "x"]]));
+    expect(match("/p/:y", "/p/a/b")).toBeNull();
+    expect(match("/p/:y", "/p//")).toBeNull();
+    expect(match("/a.b", "/aXb")).toBeNull();
+    expect(match("/data.*", "/data.json")?.get("splat")).toBe("json");
+    expect(match("/*.js", "/app.js")?.get("splat")).toBe("app");
+    expect(match("/*.js", "/a/app.js")?.get("splat")).toBe("a/app"); // the last segment's * crosses slashes
+    expect(match("/assets/*.css", "/assets/a/b.css")?.get("splat")).toBe("a/b");
+    expect(match("/*.js", "/a/app.css")).toBeNull();
+    expect(match("/x*y", "/xy")?.get("splat")).toBe("");
+    expect(match("/*x/y", "/ax/y")?.get("splat")).toBe("a");
+    expect(match("/*x/y", "/a/bx/y")).toBeNull(); // an earlier segment's * stays inside its segment
+    expect(match("/*/*/*/y", "/a/b/c/y")).not.toBeNull();
+    expect(match("/*/*/*/y", "/a/b/c/d/y")).toBeNull();
+    expect(match("/", "/")).toEqual(new Map());
+    expect(match("/*", "/")?.get("splat")).toBe("");
+  });
+
+  test("rules come back in file order, whatever their shape", () => {
+    const index = new PatternIndex();
+    for (const p of ["/a/*", "/:x/b", "/a/b", "/*", "/a/b/", "/c"]) index.add(p);
+    expect(index.lookup(splitPath("/a/b"))).toEqual([0, 1, 2, 3, 4]);
+    expect(index.lookup(splitPath("/c"))).toEqual([3, 5]);
+  });
+
+  test("hostile patterns are refused at deploy, with their line", () => {
+    expect(lineOf(() => parseRedirects("/a /b\n/*a*a*a*b /x\n"))).toBe(2);
+    expect(lineOf(() => parseRedirects("/:slug.html /x\n"))).toBe(1);
+    expect(lineOf(() => parseRedirects("/a /b\n".repeat(10_000) + "/c /d\n"))).toBe(10_001);
+    expect(lineOf(() => parseRedirects(`/${"a".repeat(3000)} /b\n`))).toBe(1);
+    expect(() => parseRedirects("/a /b\n".repeat(10_001))).toThrow("rules limit (10000 per file)");
+  });
+
+  test("destinations: non-ASCII is percent-encoded, controls refused", () => {
+    expect(parseRedirects("/e /€\n")[0]!.to).toBe("/%E2%82%AC");
+    expect(parseRedirects("/e https://bücher.example/ä\n")[0]!.to).toBe("https://xn--bcher-kva.example/%C3%A4");
+    expect(lineOf(() => parseRedirects("/e /a\u0001b\n"))).toBe(1);
   });
 });
 
@@ -64,6 +106,22 @@ describe("_headers syntax", () => {
     expect(lineOf(() => parseHeaders("/a\n  X: 1\nnot-a-path\n"))).toBe(3);
     expect(lineOf(() => parseHeaders("/a\n  Content-Length: 5\n"))).toBe(2);
     expect(lineOf(() => parseHeaders("/a\n/b\n  X: 1\n"))).toBe(1);
+  });
+
+  test("values every client reads alike; no hop-by-hop or framing headers; cookies stay on the site's hosts", () => {
+    for (const name of HOP_BY_HOP) {
+      expect(lineOf(() => parseHeaders(`/a\n  ${name}: x\n`))).toBe(2);
+    }
+    for (const value of ["€", "😀", "a\u0000b", "a\u007fb"]) expect(lineOf(() => parseHeaders(`/a\n  X-A: ${value}\n`))).toBe(2);
+    expect(parseHeaders("/a\n  X-A: café\n")[0]!.headers).toEqual([["x-a", "café"]]); // Latin-1 (obs-text) is readable
+    const hosts = ["blog.example.com", "www.blog.io"];
+    expect(lineOf(() => parseHeaders("/a\n  Set-Cookie: s=1; Domain=example.com\n", hosts))).toBe(2);
+    expect(lineOf(() => parseHeaders("/a\n  Set-Cookie: s=1; Path=/; domain=.blog.io\n", hosts))).toBe(2);
+    expect(lineOf(() => parseHeaders("/a\n  Set-Cookie: s=1; Domain=blog.example.com\n"))).toBe(2); // no hosts known: none allowed
+    expect(parseHeaders("/a\n  Set-Cookie: s=1; Domain=.Blog.Example.com\n  Set-Cookie: t=2\n", hosts)[0]!.headers).toEqual([
+      ["set-cookie", "s=1; Domain=.Blog.Example.com"],
+      ["set-cookie", "t=2"],
+    ]);
   });
 });
 

@@ -67,6 +67,9 @@ export function deployApi(app: ApiDeps) {
     }
   };
 
+  /** The site's own host names (NAME.DOMAIN and its domains): a `_headers` cookie may name only these as Domain. */
+  const hostsOf = (site: Site): string[] => [new URL(app.siteUrl(site.name)).hostname, ...site.domains];
+
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
   const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean, by: Principal): Promise<DeployInfo> =>
     writing(site, async () => {
@@ -77,7 +80,7 @@ export function deployApi(app: ApiDeps) {
         log.debug("deploy: receiving", { site: site.name, activate });
         await fill(builder);
         log.debug("deploy: content stored, committing", { site: site.name, ms: ms() });
-        const d = builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by) });
+        const d = builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by), hosts: hostsOf(site) });
         log.debug("deploy: committed", { site: site.name, deploy: d.id, files: d.files, bytes: d.bytes, live: activate, ms: ms() });
         return d;
       } catch (err) {
@@ -150,7 +153,7 @@ export function deployApi(app: ApiDeps) {
     })
     .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
-      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal)));
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal), hostsOf(site)));
       log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
       return committed(site, d, activate, set);
     });

@@ -5,19 +5,26 @@ const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Tab, visible ASCII and Latin-1 (obs-text); no control characters.
 const VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Set by the server or the connection: a site setting them would break clients. */
+/**
+ * Set by the server or the connection (hop-by-hop, RFC 9110 7.6.1 and the
+ * older RFC 2616 list): a site setting them would break clients or proxies.
+ */
 export const FORBIDDEN_HEADERS = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
   "transfer-encoding",
   "te",
   "trailer",
+  "trailers",
   "upgrade",
   "content-length",
   "content-encoding",
   "content-range",
   "date",
+  "etag",
   "host",
 ]);
 

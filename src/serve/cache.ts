@@ -1,6 +1,7 @@
 // Cached values in many small maps (one per deploy, so a lookup needs no
-// composite key) under one budget of bytes: each value says how many bytes
-// it holds. Eviction is "second chance" FIFO across all maps: a hit only sets
+// composite key) under one budget of bytes: each entry is charged what its
+// key and value hold (values shared by several keys are charged where they
+// are kept themselves). Eviction is "second chance" FIFO across all maps: a hit only sets
 // a flag (no reordering on the hot path); an entry hit since it was last
 // considered is kept once more.
 
@@ -8,10 +9,11 @@ export interface Slot<V> {
   readonly map: Map<string, Slot<V>>;
   readonly key: string;
   readonly value: V;
+  readonly bytes: number;
   hot: boolean;
 }
 
-export class ByteCache<V extends { bytes: number }> {
+export class ByteCache<V> {
   private order = new Set<Slot<V>>();
   private used = 0;
   /** Lookups answered from the cache, and lookups that were not (for /metrics). */
@@ -40,15 +42,16 @@ export class ByteCache<V extends { bytes: number }> {
     return slot.value;
   }
 
-  /** Keep value under key in map (if it fits) and return it. */
-  set(map: Map<string, Slot<V>>, key: string, value: V): V {
-    if (value.bytes > this.maxEntry) return value;
+  /** Keep value under key in map (if it fits), charged `bytes` besides its key, and return it. */
+  set(map: Map<string, Slot<V>>, key: string, value: V, bytes: number): V {
+    const charged = bytes + key.length;
+    if (charged > this.maxEntry) return value;
     const old = map.get(key);
     if (old) this.drop(old);
-    const slot: Slot<V> = { map, key, value, hot: false };
+    const slot: Slot<V> = { map, key, value, bytes: charged, hot: false };
     map.set(key, slot);
     this.order.add(slot);
-    this.used += value.bytes;
+    this.used += charged;
     while (this.used > this.limit) this.evictOne();
     return value;
   }
@@ -76,13 +79,13 @@ export class ByteCache<V extends { bytes: number }> {
       this.order.add(slot);
     } else {
       slot.map.delete(slot.key);
-      this.used -= slot.value.bytes;
+      this.used -= slot.bytes;
     }
   }
 
   private drop(slot: Slot<V>): void {
     this.order.delete(slot);
     slot.map.delete(slot.key);
-    this.used -= slot.value.bytes;
+    this.used -= slot.bytes;
   }
 }

@@ -8,7 +8,9 @@
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
 import type { SiteRoute } from "./routes.ts";
 import { ByteCache, type Slot } from "./cache.ts";
-import { compileRules, headersFor, matchRedirect, queryMatters, substitute, type CompiledRules, type Params } from "./rules.ts";
+import { compileRules, headersFor, matchRedirect, queryMatters, splitPath, substitute } from "./rules.ts";
+import type { CompiledRules, Params, SplitPath } from "./rules.ts";
+import type { SiteRules } from "../vfs/rules.ts";
 import {
   ENC_BR,
   ENC_GZIP,
@@ -28,8 +30,24 @@ import {
 /** Files up to this size are kept in memory (with their variants). */
 const SMALL_FILE_MAX = 1024 * 1024;
 export const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
-/** Bookkeeping bytes charged per cache entry besides bodies. */
+/**
+ * Answers for paths an attacker can vary freely (404s, SPA and rule
+ * fallbacks, splat rules, non-canonical encodings, query-dependent keys)
+ * live in their own small cache, so they never evict a site's files.
+ */
+export const MISS_CACHE_BYTES = 4 * 1024 * 1024;
+/** Longer keys are not remembered as misses at all. */
+const MISS_KEY_MAX = 2048;
+/** Bookkeeping bytes charged per cache entry besides its key and body. */
 const ENTRY_OVERHEAD = 512;
+/** Request path bounds (raw, percent-encoded characters; decoded segments), checked before any lookup. */
+export const MAX_PATH_CHARS = 8192;
+export const MAX_PATH_SEGMENTS = 256;
+/** Compiled rules and 404 page directories of this many deploys (and this much weight) are kept across cache resets. */
+const DEPLOY_DATA_MAX = 256;
+const DEPLOY_DATA_WEIGHT = 16 * 1024 * 1024;
+/** Compiled rules hold about 7 bytes of memory per character of their stored JSON (10,000 rules: ~6 MB). */
+const COMPILED_BYTES_PER_CHAR = 8;
 const HIDDEN = new Set(["/_redirects", "/_headers"]);
 
 const NOT_FOUND_HTML = "<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n";
@@ -46,13 +64,15 @@ function plain(status: number, text: string, extra?: Record<string, string>): Re
   return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", ...extra } });
 }
 
+type HeaderList = [string, string][];
+
 /** One representation of a file: identity, br or gzip. */
 interface Repr {
   blobId: number;
   size: number;
   chunks: number;
   etag: string;
-  headers: Record<string, string>;
+  headers: HeaderList;
   /** Small files: the bytes and ready responses to clone. */
   body: Uint8Array | null;
   ok: Response | null;
@@ -62,6 +82,7 @@ interface Repr {
 interface FileEntry {
   kind: "file";
   status: number;
+  /** Bytes held (bodies and bookkeeping). */
   bytes: number;
   /** PATH_CLASSES index of the served file's type. */
   pathClass: number;
@@ -76,28 +97,40 @@ interface FileEntry {
 interface RedirectEntry {
   kind: "redirect";
   status: number;
-  bytes: number;
   location: string;
   /** Carry the request's query string over (when the target has none). */
   appendQuery: boolean;
 }
 
 interface PlainEntry {
-  kind: "notfound" | "badrequest";
-  bytes: number;
+  kind: "notfound" | "badrequest" | "toolong";
 }
 
 type Entry = FileEntry | RedirectEntry | PlainEntry;
 
-const NOT_FOUND_ENTRY: PlainEntry = { kind: "notfound", bytes: ENTRY_OVERHEAD };
-const BAD_REQUEST_ENTRY: PlainEntry = { kind: "badrequest", bytes: ENTRY_OVERHEAD };
+const NOT_FOUND_ENTRY: PlainEntry = { kind: "notfound" };
+const BAD_REQUEST_ENTRY: PlainEntry = { kind: "badrequest" };
+const TOO_LONG_ENTRY: PlainEntry = { kind: "toolong" };
+
+/** What a deploy needs besides its files, computed once per deploy and kept across cache resets (deploys never change). */
+interface DeployData {
+  rules: CompiledRules;
+  /** Directories holding a 404.html ("/", "/docs/"), and the longest of them. */
+  notFoundDirs: Set<string>;
+  notFoundDirMax: number;
+  weight: number;
+}
 
 /** What serving one deploy (as live or as preview) needs besides its files. */
 interface DeployContext {
   deployId: string;
-  /** Resolved (raw path [+ query]) -> entry, in the shared byte budget. */
+  /** Resolved (raw path [+ query]) -> entry: paths that name one file or literal rule, in the shared byte budget. */
   entries: Map<string, Slot<Entry>>;
-  rules: CompiledRules;
+  /** The same for answers to arbitrary paths, in the small miss budget. */
+  misses: Map<string, Slot<Entry>>;
+  /** File answers by (status, file, matching _headers rules): many paths share one (SPA page, 404 page, rewrites). */
+  files: Map<string, Slot<Entry>>;
+  data: DeployData;
   lastModified: number;
   spa: string | null;
 }
@@ -118,10 +151,14 @@ export interface Served {
 
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
+  private readonly misses = new ByteCache<Entry>(MISS_CACHE_BYTES);
   /** Per route object (the routing table hands out one per distinct Host header)... */
   private contexts = new WeakMap<SiteRoute, DeployContext | null>();
   /** ...shared by every host that leads to the same deploy (live or preview). */
   private byDeploy = new Map<string, DeployContext | null>();
+  /** Per deploy id, oldest first: survives invalidate(). */
+  private readonly deployData = new Map<string, DeployData>();
+  private deployDataWeight = 0;
   private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE };
 
   constructor(
@@ -131,15 +168,27 @@ export class SiteHandler {
     this.cache = new ByteCache(cacheBytes);
   }
 
-  /** Cache lookups so far and what it holds (for /metrics). */
-  cacheStats(): { hits: number; misses: number; bytes: number; entries: number } {
-    const c = this.cache;
-    return { hits: c.hits, misses: c.misses, bytes: c.bytes, entries: c.size };
+  /**
+   * Lookups so far and what the caches hold (for /metrics): hits in either
+   * cache, misses = paths resolved; bytes and entries of the main cache and of
+   * the cache for answers to arbitrary paths.
+   */
+  cacheStats(): { hits: number; misses: number; bytes: number; entries: number; missBytes: number; missEntries: number } {
+    const { cache, misses } = this;
+    return {
+      hits: cache.hits + misses.hits,
+      misses: misses.misses,
+      bytes: cache.bytes,
+      entries: cache.size,
+      missBytes: misses.bytes,
+      missEntries: misses.size,
+    };
   }
 
   /** Forget everything resolved: live deploys or stored variants changed. */
   invalidate(): void {
     this.cache.clear();
+    this.misses.clear();
     this.contexts = new WeakMap();
     this.byDeploy.clear();
   }
@@ -166,10 +215,11 @@ export class SiteHandler {
     const start = pathStart(url);
     const q = url.indexOf("?", start);
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
+    if (rawPath.length > MAX_PATH_CHARS) return this.plain(414, `path longer than ${MAX_PATH_CHARS} characters\n`);
     const query = q < 0 ? "" : url.slice(q + 1);
     // Only paths that a rule with query conditions matches are remembered per query string.
-    const key = query !== "" && queryMatters(ctx.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
-    const entry = this.cache.get(ctx.entries, key) ?? this.cache.set(ctx.entries, key, this.resolve(ctx, rawPath, query));
+    const key = query !== "" && queryMatters(ctx.data.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
+    const entry = this.cache.get(ctx.entries, key) ?? this.misses.get(ctx.misses, key) ?? this.remember(ctx, key, rawPath, query);
     if (entry.kind === "file") {
       this.served.pathClass = entry.pathClass;
       return this.file(req.headers, entry, head);
@@ -178,7 +228,17 @@ export class SiteHandler {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
       return new Response(null, { status: entry.status, headers: { location, "cache-control": REVALIDATE, "x-content-type-options": "nosniff" } });
     }
+    if (entry.kind === "toolong") return this.plain(414, `path has more than ${MAX_PATH_SEGMENTS} segments\n`);
     return entry.kind === "notfound" ? this.notFound() : this.plain(400, "bad request\n");
+  }
+
+  /** Resolve a key and keep the answer: in the main cache when the path names one thing, else among the misses. */
+  private remember(ctx: DeployContext, key: string, rawPath: string, query: string): Entry {
+    const [entry, exact] = this.resolve(ctx, rawPath, query);
+    const bytes = ENTRY_OVERHEAD + (entry.kind === "redirect" ? entry.location.length : 0);
+    if (exact && key === rawPath) this.cache.set(ctx.entries, key, entry, bytes);
+    else if (key.length <= MISS_KEY_MAX) this.misses.set(ctx.misses, key, entry, bytes);
+    return entry;
   }
 
   // ---- per-request answer from a resolved entry ---------------------------
@@ -232,7 +292,11 @@ export class SiteHandler {
     if (r === "unsatisfiable") {
       return this.plain(416, "range not satisfiable\n", { "content-range": `bytes */${id.size}`, etag: id.etag });
     }
-    const headers = { ...id.headers, "content-range": `bytes ${r.start}-${r.end}/${id.size}`, "content-length": String(r.end - r.start + 1) };
+    const headers: HeaderList = [
+      ...id.headers.filter(([k]) => k !== "content-length"),
+      ["content-range", `bytes ${r.start}-${r.end}/${id.size}`],
+      ["content-length", String(r.end - r.start + 1)],
+    ];
     const body = id.body ? id.body.subarray(r.start, r.end + 1) : this.vfs.stream(id.blobId, r.start, r.end);
     this.served.bytes = r.end - r.start + 1;
     return new Response(body, { status: 206, headers });
@@ -249,32 +313,69 @@ export class SiteHandler {
 
   private loadContext(route: SiteRoute, deployId: string): DeployContext | null {
     const record = this.vfs.deploy(deployId);
-    if (!record) return null;
-    const config = JSON.parse(record.config) as Parameters<typeof compileRules>[0];
+    const data = record && this.loadDeployData(deployId);
+    if (!record || !data) return null;
     return {
       deployId,
       entries: this.cache.newMap(),
-      rules: compileRules(config),
+      misses: this.misses.newMap(),
+      files: this.cache.newMap(),
+      data,
       lastModified: route.preview ? record.createdAt : Math.max(record.createdAt, route.liveSince),
       spa: route.spa ?? (this.vfs.lookup(deployId, "/200.html") ? "/200.html" : null),
     };
   }
 
-  private resolve(ctx: DeployContext, rawPath: string, query: string): Entry {
+  /** A deploy's compiled rules and 404 page directories: made once per deploy, kept while the budget allows. */
+  private loadDeployData(deployId: string): DeployData | null {
+    const kept = this.deployData.get(deployId);
+    if (kept) {
+      this.deployData.delete(deployId); // move to the young end
+      this.deployData.set(deployId, kept);
+      return kept;
+    }
+    const config = this.vfs.deployConfig(deployId);
+    if (config === null) return null;
+    const pages = this.vfs.notFoundPages(deployId);
+    const notFoundDirs = new Set(pages.map((p) => p.slice(0, -"404.html".length)));
+    const data: DeployData = {
+      rules: compileRules(JSON.parse(config) as Partial<SiteRules>),
+      notFoundDirs,
+      notFoundDirMax: [...notFoundDirs].reduce((n, d) => Math.max(n, d.length), 0),
+      weight: COMPILED_BYTES_PER_CHAR * config.length + pages.reduce((n, p) => n + p.length, 1024),
+    };
+    this.deployData.set(deployId, data);
+    this.deployDataWeight += data.weight;
+    for (const [id, old] of this.deployData) {
+      if (this.deployData.size <= DEPLOY_DATA_MAX && this.deployDataWeight <= DEPLOY_DATA_WEIGHT) break;
+      if (id === deployId) break;
+      this.deployData.delete(id);
+      this.deployDataWeight -= old.weight;
+    }
+    return data;
+  }
+
+  /** The answer for a path, and whether it is exact: the path names one file or literal rule. */
+  private resolve(ctx: DeployContext, rawPath: string, query: string): [Entry, boolean] {
     let path: string;
     try {
       path = decodeURIComponent(rawPath);
     } catch {
-      return BAD_REQUEST_ENTRY;
+      return [BAD_REQUEST_ENTRY, false];
     }
-    if (!isSafePath(path)) return BAD_REQUEST_ENTRY;
-    const params = ctx.rules.queryDependent && query !== "" ? new URLSearchParams(query) : null;
-    const rule = ctx.rules.redirects.length > 0 ? matchRedirect(ctx.rules, path, params) : null;
-    if (rule?.rule.force) return this.applyRule(ctx, path, rule.rule, rule.params);
-    const found = this.resolveStatic(ctx, path, rawPath);
-    if (found) return found;
-    if (rule) return this.applyRule(ctx, path, rule.rule, rule.params);
-    return this.fallback(ctx, path);
+    if (!isSafePath(path)) return [BAD_REQUEST_ENTRY, false];
+    const split = splitPath(path);
+    if (split.segments.length > MAX_PATH_SEGMENTS) return [TOO_LONG_ENTRY, false];
+    // Other spellings of the same path ("/%61bout") are answered alike but remembered among the misses.
+    const canonical = rawPath === path || encodeURI(path) === rawPath;
+    const rules = ctx.data.rules;
+    const params = rules.queryDependent && query !== "" ? new URLSearchParams(query) : null;
+    const rule = rules.redirects.length > 0 ? matchRedirect(rules, split, params) : null;
+    if (rule?.rule.force) return [this.applyRule(ctx, split, rule.rule, rule.params), canonical && rule.literal];
+    const found = this.resolveStatic(ctx, path, split, rawPath);
+    if (found) return [found, canonical];
+    if (rule) return [this.applyRule(ctx, split, rule.rule, rule.params), canonical && rule.literal];
+    return [this.fallback(ctx, path, split), false];
   }
 
   private find(ctx: DeployContext, path: string): FileMeta | null {
@@ -282,16 +383,16 @@ export class SiteHandler {
   }
 
   /** The deploy's own files: index.html, clean URLs, directory slash. */
-  private resolveStatic(ctx: DeployContext, path: string, rawPath: string): Entry | null {
+  private resolveStatic(ctx: DeployContext, path: string, split: SplitPath, rawPath: string): Entry | null {
     if (path.endsWith("/")) {
       const index = this.find(ctx, path + "index.html");
-      return index ? this.fileEntry(ctx, path, path + "index.html", index, 200) : null;
+      return index ? this.fileEntry(ctx, split, path + "index.html", index, 200) : null;
     }
     // A file's own name always works too (/about.html, /dir/index.html): no redirect to the clean URL.
     const exact = this.find(ctx, path);
-    if (exact) return this.fileEntry(ctx, path, path, exact, 200);
+    if (exact) return this.fileEntry(ctx, split, path, exact, 200);
     const html = this.find(ctx, path + ".html");
-    if (html) return this.fileEntry(ctx, path, path + ".html", html, 200);
+    if (html) return this.fileEntry(ctx, split, path + ".html", html, 200);
     if (this.find(ctx, path + "/index.html")) return redirect(301, rawPath + "/");
     return null;
   }
@@ -312,45 +413,59 @@ export class SiteHandler {
     return null;
   }
 
-  private applyRule(ctx: DeployContext, path: string, rule: { to: string; status: number; query: unknown[] }, params: Params): Entry {
+  private applyRule(ctx: DeployContext, split: SplitPath, rule: { to: string; status: number; query: unknown[] }, params: Params): Entry {
     const to = substitute(rule.to, params);
     if (rule.status === 200 || rule.status === 404 || rule.status === 410) {
       const target = this.findTarget(ctx, to);
-      if (target) return this.fileEntry(ctx, path, target.path, target.meta, rule.status);
-      return rule.status === 200 ? this.fallback(ctx, path) : NOT_FOUND_ENTRY;
+      if (target) return this.fileEntry(ctx, split, target.path, target.meta, rule.status);
+      return rule.status === 200 ? this.fallback(ctx, split.path, split) : NOT_FOUND_ENTRY;
     }
-    return { kind: "redirect", status: rule.status, location: to, appendQuery: rule.query.length === 0 && !to.includes("?"), bytes: ENTRY_OVERHEAD };
+    return { kind: "redirect", status: rule.status, location: to, appendQuery: rule.query.length === 0 && !to.includes("?") };
   }
 
   /** Nothing matched: the SPA page (for extension-less paths), else the nearest 404.html. */
-  private fallback(ctx: DeployContext, path: string): Entry {
+  private fallback(ctx: DeployContext, path: string, split: SplitPath): Entry {
     const last = path.slice(path.lastIndexOf("/") + 1);
     if (ctx.spa && !last.includes(".")) {
       const spa = this.find(ctx, ctx.spa);
-      if (spa) return this.fileEntry(ctx, path, ctx.spa, spa, 200);
+      if (spa) return this.fileEntry(ctx, split, ctx.spa, spa, 200);
     }
-    let dir = path.slice(0, path.lastIndexOf("/") + 1);
-    for (;;) {
-      const page = this.find(ctx, dir + "404.html");
-      if (page) return this.fileEntry(ctx, path, dir + "404.html", page, 404);
-      if (dir === "/" || dir === "") return NOT_FOUND_ENTRY;
-      dir = dir.slice(0, dir.lastIndexOf("/", dir.length - 2) + 1);
-    }
+    const dir = nearestDir(ctx.data, path.slice(0, path.lastIndexOf("/") + 1));
+    const page = dir === null ? null : this.find(ctx, dir + "404.html");
+    return page ? this.fileEntry(ctx, split, dir + "404.html", page, 404) : NOT_FOUND_ENTRY;
   }
 
-  /** Everything needed to answer with a file: headers per encoding, small bodies in memory. */
-  private fileEntry(ctx: DeployContext, requestPath: string, filePath: string, meta: FileMeta, status: number): FileEntry {
+  /**
+   * Everything needed to answer with a file: headers per encoding, small
+   * bodies in memory. Shared by every path answered with the same file,
+   * status and `_headers` rules (so a thousand SPA routes hold one copy).
+   */
+  private fileEntry(ctx: DeployContext, split: SplitPath, filePath: string, meta: FileMeta, status: number): FileEntry {
+    const rules = headersFor(ctx.data.rules, split);
+    const key = `${status} ${filePath} ${rules.key}`;
+    const kept = this.cache.get(ctx.files, key);
+    if (kept) return kept as FileEntry;
+    const entry = this.buildFileEntry(ctx, rules.headers, filePath, meta, status);
+    this.cache.set(ctx.files, key, entry, entry.bytes);
+    return entry;
+  }
+
+  private buildFileEntry(ctx: DeployContext, custom: HeaderList, filePath: string, meta: FileMeta, status: number): FileEntry {
     const tag = meta.hash.slice(0, 32);
     const variants = this.vfs.variants(meta.blobId);
     const lastModifiedHttp = new Date(ctx.lastModified).toUTCString();
-    const common: Record<string, string> = {
-      "content-type": contentType(meta.mime),
-      "cache-control": status === 200 && meta.immutable === 1 ? IMMUTABLE : REVALIDATE,
-      "last-modified": lastModifiedHttp,
-      "x-content-type-options": "nosniff",
-    };
-    if (variants.length > 0) common.vary = "Accept-Encoding";
-    for (const [k, v] of headersFor(ctx.rules, requestPath)) common[k] = v;
+    const common = new Map<string, string>([
+      ["content-type", contentType(meta.mime)],
+      ["cache-control", status === 200 && meta.immutable === 1 ? IMMUTABLE : REVALIDATE],
+      ["last-modified", lastModifiedHttp],
+      ["x-content-type-options", "nosniff"],
+    ]);
+    if (variants.length > 0) common.set("vary", "Accept-Encoding");
+    const cookies: HeaderList = [];
+    for (const [k, v] of custom) {
+      if (k === "set-cookie") cookies.push([k, v]);
+      else common.set(k, v);
+    }
     const entry: FileEntry = {
       kind: "file",
       status,
@@ -364,14 +479,14 @@ export class SiteHandler {
     };
     const add = (index: number, src: { blobId: number; size: number; chunks: number }, encoding: string | null) => {
       const etag = `"${tag}${encoding === "br" ? "-br" : encoding === "gzip" ? "-gz" : ""}"`;
-      const headers: Record<string, string> = { ...common, etag, "content-length": String(src.size) };
-      if (encoding) headers["content-encoding"] = encoding;
-      else if (status === 200) headers["accept-ranges"] = "bytes";
+      const headers: HeaderList = [...common, ["etag", etag], ["content-length", String(src.size)], ...cookies];
+      if (encoding) headers.push(["content-encoding", encoding]);
+      else if (status === 200) headers.push(["accept-ranges", "bytes"]);
       const small = src.size <= SMALL_FILE_MAX;
       const body = small ? this.vfs.readAll(src) : null;
       // A 304 carries what updates the client's stored copy (RFC 9110 15.4.5): the ETag, not Last-Modified
       // (the stored copy keeps its own); every header Bun writes costs ~1% of a 304's throughput.
-      const { "content-length": _l, "content-type": _t, "content-encoding": _e, "accept-ranges": _a, "last-modified": _m, ...validators } = headers;
+      const validators = headers.filter(([k]) => !NOT_ON_304.has(k));
       entry.reprs[index] = {
         ...src,
         etag,
@@ -392,8 +507,25 @@ export class SiteHandler {
   }
 }
 
+const NOT_ON_304 = new Set(["content-length", "content-type", "content-encoding", "accept-ranges", "last-modified"]);
+
+/**
+ * The nearest directory holding a 404.html, walking up from dir ("/a/b/").
+ * Only prefixes no longer than the longest such directory are looked at, in
+ * memory: the cost does not depend on how deep the request path is.
+ */
+function nearestDir(data: DeployData, dir: string): string | null {
+  if (data.notFoundDirs.size === 0) return null;
+  let best: string | null = null;
+  for (let end = dir.indexOf("/"); end >= 0 && end < data.notFoundDirMax; end = dir.indexOf("/", end + 1)) {
+    const prefix = dir.slice(0, end + 1);
+    if (data.notFoundDirs.has(prefix)) best = prefix;
+  }
+  return best;
+}
+
 function redirect(status: number, location: string): RedirectEntry {
-  return { kind: "redirect", status, location, appendQuery: true, bytes: ENTRY_OVERHEAD };
+  return { kind: "redirect", status, location, appendQuery: true };
 }
 
 /** Decoded paths must be absolute, without NUL, backslash or dot segments. */

@@ -1,221 +1,237 @@
-// `_redirects` and `_headers` in Netlify syntax: parsed once at deploy time
-// (a malformed line fails the deploy with its line number), stored as JSON
-// in deploys.config, compiled to matchers when the deploy is first served.
-
-import { VfsError } from "../vfs/errors.ts";
-
-export interface RedirectRule {
-  line: number;
-  from: string;
-  /** Query conditions: [name, ":placeholder" or literal value]. */
-  query: [string, string][];
-  to: string;
-  status: number;
-  force: boolean;
-}
-
-export interface HeaderRule {
-  line: number;
-  path: string;
-  headers: [string, string][];
-}
-
-export interface SiteRules {
-  redirects: RedirectRule[];
-  headers: HeaderRule[];
-}
-
-/** A malformed rules file: the deploy fails with 400 and this message. */
-export class RulesError extends VfsError {
-  constructor(
-    readonly file: "_redirects" | "_headers",
-    readonly line: number,
-    reason: string,
-  ) {
-    super(400, "invalid_rules", `${file} line ${line}: ${reason}`);
-  }
-}
-
-const REDIRECT_STATUSES = new Set([200, 301, 302, 303, 307, 308, 404, 410]);
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Headers the server owns: overriding them would break framing or encoding.
-const RESERVED_HEADERS = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range", "connection", "etag"]);
-
-function lines(text: string): string[] {
-  return text.replace(/^\uFEFF/, "").split(/\r?\n/);
-}
-
-function checkPath(file: "_redirects" | "_headers", line: number, path: string, what: string): void {
-  if (!path.startsWith("/")) throw new RulesError(file, line, `${what} "${path}" must be a path starting with /`);
-  if (/[\s\0]/.test(path)) throw new RulesError(file, line, `${what} "${path}" contains whitespace or NUL`);
-}
-
-export function parseRedirects(text: string): RedirectRule[] {
-  const rules: RedirectRule[] = [];
-  lines(text).forEach((raw, i) => {
-    const line = i + 1;
-    const trimmed = raw.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) return;
-    const parts = trimmed.split(/\s+/);
-    const from = parts.shift()!;
-    checkPath("_redirects", line, from, "source");
-    const query: [string, string][] = [];
-    while (parts.length > 0 && !parts[0]!.startsWith("/") && !/^https?:\/\//i.test(parts[0]!) && parts[0]!.includes("=")) {
-      const [name, ...value] = parts.shift()!.split("=");
-      if (!name) throw new RulesError("_redirects", line, "query condition needs a name before =");
-      query.push([name, value.join("=")]);
-    }
-    const to = parts.shift();
-    if (to === undefined) throw new RulesError("_redirects", line, "missing destination");
-    const absolute = /^https?:\/\/[^/\s]+/i.test(to);
-    if (!absolute) checkPath("_redirects", line, to, "destination");
-    let status = 301;
-    let force = false;
-    const code = parts.shift();
-    if (code !== undefined) {
-      const m = /^(\d{3})(!?)$/.exec(code);
-      if (!m || !REDIRECT_STATUSES.has(Number(m[1]))) {
-        throw new RulesError("_redirects", line, `"${code}" is not a supported status (200, 301, 302, 303, 307, 308, 404, 410, optionally followed by !)`);
-      }
-      status = Number(m[1]);
-      force = m[2] === "!";
-    }
-    if (parts.length > 0) throw new RulesError("_redirects", line, `unsupported extra fields "${parts.join(" ")}" (conditions are not supported)`);
-    if (absolute && (status === 200 || status === 404 || status === 410)) {
-      throw new RulesError("_redirects", line, `status ${status} needs a local path as destination (proxying is not supported)`);
-    }
-    rules.push({ line, from, query, to, status, force });
-  });
-  return rules;
-}
-
-export function parseHeaders(text: string): HeaderRule[] {
-  const rules: HeaderRule[] = [];
-  let current: HeaderRule | null = null;
-  lines(text).forEach((raw, i) => {
-    const line = i + 1;
-    const trimmed = raw.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) return;
-    const indented = /^\s/.test(raw);
-    if (!indented) {
-      checkPath("_headers", line, trimmed, "path");
-      current = { line, path: trimmed, headers: [] };
-      rules.push(current);
-      return;
-    }
-    if (!current) throw new RulesError("_headers", line, "header line before any path line");
-    const colon = trimmed.indexOf(":");
-    if (colon <= 0) throw new RulesError("_headers", line, `expected "Name: value", got "${trimmed}"`);
-    const name = trimmed.slice(0, colon).trim();
-    const value = trimmed.slice(colon + 1).trim();
-    if (!HEADER_NAME.test(name)) throw new RulesError("_headers", line, `"${name}" is not a valid header name`);
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new RulesError("_headers", line, `header "${name}" is set by the server and cannot be overridden`);
-    if (/[\0\r\n]/.test(value)) throw new RulesError("_headers", line, "header value contains a control character");
-    (current as HeaderRule).headers.push([name.toLowerCase(), value]);
-  });
-  for (const r of rules) if (r.headers.length === 0) throw new RulesError("_headers", r.line, `path "${r.path}" has no headers`);
-  return rules;
-}
-
-/** The rules of a deploy from its `_redirects` and `_headers` files (read through `text`). */
-export function deployRules<E extends { path: string }>(entries: readonly E[], text: (entry: E) => string): SiteRules {
-  const redirects = entries.find((e) => e.path === "/_redirects");
-  const headers = entries.find((e) => e.path === "/_headers");
-  return {
-    redirects: redirects ? parseRedirects(text(redirects)) : [],
-    headers: headers ? parseHeaders(text(headers)) : [],
-  };
-}
-
-// ---- matching -------------------------------------------------------------
+// Matching a request path against a deploy's `_redirects` and `_headers`
+// (parsed and validated at deploy time by src/vfs/rules.ts). Rules are
+// compiled once per deploy into a tree of path segments: a request walks it
+// segment by segment, so the cost is linear in the path and does not grow
+// with the number of rules that cannot match (no regular expressions, no
+// backtracking, no scan of every rule).
+import { isVisibleAscii, parsePattern, type HeaderRule, type PatternSegment, type RedirectRule, type SiteRules } from "../vfs/rules.ts";
+import { headerProblem } from "../http/headers.ts";
 
 export type Params = Map<string, string>;
 
-/**
- * A path pattern: literal segments, ":name" (one segment) and "*" (the rest,
- * captured as "splat"). Trailing slashes are ignored on both sides.
- */
-export class PathPattern {
-  private readonly re: RegExp;
-  private readonly names: string[] = [];
+/** A decoded request path split into segments (trailing slash ignored), with where each starts. */
+export interface SplitPath {
+  path: string;
+  segments: string[];
+  starts: number[];
+}
 
-  constructor(pattern: string) {
-    let src = "";
-    const p = stripSlash(pattern);
-    for (let i = 0; i < p.length; ) {
-      const ch = p[i]!;
-      if (ch === "*") {
-        // "/x/*" also matches "/x" itself.
-        if (src.endsWith("/") && i === p.length - 1) src = src.slice(0, -1) + "(?:/(.*))?";
-        else src += "(.*)";
-        this.names.push("splat");
-        i++;
-      } else if (ch === ":" && (i === 0 || p[i - 1] === "/") && /[A-Za-z_]/.test(p[i + 1] ?? "")) {
-        const m = /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(p.slice(i))!;
-        src += "([^/]+)";
-        this.names.push(m[1]!);
-        i += m[0].length;
-      } else {
-        src += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-        i++;
-      }
+export function splitPath(path: string): SplitPath {
+  const p = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+  const segments: string[] = [];
+  const starts: number[] = [];
+  if (p !== "/") {
+    let from = 1;
+    for (;;) {
+      const slash = p.indexOf("/", from);
+      starts.push(from);
+      segments.push(slash < 0 ? p.slice(from) : p.slice(from, slash));
+      if (slash < 0) break;
+      from = slash + 1;
     }
-    this.re = new RegExp(`^${src}$`);
+  }
+  return { path: p, segments, starts };
+}
+
+interface Glob {
+  prefix: string;
+  suffix: string;
+  node: Node;
+}
+
+interface Rest {
+  prefix: string;
+  suffix: string;
+  rules: number[];
+}
+
+interface Node {
+  literal: Map<string, Node> | null;
+  param: Node | null;
+  /** One-segment globs, by "prefix*suffix" (their count is bounded at deploy: the dynamic rules limit). */
+  globs: Map<string, Glob> | null;
+  /** Rules whose pattern ends here. */
+  ends: number[];
+  /** Rules whose pattern ends here with a splat: "prefix*suffix" matches the rest of the path, slashes included. */
+  rests: Map<string, Rest> | null;
+}
+
+function newNode(): Node {
+  return { literal: null, param: null, globs: null, ends: [], rests: null };
+}
+
+/** Patterns in rule order, indexed by a segment tree; a lookup returns every matching rule in order. */
+export class PatternIndex {
+  private readonly root = newNode();
+  readonly patterns: (PatternSegment[] | null)[] = [];
+
+  /** Add a pattern; an invalid one (refused at deploy, or stored by an older version) never matches. */
+  add(pattern: string): void {
+    const parsed = parsePattern(pattern);
+    const segments = typeof parsed === "string" ? null : parsed;
+    const index = this.patterns.push(segments) - 1;
+    if (segments) insert(this.root, segments, index);
   }
 
-  match(path: string): Params | null {
-    const m = this.re.exec(stripSlash(path));
-    if (!m) return null;
+  /** The indexes of the patterns matching the path, in ascending order. */
+  lookup(p: SplitPath): number[] {
+    const segs = p.segments;
+    const out: number[] = [];
+    let active = [this.root];
+    for (let d = 0; ; d++) {
+      const seg = segs[d];
+      for (const node of active) {
+        for (const rest of node.rests?.values() ?? []) if (restMatches(rest, p, d)) append(out, rest.rules);
+        if (seg === undefined) append(out, node.ends);
+      }
+      if (seg === undefined) break;
+      const next: Node[] = [];
+      for (const node of active) {
+        const lit = node.literal?.get(seg);
+        if (lit) next.push(lit);
+        if (node.param && seg !== "") next.push(node.param);
+        if (node.globs) {
+          for (const g of node.globs.values()) {
+            if (seg.length >= g.prefix.length + g.suffix.length && seg.startsWith(g.prefix) && seg.endsWith(g.suffix)) next.push(g.node);
+          }
+        }
+      }
+      if (next.length === 0) break;
+      active = next;
+    }
+    return out.length > 1 ? out.sort((a, b) => a - b) : out;
+  }
+
+  /** The placeholders and splat of a pattern that matches the path (as lookup said). */
+  params(index: number, p: SplitPath): Params {
     const params: Params = new Map();
-    this.names.forEach((n, i) => params.set(n, m[i + 1] ?? ""));
+    const segments = this.patterns[index]!;
+    segments.forEach((s, d) => {
+      const seg = p.segments[d];
+      if (s.kind === "param") params.set(s.name, seg!);
+      else if (s.kind === "glob") params.set("splat", seg!.slice(s.prefix.length, seg!.length - s.suffix.length));
+      else if (s.kind === "rest") {
+        params.set("splat", seg === undefined ? "" : p.path.slice(p.starts[d]! + s.prefix.length, p.path.length - s.suffix.length));
+      }
+    });
     return params;
   }
+
+  /** Whether a pattern has no placeholder or splat: it matches one path only. */
+  isLiteral(index: number): boolean {
+    return this.patterns[index]?.every((s) => s.kind === "literal") ?? false;
+  }
 }
 
-function stripSlash(p: string): string {
-  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+/** Whether the path from segment d on (maybe nothing) is prefix, anything, suffix: two comparisons, no scan. */
+function restMatches(rest: Rest, p: SplitPath, d: number): boolean {
+  const seg = p.segments[d];
+  if (seg === undefined) return rest.prefix === "" && rest.suffix === "";
+  const from = p.starts[d]!;
+  return p.path.length - from >= rest.prefix.length + rest.suffix.length && seg.startsWith(rest.prefix) && p.path.endsWith(rest.suffix);
 }
 
-export interface CompiledRedirect extends RedirectRule {
-  pattern: PathPattern;
+function append(out: number[], items: readonly number[]): void {
+  for (const i of items) out.push(i);
+}
+
+function insert(root: Node, segments: PatternSegment[], index: number): void {
+  let node = root;
+  for (const s of segments) {
+    if (s.kind === "literal") {
+      node.literal ??= new Map();
+      let child = node.literal.get(s.text);
+      if (!child) node.literal.set(s.text, (child = newNode()));
+      node = child;
+    } else if (s.kind === "param") {
+      node = node.param ??= newNode();
+    } else if (s.kind === "glob") {
+      node.globs ??= new Map();
+      const key = `${s.prefix}*${s.suffix}`;
+      let g = node.globs.get(key);
+      if (!g) node.globs.set(key, (g = { prefix: s.prefix, suffix: s.suffix, node: newNode() }));
+      node = g.node;
+    } else {
+      node.rests ??= new Map();
+      const key = `${s.prefix}*${s.suffix}`;
+      let r = node.rests.get(key);
+      if (!r) node.rests.set(key, (r = { prefix: s.prefix, suffix: s.suffix, rules: [] }));
+      r.rules.push(index);
+      return;
+    }
+  }
+  node.ends.push(index);
 }
 
 export interface CompiledRules {
-  redirects: CompiledRedirect[];
-  headers: { pattern: PathPattern; headers: [string, string][] }[];
+  redirects: RedirectRule[];
+  redirectIndex: PatternIndex;
+  headers: [string, string][][];
+  headerIndex: PatternIndex;
   /** True when some redirect depends on the query string. */
   queryDependent: boolean;
-  /** Source patterns of the rules with query conditions. */
-  queryPatterns: PathPattern[];
 }
 
 export function compileRules(rules: Partial<SiteRules>): CompiledRules {
-  const redirects = (rules.redirects ?? []).map((r) => ({ ...r, pattern: new PathPattern(r.from) }));
+  const redirects = (rules.redirects ?? []).map(safeRedirect);
+  const redirectIndex = new PatternIndex();
+  for (const r of redirects) redirectIndex.add(r.from);
+  const headerRules: HeaderRule[] = rules.headers ?? [];
+  const headerIndex = new PatternIndex();
+  for (const r of headerRules) headerIndex.add(r.path);
   return {
     redirects,
-    headers: (rules.headers ?? []).map((r) => ({ pattern: new PathPattern(r.path), headers: r.headers })),
+    redirectIndex,
+    // Values a client cannot read are dropped rather than failing every answer (deploys stored before validation).
+    headers: headerRules.map((r) => r.headers.filter(([k, v]) => headerProblem(k, v) === null)),
+    headerIndex,
     queryDependent: redirects.some((r) => r.query.length > 0),
-    queryPatterns: redirects.filter((r) => r.query.length > 0).map((r) => r.pattern),
   };
+}
+
+/** Non-ASCII in a stored destination (older deploys) is percent-encoded so Location stays valid. */
+function safeRedirect(r: RedirectRule): RedirectRule {
+  if (isVisibleAscii(r.to)) return r;
+  return { ...r, to: r.to.replace(/[^\x21-\x7e]/gu, encodeChar) };
+}
+
+function encodeChar(c: string): string {
+  try {
+    return encodeURIComponent(c);
+  } catch {
+    return ""; // a lone surrogate
+  }
+}
+
+function decodePath(rawPath: string): string | null {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether the answer for this raw path can depend on the query string. */
 export function queryMatters(rules: CompiledRules, rawPath: string): boolean {
   if (!rules.queryDependent) return false;
-  let path = rawPath;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {}
-  return rules.queryPatterns.some((p) => p.match(path) !== null);
+  const path = decodePath(rawPath) ?? rawPath;
+  return rules.redirectIndex.lookup(splitPath(path)).some((i) => rules.redirects[i]!.query.length > 0);
+}
+
+/** A matching rule, its parameters, and whether it matches this one path only (no placeholder, splat or query condition). */
+export interface RedirectMatch {
+  rule: RedirectRule;
+  params: Params;
+  literal: boolean;
 }
 
 /** The first redirect rule matching the path (and query), with its parameters. */
-export function matchRedirect(rules: CompiledRules, path: string, query: URLSearchParams | null): { rule: CompiledRedirect; params: Params } | null {
-  for (const rule of rules.redirects) {
-    const params = rule.pattern.match(path);
-    if (!params) continue;
+export function matchRedirect(rules: CompiledRules, p: SplitPath, query: URLSearchParams | null): RedirectMatch | null {
+  for (const i of rules.redirectIndex.lookup(p)) {
+    const rule = rules.redirects[i]!;
+    const params = rules.redirectIndex.params(i, p);
     if (rule.query.length > 0 && !matchQuery(rule.query, query, params)) continue;
-    return { rule, params };
+    return { rule, params, literal: rule.query.length === 0 && rules.redirectIndex.isLiteral(i) };
   }
   return null;
 }
@@ -240,15 +256,25 @@ export function substitute(to: string, params: Params): string {
   });
 }
 
-/** Every header from every matching rule; the same header from several rules is joined with ", ". */
-export function headersFor(rules: CompiledRules, path: string): [string, string][] {
-  const out = new Map<string, string>();
-  for (const r of rules.headers) {
-    if (!r.pattern.match(path)) continue;
-    for (const [k, v] of r.headers) {
-      const prev = out.get(k);
-      out.set(k, prev === undefined ? v : `${prev}, ${v}`);
+/**
+ * The headers of every `_headers` rule matching the path, and a key naming
+ * which rules matched (answers with the same file and key share headers).
+ * The same header from several rules is joined with ", ", except Set-Cookie,
+ * which is sent once per value.
+ */
+export function headersFor(rules: CompiledRules, p: SplitPath): { headers: [string, string][]; key: string } {
+  const matched = rules.headerIndex.lookup(p);
+  const joined = new Map<string, string>();
+  const cookies: [string, string][] = [];
+  for (const i of matched) {
+    for (const [k, v] of rules.headers[i]!) {
+      if (k === "set-cookie") {
+        cookies.push([k, v]);
+        continue;
+      }
+      const prev = joined.get(k);
+      joined.set(k, prev === undefined ? v : `${prev}, ${v}`);
     }
   }
-  return [...out];
+  return { headers: [...joined, ...cookies], key: matched.join(",") };
 }

@@ -118,12 +118,16 @@ function registerCacheMetrics(app: App, sites: SiteHandler): void {
   const misses = m.counter("fazt_cache_misses_total", "Site requests resolved from the database (then kept if they fit).").labels();
   const bytes = m.gauge("fazt_cache_bytes", "Bytes held by the response cache (bounded).").labels();
   const entries = m.gauge("fazt_cache_entries", "Entries in the response cache.").labels();
+  const missBytes = m.gauge("fazt_miss_cache_bytes", "Bytes held by the cache of answers to arbitrary paths (bounded).").labels();
+  const missEntries = m.gauge("fazt_miss_cache_entries", "Entries in the cache of answers to arbitrary paths.").labels();
   m.onCollect(() => {
     const c = sites.cacheStats();
     hits.value = c.hits;
     misses.value = c.misses;
     bytes.set(c.bytes);
     entries.set(c.entries);
+    missBytes.set(c.missBytes);
+    missEntries.set(c.missEntries);
   });
 }
 

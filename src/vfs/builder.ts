@@ -119,7 +119,7 @@ export class DeployBuilder {
   }
 
   /** Write the manifest; with activate, make it live in the same transaction. */
-  commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string }): DeployInfo {
+  commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string; hosts?: readonly string[] }): DeployInfo {
     this.flush();
     if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
     const info = createDeploy(this.store, this.siteId, [...this.files.values()], {
@@ -127,6 +127,7 @@ export class DeployBuilder {
       uploadId: this.uploadId,
       keepDeploys: opts.keepDeploys,
       createdBy: opts.createdBy,
+      hosts: opts.hosts,
     });
     this.done = true;
     return info;

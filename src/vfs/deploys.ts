@@ -3,7 +3,7 @@
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 import { VfsError } from "./errors.ts";
-import { deployRules } from "../serve/rules.ts";
+import { deployRules } from "./rules.ts";
 import { readBlobBytes } from "./read.ts";
 import { deployCreated } from "./variants.ts";
 import { immutableFiles, type PreviousFile } from "./fingerprints.ts";
@@ -36,6 +36,8 @@ export interface CreateDeployOptions {
   keepDeploys?: number;
   /** Who makes it (shown in the deploy history). */
   createdBy?: string;
+  /** The site's host names: the only ones a `_headers` cookie may name as Domain. */
+  hosts?: readonly string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export interface CreateDeployOptions {
  * stored per file. Precompressed variants follow in the background.
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
-  const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)));
+  const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)), opts.hosts);
   const config = { ...(opts.config as object | undefined), ...rules };
   const info = store.tx(() => {
     const id = randomId(10);

@@ -91,7 +91,7 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
   if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
 }
 
-/** Write the deploy once every content is there. */
+/** Write the deploy once every content is there. `hosts`: the site's host names (the only cookie domains its `_headers` may name). */
 export function commitIncremental(
   store: Store,
   siteId: number,
@@ -99,6 +99,7 @@ export function commitIncremental(
   limits: Limits,
   activate: boolean,
   createdBy?: string,
+  hosts: readonly string[] = [],
 ): DeployInfo {
   const manifest = uploadManifest(store, siteId, uploadId);
   const have = new Map(
@@ -130,5 +131,5 @@ export function commitIncremental(
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, createdBy });
+  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, createdBy, hosts });
 }

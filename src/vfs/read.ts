@@ -23,7 +23,6 @@ export interface Variant {
 
 export interface DeployRecord {
   siteId: number;
-  config: string;
   createdAt: number;
 }
 
@@ -54,6 +53,8 @@ export class VfsReader {
   private chunkRangeStmt: Statement;
   private variantsStmt: Statement;
   private deployStmt: Statement;
+  private configStmt: Statement;
+  private notFoundStmt: Statement;
 
   constructor(private readonly store: Store) {
     const db = store.read;
@@ -73,7 +74,9 @@ export class VfsReader {
        FROM blob_variants v JOIN blobs b ON b.id = v.variant_blob_id
        WHERE v.blob_id = ? AND v.encoding IN ('br', 'gzip')`,
     );
-    this.deployStmt = db.prepare("SELECT site_id AS siteId, config, created_at AS createdAt FROM deploys WHERE id = ?");
+    this.deployStmt = db.prepare("SELECT site_id AS siteId, created_at AS createdAt FROM deploys WHERE id = ?");
+    this.configStmt = db.prepare("SELECT config FROM deploys WHERE id = ?");
+    this.notFoundStmt = db.prepare("SELECT path FROM deploy_files WHERE deploy_id = ? AND path GLOB '*/404.html'");
   }
 
   variants(blobId: number): Variant[] {
@@ -82,6 +85,16 @@ export class VfsReader {
 
   deploy(deployId: string): DeployRecord | null {
     return this.deployStmt.get(deployId) as DeployRecord | null;
+  }
+
+  /** The deploy's stored configuration (JSON: its parsed rules), read once per deploy by the site handler. */
+  deployConfig(deployId: string): string | null {
+    return (this.configStmt.get(deployId) as { config: string } | null)?.config ?? null;
+  }
+
+  /** Every custom 404 page of a deploy ("/404.html", "/docs/404.html"). */
+  notFoundPages(deployId: string): string[] {
+    return (this.notFoundStmt.all(deployId) as { path: string }[]).map((r) => r.path);
   }
 
   lookup(deployId: string, path: string): FileMeta | null {
