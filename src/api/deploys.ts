@@ -6,7 +6,7 @@ import { log } from "../log/index.ts";
 import { getSite, type Site } from "../sites/index.ts";
 import { DeployBuilder, storeContent } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
-import { activateDeploy, deployEntries, getDeploy, listDeploys, type DeployInfo } from "../vfs/deploys.ts";
+import { deployEntries, getDeploy, listDeploys, makeLive, type DeployInfo } from "../vfs/deploys.ts";
 import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
 import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
 import { storageError, VfsError } from "../vfs/errors.ts";
@@ -48,7 +48,6 @@ export function deployApi(app: ApiDeps) {
   });
 
   const committed = (site: Site, d: DeployInfo, live: boolean, set: { status?: number | string }) => {
-    if (live) app.sitesChanged();
     app.gc.schedule();
     set.status = 201;
     return view(site, d, live);
@@ -73,7 +72,7 @@ export function deployApi(app: ApiDeps) {
   /** Run a streamed build; on any failure nothing is committed and its content is left for GC. */
   const build = (site: Site, fill: (b: DeployBuilder) => Promise<void>, activate: boolean, by: Principal): Promise<DeployInfo> =>
     writing(site, async () => {
-      const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles);
+      const builder = new DeployBuilder(store, site.id, limits, site.settings.dotfiles, app.deploys);
       const started = performance.now();
       const ms = () => Math.round(performance.now() - started);
       try {
@@ -107,8 +106,7 @@ export function deployApi(app: ApiDeps) {
       return view(site, d, d.live);
     })
     .post("/api/sites/:site/deploys/:id/activate", ({ site, params }) => {
-      store.tx(() => activateDeploy(store, site.id, params.id!));
-      app.sitesChanged();
+      makeLive(store, site.id, params.id!, app.deploys);
       return view(site, getDeploy(store, site.id, params.id!), true);
     })
     .put("/api/sites/:site/files/*", async ({ request, params, site, set, principal }) => {
@@ -153,7 +151,13 @@ export function deployApi(app: ApiDeps) {
     })
     .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
-      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, limits, activate, author(principal), hostsOf(site)));
+      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, {
+        limits,
+        activate,
+        createdBy: author(principal),
+        hosts: hostsOf(site),
+        events: app.deploys,
+      }));
       log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
       return committed(site, d, activate, set);
     });

@@ -5,6 +5,7 @@ import { RoutingTable } from "../serve/routes.ts";
 import { Registry } from "../metrics/registry.ts";
 import type { ServerConfig } from "../core/config.ts";
 import { GarbageCollector } from "../vfs/gc.ts";
+import { DeployEvents } from "../vfs/events.ts";
 
 type Listener = () => void;
 
@@ -12,6 +13,8 @@ export class App {
   readonly routes: RoutingTable;
   /** Background removal of content no deploy needs (see vfs/gc.ts). */
   readonly gc: GarbageCollector;
+  /** Committed deploys; a new live deploy reloads routing and the serving caches. */
+  readonly deploys = new DeployEvents();
   /** Prometheus metrics (GET /metrics); every part registers its own. */
   readonly metrics = new Registry();
   private siteListeners: Listener[] = [];
@@ -28,6 +31,9 @@ export class App {
     this.ports = { http: config.http?.port ?? null, https: config.https?.port ?? null };
     this.routes = new RoutingTable(store, config.domain);
     this.gc = new GarbageCollector(store);
+    this.deploys.on((e) => {
+      if (e.live) this.sitesChanged();
+    });
   }
 
   listening(ports: { http: number | null; https: number | null }): void {

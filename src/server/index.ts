@@ -152,7 +152,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   app.onShutdown(watchEventLoop(app.metrics));
 
   const fetch = createFetch(app);
-  const variants = new VariantMaker(store, () => app.contentChanged());
+  const variants = new VariantMaker(store, () => app.contentChanged(), app.deploys);
   variants.start();
   app.onShutdown(() => variants.stop());
   // Deploy uploads are streamed and limited by the deploy code (413 naming the limit), not here.

@@ -6,6 +6,7 @@ import type { Limits } from "../core/config.ts";
 import { randomId } from "../core/ids.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import type { DeployEvents } from "./events.ts";
 import { formatBytes, VfsError, tooLarge } from "./errors.ts";
 import { DiskGuard } from "./disk.ts";
 import { mimeFor } from "./mime.ts";
@@ -60,14 +61,13 @@ export class DeployBuilder {
     private readonly limits: Limits,
     /** Keep dotfiles and dot-folders (see isHiddenPath); the site's choice. */
     private readonly includeDotfiles = false,
+    /** Told when the deploy is committed. */
+    private readonly events?: DeployEvents,
   ) {
     this.disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
     this.uploadId = openUpload(store, siteId, "stream");
   }
 
-  get fileCount(): number {
-    return this.files.size;
-  }
 
   /**
    * Check a member before reading it: path, duplicates, count, declared size.
@@ -128,6 +128,7 @@ export class DeployBuilder {
       keepDeploys: opts.keepDeploys,
       createdBy: opts.createdBy,
       hosts: opts.hosts,
+      events: this.events,
     });
     this.done = true;
     return info;

@@ -5,7 +5,7 @@ import { randomId } from "../core/ids.ts";
 import { VfsError } from "./errors.ts";
 import { deployRules } from "./rules.ts";
 import { readBlobBytes } from "./read.ts";
-import { deployCreated } from "./variants.ts";
+import type { DeployEvents } from "./events.ts";
 import { immutableFiles, type PreviousFile } from "./fingerprints.ts";
 
 export interface ManifestEntry {
@@ -38,6 +38,8 @@ export interface CreateDeployOptions {
   createdBy?: string;
   /** The site's host names: the only ones a `_headers` cookie may name as Domain. */
   hosts?: readonly string[];
+  /** Told once the deploy is committed (the server's listeners); none in local tools. */
+  events?: DeployEvents;
 }
 
 /**
@@ -69,7 +71,7 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
     return { id, siteId, files: entries.length, bytes, createdAt, activatedAt, createdBy: opts.createdBy ?? null };
   });
-  deployCreated(info.id);
+  opts.events?.emit({ siteId, deployId: info.id, live: opts.activate });
   return info;
 }
 
@@ -110,6 +112,12 @@ export function decideOlderDeploys(store: Store): number {
     });
   }
   return undecided.length;
+}
+
+/** Make an existing deploy live (rollback or promote), in its own transaction, and announce it. */
+export function makeLive(store: Store, siteId: number, deployId: string, events?: DeployEvents): void {
+  store.tx(() => activateDeploy(store, siteId, deployId));
+  events?.emit({ siteId, deployId, live: true });
 }
 
 /**

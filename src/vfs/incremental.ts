@@ -5,6 +5,7 @@ import type { Store } from "../db/index.ts";
 import type { Limits } from "../core/config.ts";
 import { linkToUpload, SHA256_RE } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import type { DeployEvents } from "./events.ts";
 import { formatBytes, openUpload } from "./builder.ts";
 import { tooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
@@ -91,16 +92,18 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
   if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
 }
 
-/** Write the deploy once every content is there. `hosts`: the site's host names (the only cookie domains its `_headers` may name). */
-export function commitIncremental(
-  store: Store,
-  siteId: number,
-  uploadId: string,
-  limits: Limits,
-  activate: boolean,
-  createdBy?: string,
-  hosts: readonly string[] = [],
-): DeployInfo {
+export interface CommitOptions {
+  limits: Limits;
+  activate: boolean;
+  createdBy?: string;
+  /** The site's host names: the only cookie domains its `_headers` may name. */
+  hosts?: readonly string[];
+  events?: DeployEvents;
+}
+
+/** Write the deploy once every content is there. */
+export function commitIncremental(store: Store, siteId: number, uploadId: string, opts: CommitOptions): DeployInfo {
+  const { limits } = opts;
   const manifest = uploadManifest(store, siteId, uploadId);
   const have = new Map(
     (
@@ -131,5 +134,5 @@ export function commitIncremental(
     throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
   }
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { activate, uploadId, keepDeploys: limits.keepDeploys, createdBy, hosts });
+  return createDeploy(store, siteId, entries, { ...opts, uploadId, keepDeploys: limits.keepDeploys });
 }

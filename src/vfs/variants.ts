@@ -11,6 +11,7 @@ import type { Store } from "../db/index.ts";
 import { putContent } from "./content.ts";
 import { readBlobBytes } from "./read.ts";
 import { log } from "../log/index.ts";
+import type { DeployEvents } from "./events.ts";
 
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
@@ -26,32 +27,25 @@ const BATCH = 32;
 const COMPRESSIBLE = `(f.mime LIKE 'text/%' OR f.mime LIKE '%javascript%' OR f.mime LIKE '%json%' OR f.mime LIKE '%xml%'
   OR f.mime IN ('application/wasm', 'font/ttf', 'font/otf', 'application/vnd.ms-fontobject', 'image/x-icon', 'image/vnd.microsoft.icon', 'image/bmp'))`;
 
-// createDeploy announces new deploys here; a running server's VariantMaker
-// listens. In other processes (CLI, tests) nobody listens and the server
-// catches up when it starts.
-const listeners = new Set<(deployId: string) => void>();
-
-export function deployCreated(deployId: string): void {
-  for (const fn of listeners) fn(deployId);
-}
-
 export class VariantMaker {
   private queue: string[] = [];
   private running: Promise<void> | null = null;
   private stopped = false;
   /** Blobs looked at that got no variant (not worth it). */
   private readonly skipped = new Set<number>();
-  private readonly listener = (deployId: string) => this.enqueue(deployId);
+  private unlisten: (() => void) | null = null;
 
   constructor(
     private readonly store: Store,
     /** Called after variants were stored (serving caches drop stale entries). */
     private readonly onMade: () => void,
+    /** The server's deploy announcements; deploys written by other processes are caught up at start. */
+    private readonly events?: DeployEvents,
   ) {}
 
   /** Listen for new deploys and catch up on every existing one, live deploys first. */
   start(): void {
-    listeners.add(this.listener);
+    this.unlisten = this.events?.on((e) => this.enqueue(e.deployId)) ?? null;
     const ids = this.store.read
       .query("SELECT d.id FROM deploys d LEFT JOIN sites s ON s.live_deploy_id = d.id ORDER BY s.id IS NULL, d.created_at DESC")
       .all() as { id: string }[];
@@ -60,7 +54,7 @@ export class VariantMaker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    listeners.delete(this.listener);
+    this.unlisten?.();
     await this.running;
   }
 
