@@ -5,7 +5,7 @@ import ignore from "ignore";
 import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
-import { isHiddenPath } from "../vfs/paths.ts";
+import { isHiddenPath, isReservedPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
@@ -243,7 +243,9 @@ export function listFiles(
       }
       if (st.isDirectory()) {
         if (!ig.ignores(rel + "/")) walk(full);
-      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`))) out.push({ abs: full, path: "/" + rel, size: st.size });
+      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`)) && !isReservedPath(`/${rel}`)) {
+        out.push({ abs: full, path: "/" + rel, size: st.size });
+      }
     }
   };
   walk(dir);

@@ -25,14 +25,18 @@ export function csvRow(cells: string[]): string {
 }
 
 /** The field columns of an export: names in first-seen order, at most MAX_CSV_FIELD_COLUMNS. */
-export function fieldColumns(pages: Iterable<SubmissionView[]>): string[] {
-  const names = new Set<string>();
-  for (const page of pages) {
+export class FieldColumns {
+  private readonly names = new Set<string>();
+
+  add(page: SubmissionView[]): void {
     for (const s of page) {
-      for (const f of s.fields) if (names.size < MAX_CSV_FIELD_COLUMNS) names.add(f.name);
+      for (const f of s.fields) if (this.names.size < MAX_CSV_FIELD_COLUMNS) this.names.add(f.name);
     }
   }
-  return [...names];
+
+  get list(): string[] {
+    return [...this.names];
+  }
 }
 
 export function csvHeader(columns: string[]): string {

@@ -7,7 +7,7 @@ import type { ServerConfig } from "../core/config.ts";
 export { FormReceiver, FORMS_PREFIX, type FormTarget } from "./receiver.ts";
 export { FORM_LIMITS } from "./limits.ts";
 export { formSender, noSenderMessage } from "./notify.ts";
-export { csvHeader, fieldColumns, submissionRow } from "./csv.ts";
+export { FieldColumns, csvHeader, submissionRow } from "./csv.ts";
 export {
   SUBMISSION_ID_RE, allSubmissions, deleteSubmission, formCounts, listSubmissions, submissionFile, type SubmissionView,
 } from "./submissions.ts";

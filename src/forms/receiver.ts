@@ -14,6 +14,7 @@ import { BODY_DEADLINE_MS, FORM_LIMITS, IN_FLIGHT_BODY_BYTES } from "./limits.ts
 import { formSender, notification } from "./notify.ts";
 import { multipartBoundary, parseMultipart, parseUrlencoded, type ParsedForm } from "./parse.ts";
 import { RateLimiter } from "./rate.ts";
+import { deployFormNames } from "../vfs/form-names.ts";
 import { clientHash, newSubmissionId, storeSubmission } from "./submissions.ts";
 
 export const FORMS_PREFIX = "/.fazt/forms/";
@@ -132,10 +133,7 @@ export class FormReceiver {
     if (!target.deployId) return false;
     let names = this.declaredByDeploy.get(target.deployId);
     if (!names) {
-      const row = this.app.store.read.query("SELECT json_extract(config, '$.forms') AS forms FROM deploys WHERE id = ?").get(target.deployId) as {
-        forms: string | null;
-      } | null;
-      names = row?.forms ? (JSON.parse(row.forms) as string[]) : [];
+      names = deployFormNames(this.app.store.read, target.deployId);
       if (this.declaredByDeploy.size >= DECLARED_CACHE_MAX) this.declaredByDeploy.clear();
       this.declaredByDeploy.set(target.deployId, names);
     }

@@ -47,3 +47,9 @@ function scan(bytes: Buffer, names: Set<string>): void {
     if (FORM_NAME_RE.test(name)) names.add(name);
   }
 }
+
+/** The forms a stored deploy's HTML declared (from its config; none for deploys made before forms existed). */
+export function deployFormNames(db: Database, deployId: string): string[] {
+  const row = db.query("SELECT json_extract(config, '$.forms') AS forms FROM deploys WHERE id = ?").get(deployId) as { forms: string | null } | null;
+  return row?.forms ? (JSON.parse(row.forms) as string[]) : [];
+}
