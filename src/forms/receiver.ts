@@ -5,6 +5,7 @@
 // site, or JSON for `Accept: application/json`.
 import { HttpError, badRequest, errorResponse, notFound } from "../http/errors.ts";
 import { log } from "../log/index.ts";
+import { normalizeHost } from "../http/host.ts";
 import { canSend, queueMail } from "../mail/index.ts";
 import { findSite } from "../sites/index.ts";
 import { FORM_NAME_RE } from "../sites/settings.ts";
@@ -175,14 +176,15 @@ function success(req: Request, form: string, id: string, next: string | null, js
 
 /** `_next` when it is a path on this site; else the Referer (this site only) with ?submitted=NAME; else the site's root. */
 function backTo(req: Request, form: string, next: string | null): string {
-  const host = (req.headers.get("host") ?? "").toLowerCase();
+  // Same site: the same host name (a port does not make another site); the answer is a path on this host anyway.
+  const host = normalizeHost(req.headers.get("host"));
   const base = `http://${host}`;
   const sameSite = (raw: string | null): URL | null => {
     if (!raw || raw.length > 2048 || /[\u0000-\u0020\\]/.test(raw)) return null;
     try {
       const url = new URL(raw, base);
       const relative = raw.startsWith("/") && !raw.startsWith("//");
-      return (relative || ((url.protocol === "http:" || url.protocol === "https:") && url.host === host)) ? url : null;
+      return (relative || ((url.protocol === "http:" || url.protocol === "https:") && normalizeHost(url.host) === host)) ? url : null;
     } catch {
       return null;
     }
