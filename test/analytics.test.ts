@@ -24,7 +24,8 @@ let dbN = 0;
 function config(): ServerConfig {
   return {
     dbPath: "", http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
+    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL,
+    forms: DEFAULT_FORMS,
   };
 }
 

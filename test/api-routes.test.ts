@@ -18,7 +18,8 @@ function listRoutes(): Route[] {
   const store = Store.open(join(dir, "routes.db"));
   const app = new App(store, {
     dbPath: "", http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
+    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL,
+    forms: DEFAULT_FORMS,
   });
   const routes = apiRoutes(app);
   store.close();

@@ -9,6 +9,8 @@ import { makeTar } from "./helpers/archives.ts";
 import { errorOf, expectHealthy, readDb } from "./helpers/hostile.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
 
+type FormBody = NonNullable<RequestInit["body"]>;
+
 let f: FaztProcess;
 let resend: ResendStandIn;
 let blogDeploy: string;
@@ -24,14 +26,14 @@ let ipSeq = 0;
 /** Every test is its own client (--trust-proxy), so per-client limits do not couple the tests. */
 const newClient = () => `198.51.100.${++ipSeq}`;
 
-function post(form: string, body: BodyInit, init: { type?: string; headers?: Record<string, string>; site?: string; client?: string } = {}) {
+function post(form: string, body: FormBody, init: { type?: string; headers?: Record<string, string>; site?: string; client?: string } = {}) {
   const headers: Record<string, string> = { "x-forwarded-for": init.client ?? newClient(), ...init.headers };
   if (init.type !== undefined) headers["content-type"] = init.type;
   else if (typeof body === "string") headers["content-type"] = "application/x-www-form-urlencoded";
   return hostFetch(f, `${init.site ?? "blog"}.localhost`, `/.fazt/forms/${form}`, { method: "POST", body, headers });
 }
 
-const postJson = (form: string, body: BodyInit, init: Parameters<typeof post>[2] = {}) =>
+const postJson = (form: string, body: FormBody, init: Parameters<typeof post>[2] = {}) =>
   post(form, body, { ...init, headers: { accept: "application/json", ...init.headers } });
 
 function submissions(where = "1"): number {
@@ -168,7 +170,7 @@ describe("limits and malformed bodies refuse without storing", () => {
   const mp = (parts: Parameters<typeof multipart>[1], close = true) => multipart(B, parts, close);
   const MP = `multipart/form-data; boundary=${B}`;
   const MiB = 1024 * 1024;
-  const cases: { what: string; body: () => BodyInit; type?: string; status: number; code: string; mentions?: string }[] = [
+  const cases: { what: string; body: () => FormBody; type?: string; status: number; code: string; mentions?: string }[] = [
     { what: "urlencoded body over 256 KiB", body: () => `a=${"x".repeat(256 * 1024)}`, status: 413, code: "body_too_large", mentions: "262144" },
     {
       what: "urlencoded body over 256 KiB without Content-Length",

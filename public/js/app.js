@@ -1,6 +1,6 @@
 // The shell: sign-in, the navigation bar and a hash router (#/sites,
-// #/sites/NAME, #/sites/NAME/analytics, #/tokens, #/system). Each screen is a
-// module exporting render(main, params).
+// #/sites/NAME, #/sites/NAME/analytics, #/sites/NAME/forms[/FORM], #/tokens,
+// #/system). Each screen is a module exporting render(main, params).
 import { api, setSession, whenSignedOut } from "./api.js";
 import { h, fill, field, errorSlot, action } from "./dom.js";
 import * as sites from "./sites.js";
@@ -16,6 +16,8 @@ const SCREENS = [
   { nav: "Sites", href: "#/sites", match: /^(?:sites)?$/, load: async () => sites },
   { match: /^sites\/([^/]+)$/, section: "Sites", load: () => import("./site.js") },
   { match: /^sites\/([^/]+)\/analytics$/, section: "Sites", load: () => import("./analytics.js") },
+  { match: /^sites\/([^/]+)\/forms$/, section: "Sites", load: () => import("./forms.js") },
+  { match: /^sites\/([^/]+)\/forms\/([^/]+)$/, section: "Sites", load: () => import("./forms.js") },
   { nav: "Tokens", href: "#/tokens", match: /^tokens$/, load: () => import("./tokens.js") },
   { nav: "System", href: "#/system", match: /^system$/, load: () => import("./system.js") },
 ];

@@ -13,7 +13,8 @@ const HstsBody = v.object({ max_age: v.number(), include_subdomains: v.optional(
 /** A form that notifies needs a sender on a domain the site owns: say so now rather than drop the mail later. */
 function checkNotifySender(site: Site, forms: NonNullable<SettingsPatch["forms"]>, baseDomain: string | null): void {
   const notifying = Object.entries(forms).find(([, f]) => f.notify.length > 0);
-  if (notifying && !formSender(site, baseDomain)) throw badRequest(`forms.${notifying[0]}.notify: ${noSenderMessage(site.name)}`, "no_sender");
+  if (!notifying || formSender(site, baseDomain)) return;
+  throw badRequest(`forms.${notifying[0]}.notify: ${noSenderMessage(site.name)}`, "no_sender");
 }
 
 export function settingsApi(app: ApiDeps) {

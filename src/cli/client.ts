@@ -55,6 +55,20 @@ export class Client {
     }
     return json as T;
   }
+
+  /** A GET whose answer is not JSON (a CSV export): the response when it is 2xx, else the API's error. */
+  async download(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.server + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (err) {
+      throw new Error(`cannot reach ${this.server}: ${(err as Error).message}`);
+    }
+    if (res.ok) return res;
+    const e = ((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error;
+    if (res.status === 401 && !this.token) throw new Error("no token: pass --token or set FAZT_TOKEN");
+    throw new Error(e?.message ?? `HTTP ${res.status}`);
+  }
 }
 
 interface SiteView {

@@ -8,6 +8,7 @@ import { litestreamConfigCommand } from "./litestream.ts";
 import { VERSION } from "../core/version.ts";
 import { clientCommands } from "./client.ts";
 import { mailCommands } from "./mail.ts";
+import { formsCommand } from "./forms.ts";
 
 const versionCommand: Command = {
   name: "version",
@@ -33,6 +34,7 @@ export const COMMANDS: Command[] = [
   statsCommand,
   ...clientCommands,
   ...mailCommands,
+  formsCommand,
 ];
 
 function mainHelp(): string {

@@ -63,7 +63,9 @@ export async function readCapped(req: Request, cap: number, kind: string, deadli
         chunk = { done: true, value: undefined };
         if (!timedOut) throw new HttpError(400, "body_aborted", "the form body ended early");
       }
-      if (timedOut) throw new HttpError(408, "body_timeout", `the form body did not arrive within ${deadlineMs / 1000} s (limit: body time)`);
+      if (timedOut) {
+        throw new HttpError(408, "body_timeout", `the form body did not arrive within ${deadlineMs / 1000} s (limit: body time)`);
+      }
       if (chunk.done) break;
       size += chunk.value.byteLength;
       if (size > cap) throw tooLarge(cap, kind);

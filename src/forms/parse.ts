@@ -51,7 +51,8 @@ class Collector {
       throw limitError("too_many_fields", `the form has more than ${this.limits.fields} fields (limit: field count)`);
     }
     if (value.length > this.limits.valueBytes) {
-      throw limitError("field_too_large", `field ${JSON.stringify(name)} is larger than ${this.limits.valueBytes} bytes (limit: field size)`);
+      const message = `field ${JSON.stringify(name)} is larger than ${this.limits.valueBytes} bytes (limit: field size)`;
+      throw limitError("field_too_large", message);
     }
     this.form.fields.push([name, text(value, `field ${JSON.stringify(name)}`)]);
   }
@@ -61,7 +62,8 @@ class Collector {
       throw limitError("too_many_files", `the form has more than ${this.limits.files} files (limit: file count)`);
     }
     if (upload.bytes.length > this.limits.fileBytes) {
-      throw limitError("file_too_large", `file ${JSON.stringify(upload.filename)} is larger than ${this.limits.fileBytes} bytes (limit: file size)`);
+      const message = `file ${JSON.stringify(upload.filename)} is larger than ${this.limits.fileBytes} bytes (limit: file size)`;
+      throw limitError("file_too_large", message);
     }
     this.form.files.push(upload);
   }

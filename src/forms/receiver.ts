@@ -70,7 +70,9 @@ export class FormReceiver {
     const hash = clientHash(this.app.store, client);
     limited(this.perClient.take(hash), "this client sends too many form submissions");
     if (!FORM_NAME_RE.test(form) || !this.declared(target, form)) {
-      throw notFound("form_not_found", `site ${target.siteName} has no form ${JSON.stringify(form.slice(0, 40))}: declare it in the site's settings (forms) or with data-fazt-form in its HTML`);
+      const name = JSON.stringify(form.slice(0, 40));
+      const how = "declare it in the site's settings (forms) or with data-fazt-form in its HTML";
+      throw notFound("form_not_found", `site ${target.siteName} has no form ${name}: ${how}`);
     }
     limited(this.perSite.take(target.siteId), `site ${target.siteName} receives too many form submissions`);
     const { parse, cap, kind } = bodyParser(req.headers.get("content-type") ?? "");
@@ -98,14 +100,18 @@ export class FormReceiver {
     const store = this.app.store;
     const notify = target.settings.forms[form]?.notify ?? [];
     let queued = false;
-    const id = storeSubmission(
-      store,
-      { siteId: target.siteId, form, fields: parsed.fields, files: parsed.files, clientHash: hash, userAgent: userAgent?.slice(0, MAX_USER_AGENT) ?? null },
-      (id) => {
-        if (notify.length === 0) return;
-        queued = this.queueNotification(target, form, id, parsed, notify);
-      },
-    );
+    const submission = {
+      siteId: target.siteId,
+      form,
+      fields: parsed.fields,
+      files: parsed.files,
+      clientHash: hash,
+      userAgent: userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+    };
+    const id = storeSubmission(store, submission, (id) => {
+      if (notify.length === 0) return;
+      queued = this.queueNotification(target, form, id, parsed, notify);
+    });
     if (queued) this.app.mailChanged();
     return id;
   }
@@ -115,12 +121,14 @@ export class FormReceiver {
     const site = findSite(this.app.store, target.siteName);
     const from = site && formSender(site, this.app.config.domain);
     if (!from || !canSend()) {
-      log.warn("form notification not queued", { site: target.siteName, form, reason: from ? "RESEND_API_KEY is not set" : "the site owns no domain" });
+      const reason = from ? "RESEND_API_KEY is not set" : "the site owns no domain";
+      log.warn("form notification not queued", { site: target.siteName, form, reason });
       return false;
     }
     const files = parsed.files.map((f) => ({ filename: f.filename, size: f.bytes.length }));
     try {
-      queueMail(this.app.store, notification({ siteName: target.siteName, form, id, fields: parsed.fields, files, from, to }), target.siteId);
+      const mail = notification({ siteName: target.siteName, form, id, fields: parsed.fields, files, from, to });
+      queueMail(this.app.store, mail, target.siteId);
       return true;
     } catch (err) {
       log.warn("form notification not queued", { site: target.siteName, form, err: err as Error });

@@ -125,7 +125,10 @@ function rowsBefore(store: Store, siteId: number, form: string, page: Page): Sub
     args.push(at.created_at, at.created_at, page.before);
   }
   return store.read
-    .query(`SELECT id, fields, client_hash, user_agent, created_at FROM form_submissions WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    .query(
+      `SELECT id, fields, client_hash, user_agent, created_at FROM form_submissions WHERE ${where}
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
+    )
     .all(...args, page.limit) as SubmissionRow[];
 }
 
@@ -158,7 +161,12 @@ function view(r: SubmissionRow, files: FileView[]): SubmissionView {
 }
 
 /** One page of a form's submissions, newest first; `next` is the `before` of the following page. */
-export function listSubmissions(store: Store, siteId: number, form: string, page: Page): { submissions: SubmissionView[]; next: string | null } {
+export function listSubmissions(
+  store: Store,
+  siteId: number,
+  form: string,
+  page: Page,
+): { submissions: SubmissionView[]; next: string | null } {
   const rows = rowsBefore(store, siteId, form, { ...page, limit: page.limit + 1 });
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);

@@ -49,11 +49,13 @@ export const FORM_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 export const MAX_FORMS = 50;
 export const MAX_NOTIFY = 10;
 
+const NotifyAddress = v.pipe(v.string(), v.maxLength(320), v.email("is not a mail address"));
+
 const FormsInput = v.pipe(
   v.record(
     v.pipe(v.string(), v.regex(FORM_NAME_RE, "a form name is a slug: a-z, 0-9, - and _, at most 40 characters")),
     v.strictObject({
-      notify: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(320), v.email("is not a mail address"))), v.maxLength(MAX_NOTIFY)), []),
+      notify: v.optional(v.pipe(v.array(NotifyAddress), v.maxLength(MAX_NOTIFY)), []),
     }),
   ),
   v.check((f) => Object.keys(f).length <= MAX_FORMS, `at most ${MAX_FORMS} forms`),

@@ -50,6 +50,8 @@ function scan(bytes: Buffer, names: Set<string>): void {
 
 /** The forms a stored deploy's HTML declared (from its config; none for deploys made before forms existed). */
 export function deployFormNames(db: Database, deployId: string): string[] {
-  const row = db.query("SELECT json_extract(config, '$.forms') AS forms FROM deploys WHERE id = ?").get(deployId) as { forms: string | null } | null;
+  const row = db.query("SELECT json_extract(config, '$.forms') AS forms FROM deploys WHERE id = ?").get(deployId) as {
+    forms: string | null;
+  } | null;
   return row?.forms ? (JSON.parse(row.forms) as string[]) : [];
 }
