@@ -12,7 +12,9 @@
 // User-Agent (real traffic does; fazt classifies it off the hot path).
 //
 // Scenarios: a 4 KB HTML page, a 100 KB file, and 304 revalidation of the
-// page (If-None-Match with the server's own ETag). Prints req/s, the ratios
+// page and of a stylesheet (If-None-Match with the server's own ETag). With
+// analytics, pages (200 and 304) are recorded with their visitor; the file and
+// the stylesheet are only counted (no client address lookup). Prints req/s, the ratios
 // fazt/nginx, fazt/caddy, fazt/floor and floor/nginx (the best fazt could
 // reach against nginx on this runtime), and fazt's RSS after the run. With --repeat N the
 // runs are interleaved N times and the best of each is kept (a busy machine
@@ -89,7 +91,8 @@ function spawn(cmd: string[], env: Record<string, string> = {}): Subprocess<"ign
 
 const page = Buffer.from("<!doctype html><html><head><title>bench</title></head><body>\n" + "<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(78) + "</body></html>\n").subarray(0, 4096);
 const file100k = crypto.getRandomValues(new Uint8Array(100 * 1024));
-const files: Record<string, Uint8Array> = { "index.html": page, "file-100k.bin": file100k };
+const css = Buffer.from("body { font: 16px/1.5 system-ui, sans-serif; color: #222; }\n".repeat(32));
+const files: Record<string, Uint8Array> = { "index.html": page, "file-100k.bin": file100k, "style.css": css };
 const docroot = join(dir, "www");
 mkdirSync(docroot);
 chmodSync(dir, 0o755); // nginx workers run as an unprivileged user
@@ -217,7 +220,8 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: "4 KB page", path: "/" },
   { name: "100 KB file", path: "/file-100k.bin" },
-  { name: "304 revalidation", path: "/", conditional: true },
+  { name: "304 page", path: "/", conditional: true },
+  { name: "304 asset", path: "/style.css", conditional: true },
 ];
 
 const CLK_TCK = 100; // Linux USER_HZ

@@ -80,7 +80,7 @@ describe("analytics in the running server", () => {
       expect(report.totals.bytes).toBe(200 * "<h1>blog</h1>".length + 100 * "<p>about</p>".length);
       expect(report.series.at(-1)).toMatchObject({ views: 300, visitors: 3 });
       expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
-      expect(report.referrers).toEqual([{ referrer: "news.example.com", views: 150 }]);
+      expect(report.referrers).toEqual([{ referrer: "https://news.example.com", views: 150 }]);
       expect(report.browsers.map((b) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
       // Raw events: 6 kinds of request (client x referrer), folded per flush interval into rows that count them.
       const d = new Database(f.db, { readonly: true });
@@ -92,6 +92,7 @@ describe("analytics in the running server", () => {
       const cli = await runFazt(["stats", "blog"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
       expect(cli.code).toBe(0);
       expect(cli.stdout).toMatch(/views 300\s+visitors 3/);
+      expect(cli.stdout).toMatch(/bytes [\d.]+ KiB\s+humans [\d.]+ KiB\s+bots 0 B/);
       expect(cli.stdout).toContain("news.example.com");
       const bad = await runFazt(["stats", "blog", "--from", "2026-13-01"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! } });
       expect(bad.code).toBe(1);
@@ -168,7 +169,7 @@ describe("analytics in the running server", () => {
     expect(await visitorsFor({})).toBe(1); // all from 127.0.0.1: the header is ignored
   });
 
-  test("bytes are the body bytes sent: whole file, range, none for 304 and HEAD, the 404 page", async () => {
+  test("bytes are the body bytes sent: whole file, range, none for 304 and HEAD, the 404 page; only documents are events", async () => {
     const f = await serverWithSite();
     const sent: [string, RequestInit][] = [
       ["/", {}],
@@ -178,22 +179,33 @@ describe("analytics in the running server", () => {
       ["/missing", {}],
     ];
     try {
-      for (const [path, init] of sent) await (await hostFetch(f, "blog.localhost", path, init)).arrayBuffer();
+      for (const [path, init] of sent) {
+        const headers = { "user-agent": UA.firefox, ...(init.headers as Record<string, string>) };
+        await (await hostFetch(f, "blog.localhost", path, { ...init, headers })).arrayBuffer();
+      }
     } finally {
       await f.stop(); // flushes
     }
     const d = new Database(f.db, { readonly: true });
     // The GET and the HEAD of / are alike but for bytes: one row, two hits, the GET's bytes.
     const rows = d.query("SELECT status, bytes, hits FROM analytics_events ORDER BY id").all();
+    // The range answer and the miss are counted per class, not as events.
+    const classes = d.query("SELECT class, status, requests, bytes FROM analytics_hourly_classes ORDER BY status").all();
+    const total = (d.query("SELECT sum(bytes) AS n FROM analytics_hourly").get() as { n: number }).n;
     d.close();
-    const notFound = (rows[3] as { bytes: number }).bytes;
-    expect(notFound).toBeGreaterThan(0);
     expect(rows).toEqual([
       { status: 200, bytes: "<h1>blog</h1>".length, hits: 2 },
-      { status: 206, bytes: 4, hits: 1 },
       { status: 304, bytes: 0, hits: 1 },
-      { status: 404, bytes: notFound, hits: 1 },
     ]);
+    const notFound = (classes[3] as { bytes: number }).bytes;
+    expect(notFound).toBeGreaterThan(0);
+    expect(classes).toEqual([
+      { class: "page", status: 200, requests: 2, bytes: "<h1>blog</h1>".length },
+      { class: "page", status: 206, requests: 1, bytes: 4 },
+      { class: "page", status: 304, requests: 1, bytes: 0 },
+      { class: "none", status: 404, requests: 1, bytes: notFound },
+    ]);
+    expect(total).toBe("<h1>blog</h1>".length + 4 + notFound);
   });
 
   test("--analytics off records nothing and still counts requests in /metrics", async () => {

@@ -9,10 +9,12 @@ import { createSite, deleteSite } from "../src/sites/index.ts";
 import { createToken } from "../src/auth/tokens.ts";
 import { createApi } from "../src/api/index.ts";
 import { Recorder } from "../src/analytics/recorder.ts";
-import { EventWriter, type Hit } from "../src/analytics/writer.ts";
-import { classifyUserAgent, referrerHost } from "../src/analytics/classify.ts";
+import { EventWriter, type Hit, type Row, type Tally } from "../src/analytics/writer.ts";
+import { classifyUserAgent, isBotAgent, referrerOrigin } from "../src/analytics/classify.ts";
 import { pruneEvents } from "../src/analytics/prune.ts";
-import { Analytics, forwardedClient, siteReport, type AnalyticsReport } from "../src/analytics/index.ts";
+import { Analytics, siteReport, type AnalyticsReport } from "../src/analytics/index.ts";
+import { clientAddress, forwardedClient } from "../src/http/client.ts";
+import { CLASS_NONE, CLASS_PAGE, PATH_CLASSES } from "../src/serve/http.ts";
 import { DAY_MS, HOUR_MS, parseDay } from "../src/analytics/days.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
 import { UA } from "./helpers/agents.ts";
@@ -35,8 +37,18 @@ function freshStore(): Store {
 
 
 function hit(siteId: number, ts: number, over: Partial<Hit> = {}): Hit {
-  return { ts, siteId, host: "blog.localhost", path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip: "203.0.113.1", hits: 1, ...over };
+  const ip = "203.0.113.1";
+  const host = "blog.localhost";
+  return { kind: "hit", ts, siteId, host, path: "/", status: 200, bytes: 100, referrer: null, ua: UA.chrome, ip, hits: 1, ...over };
 }
+
+/** Requests other than documents, as the recorder tallies them. */
+function tally(siteId: number, ts: number, over: Partial<Tally> = {}): Tally {
+  const hourStart = Math.floor(ts / HOUR_MS) * HOUR_MS;
+  return { kind: "tally", ts: hourStart, siteId, pathClass: 2, status: 200, bot: false, hits: 1, bytes: 100, ...over };
+}
+
+const INF = Number.MAX_SAFE_INTEGER;
 
 const count = (store: Store, sql: string, ...args: (string | number)[]) =>
   (store.read.query(sql).get(...args) as { n: number }).n;
@@ -51,11 +63,19 @@ describe("client classification", () => {
     expect(classifyUserAgent("").bot).toBe(true); // no User-Agent at all: not a person's browser
   });
 
-  test("referrer host: external hosts only", () => {
-    expect(referrerHost("https://News.Example.com/item?id=1", "blog.localhost")).toBe("news.example.com");
-    expect(referrerHost("http://blog.localhost/other", "blog.localhost")).toBeNull();
-    expect(referrerHost("not a url", "blog.localhost")).toBeNull();
-    expect(referrerHost(null, "blog.localhost")).toBeNull();
+  test("referrer origin: external http(s) origins only, no path or query", () => {
+    expect(referrerOrigin("https://News.Example.com/item?id=1", "blog.localhost")).toBe("https://news.example.com");
+    expect(referrerOrigin("http://r.example:8080/" + "x".repeat(2000), "blog.localhost")).toBe("http://r.example:8080");
+    expect(referrerOrigin("http://blog.localhost/other", "blog.localhost")).toBeNull();
+    expect(referrerOrigin("android-app://com.example/", "blog.localhost")).toBeNull();
+    expect(referrerOrigin("not a url", "blog.localhost")).toBeNull();
+    expect(referrerOrigin(null, "blog.localhost")).toBeNull();
+  });
+
+  test("the request path's bot flag agrees with the flusher's classification", () => {
+    for (const ua of Object.values(UA)) expect(isBotAgent(ua)).toBe(classifyUserAgent(ua).bot);
+    expect(isBotAgent("")).toBe(true);
+    expect(isBotAgent("curl/8.11.0")).toBe(true);
   });
 
   test("forwarded client (used with --trust-proxy): the last X-Forwarded-For hop, else none", () => {
@@ -64,11 +84,17 @@ describe("client classification", () => {
     expect(forwardedClient(new Request("http://x/", { headers: { "x-forwarded-for": "198.51.100.9" } }))).toBe("198.51.100.9");
     expect(forwardedClient(new Request("http://x/", { headers: { "x-forwarded-for": " , " } }))).toBeNull();
     expect(forwardedClient(new Request("http://x/"))).toBeNull();
+    // clientAddress: the forwarded hop only with trustProxy, else (or without one) the peer.
+    const peer = { requestIP: () => ({ address: "192.0.2.1", family: "IPv4" as const, port: 1 }) };
+    expect(clientAddress(req, peer, true)).toBe("198.51.100.7");
+    expect(clientAddress(req, peer, false)).toBe("192.0.2.1");
+    expect(clientAddress(new Request("http://x/"), peer, true)).toBe("192.0.2.1");
+    expect(clientAddress(new Request("http://x/"), { requestIP: () => null }, false)).toBe("unknown");
   });
 });
 
 describe("batch writer", () => {
-  test("events, hourly rollups, status classes, bots apart, visitors counted once per day", () => {
+  test("documents are events; other requests and bots only counted; bots and their bytes apart; visitors once per day", () => {
     const store = freshStore();
     const site = createSite(store, "blog");
     const w = new EventWriter(store);
@@ -77,17 +103,29 @@ describe("batch writer", () => {
     w.write([
       hit(site.id, h10, { path: "/a", status: 200, bytes: 10 }),
       hit(site.id, h10 + 1, { path: "/a", status: 304, bytes: 0 }),
-      hit(site.id, h10 + 2, { path: "/b", status: 404, bytes: 5, ua: UA.firefox }),
-      hit(site.id, h10 + 3, { status: 500, bytes: 1, ua: UA.googlebot }),
+      tally(site.id, h10 + 2, { pathClass: CLASS_NONE, status: 404, bytes: 5 }),
+      hit(site.id, h10 + 3, { status: 200, bytes: 1, ua: UA.googlebot }),
+      tally(site.id, h10 + 4, { status: 500, bytes: 2, bot: true }),
     ]);
     // Same visitors an hour later: views grow, visitors do not (first sight counts).
     w.write([hit(site.id, h10 + HOUR_MS, { bytes: 7 }), hit(site.id, h10 + HOUR_MS + 1, { ip: "203.0.113.2", bytes: 3 })]);
     const rows = store.read.query("SELECT * FROM analytics_hourly ORDER BY hour").all() as Record<string, number>[];
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ views: 3, visitors: 2, bots: 1, bytes: 16, s2xx: 1, s3xx: 1, s4xx: 1, s5xx: 1 });
-    expect(rows[1]).toMatchObject({ views: 2, visitors: 1, bots: 0, bytes: 10, s2xx: 2 });
-    expect(count(store, "SELECT count(*) AS n FROM analytics_events")).toBe(6);
-    expect(count(store, "SELECT count(*) AS n FROM analytics_events WHERE bot = 1")).toBe(1);
+    expect(rows[0]).toMatchObject({ views: 2, visitors: 1, bots: 2, bytes: 18, bot_bytes: 3, s2xx: 2, s3xx: 1, s4xx: 1, s5xx: 1 });
+    expect(rows[1]).toMatchObject({ views: 2, visitors: 1, bots: 0, bytes: 10, bot_bytes: 0, s2xx: 2 });
+    // Only people's documents are raw rows: the miss, the bot's page and the bot's error are counts.
+    expect(store.read.query("SELECT path, status FROM analytics_events ORDER BY id").all()).toEqual([
+      { path: "/a", status: 200 }, { path: "/a", status: 304 }, { path: "/", status: 200 }, { path: "/", status: 200 },
+    ]);
+    // Every request is in the per-class counts (the bot's page too).
+    const classes = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? ORDER BY 1, 2, 3";
+    expect(store.read.query(classes).all(h10 / 1000)).toEqual([
+      { class: "none", status: 404, bot: 0, requests: 1, bytes: 5 },
+      { class: "page", status: 200, bot: 0, requests: 1, bytes: 10 },
+      { class: "page", status: 200, bot: 1, requests: 1, bytes: 1 },
+      { class: "page", status: 304, bot: 0, requests: 1, bytes: 0 },
+      { class: "style", status: 500, bot: 1, requests: 1, bytes: 2 },
+    ]);
     // No raw IP is stored anywhere: the visitor is a 16-hex-digit hash.
     const visitors = store.read.query("SELECT DISTINCT visitor FROM analytics_events").all() as { visitor: string }[];
     for (const v of visitors) expect(v.visitor).toMatch(/^[0-9a-f]{16}$/);
@@ -106,13 +144,13 @@ describe("batch writer", () => {
       hit(site.id, h10 + 1, { path: "/a", status: 304, bytes: 0, hits: 3 }),
       hit(site.id, h10 + 2, { ua: UA.googlebot, hits: 4 }),
     ]);
-    expect(store.read.query("SELECT views, visitors, bots, bytes, s2xx, s3xx FROM analytics_hourly").get()).toEqual({
-      views: 8, visitors: 1, bots: 4, bytes: 600, s2xx: 9, s3xx: 3,
+    expect(store.read.query("SELECT views, visitors, bots, bytes, bot_bytes, s2xx, s3xx FROM analytics_hourly").get()).toEqual({
+      views: 8, visitors: 1, bots: 4, bytes: 600, bot_bytes: 100, s2xx: 9, s3xx: 3,
     });
-    expect(count(store, "SELECT sum(hits) AS n FROM analytics_events")).toBe(12);
+    expect(count(store, "SELECT sum(hits) AS n FROM analytics_events")).toBe(8);
     const top = (kind: string) => store.read.query("SELECT name, views FROM analytics_daily_top WHERE kind = ? ORDER BY name").all(kind);
     expect(top("path")).toEqual([{ name: "/a", views: 8 }]);
-    expect(top("referrer")).toEqual([{ name: "r.example", views: 5 }]);
+    expect(top("referrer")).toEqual([{ name: "https://r.example", views: 5 }]);
     expect(top("status")).toEqual([{ name: "200", views: 9 }, { name: "304", views: 3 }]);
     store.close();
   });
@@ -145,11 +183,65 @@ describe("batch writer", () => {
   });
 });
 
+describe("byte budget", () => {
+  test("raw event rows per site and hour are capped; the rest of the hour is summed into one (other) row; counts stay exact", () => {
+    const store = freshStore();
+    const a = createSite(store, "a");
+    const b = createSite(store, "b");
+    const w = new EventWriter(store, { maxEventRowsPerHour: 5 });
+    const h10 = Math.floor(Date.now() / DAY_MS) * DAY_MS + 10 * HOUR_MS;
+    w.write(Array.from({ length: 8 }, (_, i) => hit(a.id, h10 + i, { path: `/p${i}`, bytes: 10 })));
+    const later = Array.from({ length: 4 }, (_, i) => hit(a.id, h10 + 100 + i, { path: `/q${i}`, bytes: 1 }));
+    w.write([...later, hit(b.id, h10, { path: "/b" })]);
+    w.write([hit(a.id, h10 + HOUR_MS, { path: "/next-hour" })]);
+    const events = "SELECT ts, path, hits, bytes FROM analytics_events WHERE site_id = ? ORDER BY id";
+    const rows = store.read.query(events).all(a.id) as Record<string, unknown>[];
+    expect(rows.map((r) => r.path)).toEqual(["/p0", "/p1", "/p2", "/p3", "/p4", "(other)", "/next-hour"]);
+    expect(rows[5]).toEqual({ ts: h10, path: "(other)", hits: 7, bytes: 34 });
+    expect(count(store, "SELECT count(*) AS n FROM analytics_events WHERE site_id = ?", b.id)).toBe(1); // per site
+    // A new writer (a restart) counts the stored rows and keeps to the cap.
+    new EventWriter(store, { maxEventRowsPerHour: 5 }).write([hit(a.id, h10 + 200, { path: "/late" })]);
+    expect(count(store, "SELECT count(*) AS n FROM analytics_events WHERE site_id = ? AND ts < ?", a.id, h10 + HOUR_MS)).toBe(6);
+    expect(count(store, "SELECT views AS n FROM analytics_hourly WHERE site_id = ? AND hour = ?", a.id, h10 / 1000)).toBe(13);
+    store.close();
+  });
+
+  test("the stored bytes estimate follows inserts, prunes and site deletion; pruning keeps raw events under the budget", async () => {
+    const store = freshStore();
+    const a = createSite(store, "a");
+    const b = createSite(store, "b");
+    const w = new EventWriter(store);
+    const stored = () => count(store, "SELECT bytes AS n FROM analytics_event_bytes");
+    const now = Date.now();
+    const long = "/" + "x".repeat(400);
+    w.write(Array.from({ length: 300 }, (_, i) => hit(a.id, now - 1000 + i, { path: `${long}${i}`, referrer: "https://r.example/" })));
+    w.write([hit(b.id, now, { path: "/b" })]);
+    const estimate = (sql: string) =>
+      count(store, `SELECT coalesce(sum(64 + octet_length(path) + coalesce(octet_length(referrer), 0) + coalesce(octet_length(browser), 0)
+        + coalesce(octet_length(os), 0) + coalesce(octet_length(device), 0) + octet_length(visitor)), 0) AS n
+        FROM analytics_events ${sql}`);
+    expect(stored()).toBe(estimate(""));
+    expect(w.eventBytes).toBe(stored());
+    expect(stored()).toBeGreaterThan(300 * 400);
+    deleteSite(store, "b");
+    expect(stored()).toBe(estimate(""));
+    const budget = 60_000;
+    const pruned = await pruneEvents(store, { retentionDays: 30, maxBytes: budget }, now, { batch: 50 });
+    expect(stored()).toBeLessThanOrEqual(budget);
+    expect(stored()).toBe(estimate(""));
+    // The oldest went first, in whole batches: what is left is the newest.
+    const left = count(store, "SELECT count(*) AS n FROM analytics_events");
+    expect(pruned + left).toBe(300);
+    expect(count(store, "SELECT min(ts) AS n FROM analytics_events")).toBe(now - 1000 + pruned);
+    store.close();
+  });
+});
+
 describe("daily breakdowns", () => {
   test("per site and day; names past the cap are summed under (other); a rollback leaves no trace", () => {
     const store = freshStore();
     const site = createSite(store, "blog");
-    const w = new EventWriter(store, 3);
+    const w = new EventWriter(store, { maxNamesPerDay: 3 });
     const now = Date.now();
     w.write(["/a", "/b", "/a", "/c", "/d", "/e"].map((path) => hit(site.id, now, { path })));
     w.write([hit(site.id, now, { path: "/f" }), hit(site.id, now, { path: "/b" }), hit(site.id, now - DAY_MS, { path: "/z" })]);
@@ -179,7 +271,7 @@ describe("recorder buffer", () => {
   const distinct = (i: number) => hit(1, i, { path: `/p${i}` });
 
   test("bounded: under overload it drops and counts, never grows; flush writes everything else", async () => {
-    const written: Hit[] = [];
+    const written: Row[] = [];
     const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 30, intervalMs: 60_000 });
     for (let i = 0; i < 250; i++) r.record(distinct(i));
     expect(r.rows).toBe(100);
@@ -197,7 +289,7 @@ describe("recorder buffer", () => {
   });
 
   test("bounded in bytes too: long URLs and User-Agents cannot take more memory than allowed", async () => {
-    const written: Hit[] = [];
+    const written: Row[] = [];
     const r = new Recorder((b) => void written.push(...b), { capacity: 1000, maxBytes: 50_000, batchSize: 1000, intervalMs: 60_000 });
     const long = "x".repeat(500);
     for (let i = 0; i < 100; i++) r.record(hit(1, i, { path: `/${long}${i}`, ua: long }));
@@ -213,7 +305,7 @@ describe("recorder buffer", () => {
   });
 
   test("identical hits of one interval fold into one row with their count and summed bytes; a new hour starts new rows", async () => {
-    const written: Hit[] = [];
+    const written: Row[] = [];
     const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 100, intervalMs: 60_000 });
     const hour = 10 * HOUR_MS;
     for (let i = 0; i < 5; i++) r.record(hit(1, hour - 500 + i, { bytes: 10 }));
@@ -238,6 +330,27 @@ describe("recorder buffer", () => {
     expect(written.length).toBe(6);
   });
 
+  test("requests other than documents are tallied per site, class, status and bot flag; a new hour starts new tallies", async () => {
+    const written: Row[] = [];
+    const r = new Recorder((b) => void written.push(...b), { capacity: 100, batchSize: 100, intervalMs: 60_000 });
+    const hour = 10 * HOUR_MS;
+    for (let i = 0; i < 5; i++) r.count(hour - 500 + i, 1, 2, 200, false, 10);
+    r.count(hour - 400, 1, 2, 304, false, 0);
+    r.count(hour - 300, 1, 2, 200, true, 7);
+    r.count(hour - 200, 2, 2, 200, false, 1);
+    r.count(hour + 1, 1, 2, 200, false, 10);
+    expect(r.rows).toBe(5);
+    expect(r.buffered).toBe(9);
+    await r.flush();
+    expect(written.map((t) => (t.kind === "tally" ? [t.ts, t.siteId, t.status, t.bot, t.hits, t.bytes] : null))).toEqual([
+      [hour - HOUR_MS, 1, 200, false, 5, 50],
+      [hour - HOUR_MS, 1, 304, false, 1, 0],
+      [hour - HOUR_MS, 1, 200, true, 1, 7],
+      [hour - HOUR_MS, 2, 200, false, 1, 1],
+      [hour, 1, 200, false, 1, 10],
+    ]);
+  });
+
   test("a full batch flushes soon without waiting for the interval", async () => {
     let batches = 0;
     const r = new Recorder(() => void batches++, { capacity: 1000, batchSize: 10, intervalMs: 60_000 });
@@ -249,7 +362,7 @@ describe("recorder buffer", () => {
 
   test("a failed write keeps the batch for the next flush; close writes what is left and refuses more", async () => {
     let fail = true;
-    const written: Hit[] = [];
+    const written: Row[] = [];
     const r = new Recorder(
       (b) => {
         if (fail) throw new Error("disk full");
@@ -292,13 +405,13 @@ describe("pruning", () => {
     const old = Array.from({ length: 250 }, (_, i) => hit(site.id, now - 40 * DAY_MS + i));
     w.write([...old, ...Array.from({ length: 20 }, (_, i) => hit(site.id, now - 2 * DAY_MS + i)), hit(site.id, now)]);
     const hourlyBefore = store.read.query("SELECT * FROM analytics_hourly ORDER BY hour").all();
-    expect(await pruneEvents(store, 30, now, { batch: 100 })).toBe(250);
+    expect(await pruneEvents(store, { retentionDays: 30, maxBytes: INF }, now, { batch: 100 })).toBe(250);
     expect(count(store, "SELECT count(*) AS n FROM analytics_events")).toBe(21);
     expect(store.read.query("SELECT * FROM analytics_hourly ORDER BY hour").all()).toEqual(hourlyBefore);
     expect(count(store, "SELECT count(*) AS n FROM analytics_salts WHERE day < ?", Math.floor(now / DAY_MS) - 1)).toBe(0);
     expect(count(store, "SELECT count(*) AS n FROM analytics_salts")).toBe(1);
     expect(count(store, "SELECT count(*) AS n FROM analytics_day_visitors")).toBe(1);
-    expect(await pruneEvents(store, 1, now)).toBe(20); // a shorter window prunes more
+    expect(await pruneEvents(store, { retentionDays: 1, maxBytes: INF }, now)).toBe(20); // a shorter window prunes more
     // Reports read rollups only: the pruned days still have totals and breakdowns.
     const old40 = Math.floor((now - 40 * DAY_MS) / DAY_MS);
     const report = siteReport(store.read, site, old40, old40 + 1, 10);
@@ -324,7 +437,8 @@ describe("report API", () => {
     hit(blog.id, d("2026-01-01") + 5, { path: "/old" }),
     hit(blog.id, d("2026-01-02") + 5, { path: "/x", referrer: "https://a.example/" }),
     hit(blog.id, d("2026-01-02") + 6, { path: "/x", ua: UA.iphone, referrer: "https://b.example/" }),
-    hit(blog.id, d("2026-01-03") + 5, { path: "/y", status: 404, bytes: 50 }),
+    tally(blog.id, d("2026-01-03") + 5, { pathClass: CLASS_PAGE, status: 404, bytes: 50 }),
+    tally(blog.id, d("2026-01-03") + 6, { pathClass: 3, status: 200, bytes: 70, bot: true }),
     hit(blog.id, today + 5, { path: "/today" }),
     hit(other.id, d("2026-01-02") + 5),
   ]);
@@ -334,13 +448,17 @@ describe("report API", () => {
     const res = await get("/api/sites/blog/analytics?from=2026-01-02&to=2026-01-03");
     expect(res.status).toBe(200);
     const r = (await res.json()) as AnalyticsReport;
-    expect(r.totals).toEqual({ views: 3, visitors: 3, bytes: 250, bots: 0, requests: 3 });
-    expect(r.series.map((s) => [s.date, s.views])).toEqual([["2026-01-02", 2], ["2026-01-03", 1]]);
-    expect(r.paths).toEqual([{ path: "/x", views: 2 }, { path: "/y", views: 1 }]);
-    expect(r.referrers).toEqual([{ referrer: "a.example", views: 1 }, { referrer: "b.example", views: 1 }]);
-    expect(r.devices).toEqual([{ name: "desktop", views: 2 }, { name: "mobile", views: 1 }]);
-    expect(r.status).toEqual({ "2xx": 2, "3xx": 0, "4xx": 1, "5xx": 0 });
-    expect(r.status_codes).toEqual([{ code: 200, count: 2 }, { code: 404, count: 1 }]);
+    expect(r.totals).toEqual({ views: 2, visitors: 2, bytes: 320, human_bytes: 250, bot_bytes: 70, bots: 1, requests: 4 });
+    expect(r.series.map((s) => [s.date, s.views, s.human_bytes, s.bot_bytes])).toEqual([
+      ["2026-01-02", 2, 200, 0],
+      ["2026-01-03", 0, 50, 70],
+    ]);
+    expect(r.paths).toEqual([{ path: "/x", views: 2 }]);
+    expect(r.referrers).toEqual([{ referrer: "https://a.example", views: 1 }, { referrer: "https://b.example", views: 1 }]);
+    expect(r.devices).toEqual([{ name: "desktop", views: 1 }, { name: "mobile", views: 1 }]);
+    expect(r.status).toEqual({ "2xx": 3, "3xx": 0, "4xx": 1, "5xx": 0 });
+    expect(r.status_codes).toEqual([{ code: 200, count: 3 }, { code: 404, count: 1 }]);
+    expect(r.classes).toEqual([{ class: "page", requests: 3, bytes: 250 }, { class: "image", requests: 1, bytes: 70 }]);
   });
 
   test("default range is the last 7 days including today", async () => {
@@ -362,12 +480,38 @@ describe("report API", () => {
     }
   });
 
-  test("Analytics.record takes path without query, the body bytes given, nothing for HEAD", () => {
+  test("Analytics.record: documents with path (no query) and client; other requests counted without the address lookup", () => {
     const a = new Analytics(app);
-    a.record(new Request("http://blog.localhost/p?q=1", { headers: { referer: "https://r.example/" } }), 200, 3, "1.2.3.4", "blog.localhost", blog.id);
-    a.record(new Request("http://blog.localhost/h", { method: "HEAD" }), 200, 99, "1.2.3.4", "blog.localhost", blog.id);
+    let lookups = 0;
+    const server = { requestIP: () => (lookups++, { address: "1.2.3.4", family: "IPv4" as const, port: 1 }) };
+    const at = (path: string, headers: Record<string, string> = {}) =>
+      new Request(`http://blog.localhost${path}`, { headers: { "user-agent": UA.chrome, ...headers } });
+    const rec = createSite(store, "rec"); // its own site: the hour's counts are this test's only
+    const base = { server, siteId: rec.id, host: "blog.localhost" };
+    a.record({ ...base, req: at("/p?q=1", { referer: "https://r.example/x" }), status: 200, bytes: 3, pathClass: CLASS_PAGE });
+    a.record({ ...base, req: at("/p"), status: 304, bytes: 0, pathClass: CLASS_PAGE });
+    expect(lookups).toBe(2);
+    a.record({ ...base, req: at("/app.css"), status: 200, bytes: 40, pathClass: PATH_CLASSES.indexOf("style") });
+    a.record({ ...base, req: at("/app.css"), status: 304, bytes: 0, pathClass: PATH_CLASSES.indexOf("style") });
+    a.record({ ...base, req: at("/missing"), status: 404, bytes: 9, pathClass: CLASS_PAGE });
+    a.record({ ...base, req: at("/img.png", { "user-agent": UA.googlebot }), status: 200, bytes: 5, pathClass: 3 });
+    expect(lookups).toBe(2);
     a.recorder.close();
-    const rows = store.read.query("SELECT path, bytes, referrer FROM analytics_events WHERE path IN ('/p', '/h') ORDER BY id").all();
-    expect(rows).toEqual([{ path: "/p", bytes: 3, referrer: "r.example" }, { path: "/h", bytes: 0, referrer: null }]);
+    const rows = store.read.query("SELECT path, status, bytes, referrer FROM analytics_events WHERE site_id = ? ORDER BY id").all(rec.id);
+    expect(rows).toEqual([
+      { path: "/p", status: 200, bytes: 3, referrer: "https://r.example" },
+      { path: "/p", status: 304, bytes: 0, referrer: null },
+    ]);
+    const today = Math.floor(Date.now() / HOUR_MS) * 3600;
+    const q = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? AND site_id = ? ORDER BY 1, 2";
+    const classes = store.read.query(q).all(today, rec.id);
+    expect(classes).toEqual([
+      { class: "image", status: 200, bot: 1, requests: 1, bytes: 5 },
+      { class: "page", status: 200, bot: 0, requests: 1, bytes: 3 },
+      { class: "page", status: 304, bot: 0, requests: 1, bytes: 0 },
+      { class: "page", status: 404, bot: 0, requests: 1, bytes: 9 },
+      { class: "style", status: 200, bot: 0, requests: 1, bytes: 40 },
+      { class: "style", status: 304, bot: 0, requests: 1, bytes: 0 },
+    ]);
   });
 });

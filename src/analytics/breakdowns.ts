@@ -1,4 +1,4 @@
-// Daily breakdowns (analytics_daily_top): views per path, referrer host,
+// Daily breakdowns (analytics_daily_top): views per path, referrer origin,
 // browser, OS and device, and requests per status code, per site and UTC day.
 // Counted per batch in memory, then added in the writer's transaction. Each
 // (site, day, kind) keeps at most `maxNames` names; later names are summed
@@ -33,6 +33,7 @@ interface Count {
 
 export class DailyBreakdowns {
   private hits = new Map<string, Alike>();
+  private statuses = new Map<string, Count>();
   /** site/day/kind -> names stored (read from the table on first use). */
   private readonly stored = new Map<string, number>();
   private readonly add: Statement;
@@ -59,9 +60,19 @@ export class DailyBreakdowns {
     else this.hits.set(alike, { siteId, day, status, path, referrer, client, n });
   }
 
+  /** Count n requests that only add to the status codes (bots, and requests other than documents). */
+  countStatus(siteId: number, day: number, status: number, n: number): void {
+    const key = `${siteId}\t${day}\t${status}`;
+    const s = this.statuses.get(key);
+    if (s) s.n += n;
+    else this.statuses.set(key, { siteId, day, kind: "status", name: String(status), n });
+  }
+
   /** Add the batch's counts to the table; call inside the writer's transaction. */
   write(): void {
     const counts = new Map<string, Count>();
+    for (const s of this.statuses.values()) counts.set(`${s.siteId}\t${s.day}\tstatus\t${s.name}`, s);
+    this.statuses = new Map();
     const add = (a: Alike, kind: Kind, name: string) => {
       const key = `${a.siteId}\t${a.day}\t${kind}\t${name}`;
       const c = counts.get(key);
@@ -93,6 +104,7 @@ export class DailyBreakdowns {
   /** Forget cached name counts (after a rollback, or when a site was deleted). */
   reset(): void {
     this.hits = new Map();
+    this.statuses = new Map();
     this.stored.clear();
   }
 }

@@ -1,6 +1,6 @@
-// What a request tells about its client, computed in the background flusher
-// (never on the request path): browser/OS/device families, bot flag,
-// referrer host and the daily visitor hash.
+// What a request tells about its client: browser/OS/device families, bot flag,
+// referrer origin and the daily visitor hash, computed in the background
+// flusher. Only isBotAgent runs on the request path (a cached map lookup).
 import { UAParser } from "ua-parser-js";
 import { isbot } from "isbot";
 
@@ -31,15 +31,33 @@ export function classifyUserAgent(ua: string): ClientInfo {
   return info;
 }
 
-/** The referring host, or null when absent, unparsable or the site itself. */
-export function referrerHost(referrer: string | null, ownHost: string): string | null {
+/**
+ * The referring origin (scheme://host[:port]): no path or query, so a referrer
+ * costs at most an origin's bytes however long the header. Null when absent,
+ * unparsable, not http(s) or the site itself.
+ */
+export function referrerOrigin(referrer: string | null, ownHost: string): string | null {
   if (!referrer) return null;
   try {
-    const host = new URL(referrer).hostname.toLowerCase();
-    return host === "" || host === ownHost ? null : host;
+    const url = new URL(referrer);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    const host = url.hostname.toLowerCase();
+    return host === "" || host === ownHost ? null : url.origin;
   } catch {
     return null;
   }
+}
+
+const botCache = new Map<string, boolean>();
+
+/** The bot flag alone, for the request path (requests other than documents): isbot, cached per UA string. */
+export function isBotAgent(ua: string): boolean {
+  const hit = botCache.get(ua);
+  if (hit !== undefined) return hit;
+  const bot = ua === "" || isbot(ua);
+  if (botCache.size >= UA_CACHE_MAX) botCache.clear();
+  botCache.set(ua, bot);
+  return bot;
 }
 
 /** Truncated SHA-256 of (daily salt, IP, User-Agent): 16 hex digits; the IP is not kept. */

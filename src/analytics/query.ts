@@ -1,7 +1,10 @@
 // The analytics report for a site and a range of UTC days, read from rollups
 // only (kept for good, so any range works after raw events are pruned):
 // totals, status classes and the daily series from analytics_hourly; paths,
-// referrers, browsers, OS, devices and status codes from analytics_daily_top.
+// referrers, browsers, OS, devices and status codes from analytics_daily_top;
+// requests and bytes per path class from analytics_hourly_classes (kept as long
+// as raw events). Views and visitors are people's documents (HTML 200/304);
+// bytes and requests count everything, bots apart as well.
 import type { Database } from "bun:sqlite";
 import { DAY_MS, formatDay } from "./days.ts";
 import type { Kind } from "./breakdowns.ts";
@@ -15,15 +18,16 @@ export interface AnalyticsReport {
   site: string;
   from: string;
   to: string;
-  totals: { views: number; visitors: number; bytes: number; bots: number; requests: number };
+  totals: { views: number; visitors: number; bytes: number; human_bytes: number; bot_bytes: number; bots: number; requests: number };
   status: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
-  series: { date: string; views: number; visitors: number; bytes: number; bots: number }[];
+  series: { date: string; views: number; visitors: number; bytes: number; human_bytes: number; bot_bytes: number; bots: number }[];
   paths: { path: string; views: number }[];
   referrers: { referrer: string; views: number }[];
   browsers: Ranked[];
   os: Ranked[];
   devices: Ranked[];
   status_codes: { code: number; count: number }[];
+  classes: { class: string; requests: number; bytes: number }[];
 }
 
 interface DayRow {
@@ -31,6 +35,7 @@ interface DayRow {
   views: number;
   visitors: number;
   bytes: number;
+  bot_bytes: number;
   bots: number;
   s2: number;
   s3: number;
@@ -44,7 +49,8 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
   const h1 = ((toDay + 1) * DAY_MS) / 1000;
   const days = db
     .query(
-      `SELECT hour / 86400 AS day, sum(views) AS views, sum(visitors) AS visitors, sum(bytes) AS bytes, sum(bots) AS bots,
+      `SELECT hour / 86400 AS day, sum(views) AS views, sum(visitors) AS visitors, sum(bytes) AS bytes,
+              sum(bot_bytes) AS bot_bytes, sum(bots) AS bots,
               sum(s2xx) AS s2, sum(s3xx) AS s3, sum(s4xx) AS s4, sum(s5xx) AS s5
        FROM analytics_hourly WHERE site_id = ? AND hour >= ? AND hour < ? GROUP BY day ORDER BY day`,
     )
@@ -53,11 +59,21 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
   const series = [];
   for (let d = fromDay; d <= toDay; d++) {
     const r = byDay.get(d);
-    series.push({ date: formatDay(d), views: r?.views ?? 0, visitors: r?.visitors ?? 0, bytes: r?.bytes ?? 0, bots: r?.bots ?? 0 });
+    const bytes = r?.bytes ?? 0;
+    const botBytes = r?.bot_bytes ?? 0;
+    series.push({
+      date: formatDay(d),
+      views: r?.views ?? 0,
+      visitors: r?.visitors ?? 0,
+      bytes,
+      human_bytes: bytes - botBytes,
+      bot_bytes: botBytes,
+      bots: r?.bots ?? 0,
+    });
   }
   const sum = (k: keyof DayRow) => days.reduce((n, d) => n + d[k], 0);
-  const views = sum("views");
-  const bots = sum("bots");
+  const bytes = sum("bytes");
+  const botBytes = sum("bot_bytes");
 
   const top = (kind: Kind) =>
     db
@@ -72,7 +88,15 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
     site: site.name,
     from: formatDay(fromDay),
     to: formatDay(toDay),
-    totals: { views, visitors: sum("visitors"), bytes: sum("bytes"), bots, requests: views + bots },
+    totals: {
+      views: sum("views"),
+      visitors: sum("visitors"),
+      bytes,
+      human_bytes: bytes - botBytes,
+      bot_bytes: botBytes,
+      bots: sum("bots"),
+      requests: sum("s2") + sum("s3") + sum("s4") + sum("s5"),
+    },
     status: { "2xx": sum("s2"), "3xx": sum("s3"), "4xx": sum("s4"), "5xx": sum("s5") },
     series,
     paths: top("path").map((r) => ({ path: r.name, views: r.views })),
@@ -81,6 +105,12 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
     os: top("os"),
     devices: top("device"),
     status_codes: top("status").map((r) => ({ code: Number(r.name), count: r.views })), // < 500 codes exist: never "(other)"
+    classes: db
+      .query(
+        `SELECT class, sum(requests) AS requests, sum(bytes) AS bytes FROM analytics_hourly_classes
+         WHERE hour >= ? AND hour < ? AND site_id = ? GROUP BY class ORDER BY requests DESC, class`,
+      )
+      .all(h0, h1, site.id) as { class: string; requests: number; bytes: number }[],
   };
 }
 

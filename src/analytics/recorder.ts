@@ -1,13 +1,15 @@
-// The hot path's side of analytics: record() folds a hit into an in-memory
-// tally (identical hits of one flush interval become one row with a count)
-// and never blocks. A background flusher writes the tallies in batches
+// The hot path's side of analytics: record() folds a document hit into an
+// in-memory row (identical hits of one flush interval become one row with a
+// count); count() adds any other request to a per site, path class, status and
+// bot flag tally (a number-keyed map update, no allocation once the tally
+// exists). Neither blocks. A background flusher writes rows and tallies in batches
 // (every interval, or sooner once a batch is full), one transaction per
 // batch, yielding to the event loop between batches so serving never waits
 // long. Memory is bounded by distinct rows held and their bytes: past that,
 // new rows are dropped and counted, never queued.
 import { log } from "../log/index.ts";
 import { HOUR_MS } from "./days.ts";
-import type { Hit } from "./writer.ts";
+import type { Hit, Row, Tally } from "./writer.ts";
 
 export interface RecorderOptions {
   /** Most distinct rows held in memory; past this, hits that need a new row are dropped (and counted). */
@@ -24,16 +26,22 @@ export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, maxBytes: 2
 /** Bookkeeping bytes of a row besides its strings (the object, the map entry). */
 const ROW_OVERHEAD = 200;
 
-export type BatchSink = (batch: readonly Hit[]) => void;
+export type BatchSink = (batch: readonly Row[]) => void;
 
 /** Hits that may share a row: alike in everything but time, bytes and count. */
-function tallyKey(h: Hit): string {
+function rowKey(h: Hit): string {
   return `${h.siteId}\n${h.status}\n${h.path}\n${h.ip}\n${h.ua}\n${h.referrer ?? ""}\n${h.host}`;
 }
 
 /** What a held row costs in memory, roughly: its strings twice (the row and its key) and the overhead. */
-function rowBytes(h: Hit): number {
+function rowBytes(h: Row): number {
+  if (h.kind === "tally") return ROW_OVERHEAD;
   return ROW_OVERHEAD + 2 * (h.path.length + h.ip.length + h.ua.length + (h.referrer?.length ?? 0) + h.host.length);
+}
+
+/** One number per (site, path class, status, bot flag): statuses are below 1024, path classes below 16. */
+function countKey(siteId: number, pathClass: number, status: number, bot: boolean): number {
+  return ((siteId * 16 + pathClass) * 1024 + status) * 2 + (bot ? 1 : 0);
 }
 
 function alike(a: Hit, b: Hit): boolean {
@@ -41,14 +49,16 @@ function alike(a: Hit, b: Hit): boolean {
 }
 
 export class Recorder {
-  /** Rows still taking hits, by tallyKey. */
+  /** Rows still taking hits, by rowKey. */
   private current = new Map<string, Hit>();
+  /** Tallies still counting, by countKey. */
+  private tallies = new Map<number, Tally>();
   /** The row the last hit went to, while it is in `current`. */
   private last: Hit | null = null;
   /** Hits at or after this time start new rows: a row never spans two UTC hours. */
   private rollAt = 0;
   /** Rows taken off `current`, oldest first; those before pendingAt are written. */
-  private pending: Hit[] = [];
+  private pending: Row[] = [];
   private pendingAt = 0;
   /** Hits held in memory (in current and the unwritten part of pending), and the bytes of their rows. */
   private held = 0;
@@ -84,7 +94,7 @@ export class Recorder {
 
   /** Distinct rows in memory, waiting to be written (bounded by capacity). */
   get rows(): number {
-    return this.current.size + this.pending.length - this.pendingAt;
+    return this.current.size + this.tallies.size + this.pending.length - this.pendingAt;
   }
 
   start(): void {
@@ -92,19 +102,13 @@ export class Recorder {
     this.timer.unref?.();
   }
 
-  /** The request path: a map lookup, never blocks, never grows past capacity. Takes ownership of hit. */
+  /** A document request: a map lookup, never blocks, never grows past capacity. Takes ownership of hit. */
   record(hit: Hit): void {
     if (this.closed) {
       this.dropped += hit.hits;
       return;
     }
-    if (hit.ts >= this.rollAt) {
-      if (this.current.size > 0) {
-        this.takeCurrent();
-        this.flushSoon();
-      }
-      this.rollAt = (Math.floor(hit.ts / HOUR_MS) + 1) * HOUR_MS;
-    }
+    if (hit.ts >= this.rollAt) this.newHour(hit.ts);
     // Traffic repeats (a page's reloads, scanners, floods): the last row is checked first, without a key.
     let row = this.last;
     if (row === null || !alike(row, hit)) row = this.rowFor(hit);
@@ -117,9 +121,42 @@ export class Recorder {
     this.held += hit.hits;
   }
 
+  /** Any other request: added to its tally (made on first use; a handful per site). */
+  count(ts: number, siteId: number, pathClass: number, status: number, bot: boolean, bytes: number): void {
+    if (this.closed) {
+      this.dropped++;
+      return;
+    }
+    if (ts >= this.rollAt) this.newHour(ts);
+    const key = countKey(siteId, pathClass, status, bot);
+    const tally = this.tallies.get(key);
+    if (tally !== undefined) {
+      tally.hits++;
+      tally.bytes += bytes;
+    } else {
+      if (this.rows >= this.options.capacity || this.heldBytes + ROW_OVERHEAD > (this.options.maxBytes ?? Infinity)) {
+        this.dropped++;
+        return;
+      }
+      const hourStart = Math.floor(ts / HOUR_MS) * HOUR_MS;
+      this.tallies.set(key, { kind: "tally", ts: hourStart, siteId, pathClass, status, bot, hits: 1, bytes });
+      this.heldBytes += ROW_OVERHEAD;
+    }
+    this.held++;
+  }
+
+  /** A row or tally never spans two UTC hours: the held ones are taken for writing. */
+  private newHour(ts: number): void {
+    if (this.current.size > 0 || this.tallies.size > 0) {
+      this.takeCurrent();
+      this.flushSoon();
+    }
+    this.rollAt = (Math.floor(ts / HOUR_MS) + 1) * HOUR_MS;
+  }
+
   /** The held row hit folds into, or hit itself as a new row; null when memory is full (hit dropped). */
   private rowFor(hit: Hit): Hit | null {
-    const key = tallyKey(hit);
+    const key = rowKey(hit);
     const row = this.current.get(key);
     if (row !== undefined) return row;
     const bytes = rowBytes(hit);
@@ -185,12 +222,17 @@ export class Recorder {
     setImmediate(() => void this.flush());
   }
 
-  /** Move the rows taking hits to the pending list (a flush, or a new hour). */
+  /** Move the rows and tallies taking hits to the pending list (a flush, or a new hour). */
   private takeCurrent(): void {
-    if (this.current.size === 0) return;
-    for (const row of this.current.values()) this.pending.push(row);
-    this.current = new Map();
-    this.last = null;
+    if (this.current.size > 0) {
+      for (const row of this.current.values()) this.pending.push(row);
+      this.current = new Map();
+      this.last = null;
+    }
+    if (this.tallies.size > 0) {
+      for (const tally of this.tallies.values()) this.pending.push(tally);
+      this.tallies = new Map();
+    }
   }
 
   /** Write the next batch of pending rows; false when the write failed (they stay pending). */

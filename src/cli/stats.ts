@@ -6,7 +6,7 @@ import type { AnalyticsReport } from "../analytics/query.ts";
 
 export const statsCommand: Command = {
   name: "stats",
-  summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes.",
+  summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes, path classes.",
   usage: "SITE [--from YYYY-MM-DD] [--to YYYY-MM-DD]",
   minArgs: 1,
   maxArgs: 1,
@@ -30,11 +30,15 @@ export function formatReport(r: AnalyticsReport): string {
   const out = [
     `${r.site}: ${r.from} to ${r.to} (UTC)`,
     "",
-    `views ${t.views}   visitors ${t.visitors}   bytes ${humanBytes(t.bytes)}   bots ${t.bots}`,
+    `views ${t.views}   visitors ${t.visitors}   bots ${t.bots}   requests ${t.requests}`,
+    `bytes ${humanBytes(t.bytes)}   humans ${humanBytes(t.human_bytes)}   bots ${humanBytes(t.bot_bytes)}`,
     `status 2xx ${r.status["2xx"]}   3xx ${r.status["3xx"]}   4xx ${r.status["4xx"]}   5xx ${r.status["5xx"]}`,
     "",
-    "date        views  visitors  bytes",
-    ...r.series.map((d) => `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${humanBytes(d.bytes)}`),
+    "date        views  visitors  bots  bytes (humans)  bytes (bots)",
+    ...r.series.map((d) => {
+      const bytes = `${humanBytes(d.human_bytes).padStart(14)}  ${humanBytes(d.bot_bytes).padStart(12)}`;
+      return `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${pad(d.bots, 4)}  ${bytes}`;
+    }),
   ];
   const section = (title: string, rows: { name: string | number; n: number }[]) => {
     out.push("", title);
@@ -47,6 +51,7 @@ export function formatReport(r: AnalyticsReport): string {
   section("operating systems", r.os.map((p) => ({ name: p.name, n: p.views })));
   section("devices", r.devices.map((p) => ({ name: p.name, n: p.views })));
   section("status codes", r.status_codes.map((p) => ({ name: p.code, n: p.count })));
+  section("requests by path class", r.classes.map((p) => ({ name: `${p.class} (${humanBytes(p.bytes)})`, n: p.requests })));
   return out.join("\n") + "\n";
 }
 

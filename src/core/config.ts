@@ -53,6 +53,8 @@ export interface AnalyticsConfig {
   enabled: boolean;
   /** Days raw events are kept; hourly rollups are kept for good. */
   retentionDays: number;
+  /** Most bytes raw events may take (estimated); the oldest go first past it. */
+  maxBytes: number;
 }
 
 export interface ListenAddress {
@@ -62,7 +64,7 @@ export interface ListenAddress {
 
 export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 
-export const DEFAULT_ANALYTICS: AnalyticsConfig = { enabled: true, retentionDays: 30 };
+export const DEFAULT_ANALYTICS: AnalyticsConfig = { enabled: true, retentionDays: 30, maxBytes: 256 * 1024 * 1024 };
 
 export const DEFAULT_LIMITS: Limits = {
   maxFileBytes: 100 * 1024 * 1024,

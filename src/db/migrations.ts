@@ -5,7 +5,9 @@ import m0002 from "../../migrations/0002_uploads.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_certificate_status.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_analytics.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_analytics_hits.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_analytics_budget.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_deploy_activations.sql" with { type: "text" };
+import m0011 from "../../migrations/0011_immutable_files.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_mail.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_sessions.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_forms.sql" with { type: "text" };
@@ -22,7 +24,9 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "0004_certificate_status.sql", sql: m0004 },
   { version: 5, name: "0005_analytics.sql", sql: m0005 },
   { version: 6, name: "0006_analytics_hits.sql", sql: m0006 },
+  { version: 8, name: "0008_analytics_budget.sql", sql: m0008 },
   { version: 9, name: "0009_deploy_activations.sql", sql: m0009 },
+  { version: 11, name: "0011_immutable_files.sql", sql: m0011 },
   { version: 12, name: "0012_mail.sql", sql: m0012 },
   { version: 13, name: "0013_sessions.sql", sql: m0013 },
   { version: 15, name: "0015_forms.sql", sql: m0015 },

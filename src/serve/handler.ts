@@ -14,13 +14,15 @@ import {
   ENC_GZIP,
   REVALIDATE,
   acceptedEncodings,
-  cacheControl,
+  IMMUTABLE,
   chooseEncoding,
   contentType,
   etagMatches,
   notModifiedSince,
   parseRange,
   pathStart,
+  pathClassOf,
+  CLASS_NONE,
 } from "./http.ts";
 
 /** Files up to this size are kept in memory (with their variants). */
@@ -61,6 +63,8 @@ interface FileEntry {
   kind: "file";
   status: number;
   bytes: number;
+  /** PATH_CLASSES index of the served file's type. */
+  pathClass: number;
   /** Content hash as used in ETags. */
   tag: string;
   lastModified: number;
@@ -98,14 +102,27 @@ interface DeployContext {
   spa: string | null;
 }
 
+/**
+ * The answer to one site request and what analytics needs of it. handle() fills
+ * and returns one instance per handler (no allocation per request): read it
+ * before the next handle() call (handle is synchronous).
+ */
+export interface Served {
+  response: Response;
+  status: number;
+  /** Body bytes sent (0 for HEAD, 304 and empty bodies). */
+  bytes: number;
+  /** PATH_CLASSES index: the served file's type, CLASS_NONE when no file was served. */
+  pathClass: number;
+}
+
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
   /** Per route object (the routing table hands out one per distinct Host header)... */
   private contexts = new WeakMap<SiteRoute, DeployContext | null>();
   /** ...shared by every host that leads to the same deploy (live or preview). */
   private byDeploy = new Map<string, DeployContext | null>();
-  /** Body bytes of the answer handle() just gave (for analytics: no need to read its headers back). */
-  bytes = 0;
+  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE };
 
   constructor(
     private readonly vfs: VfsReader,
@@ -127,8 +144,17 @@ export class SiteHandler {
     this.byDeploy.clear();
   }
 
-  handle(req: Request, route: SiteRoute): Response {
-    this.bytes = 0;
+  handle(req: Request, route: SiteRoute): Served {
+    const served = this.served;
+    served.bytes = 0;
+    served.pathClass = CLASS_NONE;
+    const response = this.answer(req, route);
+    served.response = response;
+    served.status = response.status;
+    return served;
+  }
+
+  private answer(req: Request, route: SiteRoute): Response {
     const method = req.method;
     const head = method === "HEAD";
     if (!head && method !== "GET") return this.plain(405, "method not allowed\n", { allow: "GET, HEAD" });
@@ -144,7 +170,10 @@ export class SiteHandler {
     // Only paths that a rule with query conditions matches are remembered per query string.
     const key = query !== "" && queryMatters(ctx.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
     const entry = this.cache.get(ctx.entries, key) ?? this.cache.set(ctx.entries, key, this.resolve(ctx, rawPath, query));
-    if (entry.kind === "file") return this.file(req.headers, entry, head);
+    if (entry.kind === "file") {
+      this.served.pathClass = entry.pathClass;
+      return this.file(req.headers, entry, head);
+    }
     if (entry.kind === "redirect") {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
       return new Response(null, { status: entry.status, headers: { location, "cache-control": REVALIDATE, "x-content-type-options": "nosniff" } });
@@ -177,17 +206,17 @@ export class SiteHandler {
   }
 
   private notFound(): Response {
-    this.bytes = NOT_FOUND_HTML.length;
+    this.served.bytes = NOT_FOUND_HTML.length;
     return notFound();
   }
 
   private plain(status: number, text: string, extra?: Record<string, string>): Response {
-    this.bytes = text.length;
+    this.served.bytes = text.length;
     return plain(status, text, extra);
   }
 
   private full(repr: Repr, status: number, head: boolean): Response {
-    if (!head) this.bytes = repr.size;
+    if (!head) this.served.bytes = repr.size;
     if (repr.ok) return repr.ok.clone() as Response;
     if (head) return new Response(null, { status, headers: repr.headers });
     return new Response(this.vfs.stream(repr.blobId, 0, repr.size - 1), { status, headers: repr.headers });
@@ -205,7 +234,7 @@ export class SiteHandler {
     }
     const headers = { ...id.headers, "content-range": `bytes ${r.start}-${r.end}/${id.size}`, "content-length": String(r.end - r.start + 1) };
     const body = id.body ? id.body.subarray(r.start, r.end + 1) : this.vfs.stream(id.blobId, r.start, r.end);
-    this.bytes = r.end - r.start + 1;
+    this.served.bytes = r.end - r.start + 1;
     return new Response(body, { status: 206, headers });
   }
 
@@ -316,13 +345,23 @@ export class SiteHandler {
     const lastModifiedHttp = new Date(ctx.lastModified).toUTCString();
     const common: Record<string, string> = {
       "content-type": contentType(meta.mime),
-      "cache-control": status === 200 ? cacheControl(filePath, meta.mime) : REVALIDATE,
+      "cache-control": status === 200 && meta.immutable === 1 ? IMMUTABLE : REVALIDATE,
       "last-modified": lastModifiedHttp,
       "x-content-type-options": "nosniff",
     };
     if (variants.length > 0) common.vary = "Accept-Encoding";
     for (const [k, v] of headersFor(ctx.rules, requestPath)) common[k] = v;
-    const entry: FileEntry = { kind: "file", status, bytes: ENTRY_OVERHEAD, tag, lastModified: ctx.lastModified, lastModifiedHttp, available: 0, reprs: [] };
+    const entry: FileEntry = {
+      kind: "file",
+      status,
+      bytes: ENTRY_OVERHEAD,
+      pathClass: pathClassOf(meta.mime),
+      tag,
+      lastModified: ctx.lastModified,
+      lastModifiedHttp,
+      available: 0,
+      reprs: [],
+    };
     const add = (index: number, src: { blobId: number; size: number; chunks: number }, encoding: string | null) => {
       const etag = `"${tag}${encoding === "br" ? "-br" : encoding === "gzip" ? "-gz" : ""}"`;
       const headers: Record<string, string> = { ...common, etag, "content-length": String(src.size) };

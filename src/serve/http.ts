@@ -1,9 +1,30 @@
 // HTTP details of file responses: validators, ranges, content negotiation,
-// content type and cache policy. Pure functions, no I/O.
+// content type and cache policy values. Pure functions, no I/O.
 
 /** Where the path starts in a request URL as Bun gives it (`http://host/path?query`). */
 export function pathStart(url: string): number {
   return url.indexOf("/", url.indexOf("//") + 2);
+}
+
+/**
+ * What an answer carries, for analytics: documents (HTML) are page views and
+ * need the visitor; the other classes are only counted (per site, class,
+ * status and hour). Numbers, so counting needs no string; index into PATH_CLASSES.
+ */
+export const PATH_CLASSES = ["page", "script", "style", "image", "font", "media", "data", "other", "none"] as const;
+export const CLASS_PAGE = 0;
+/** No file: redirects, plain 404s, 400 and 405 answers. */
+export const CLASS_NONE = 8;
+
+export function pathClassOf(mime: string): number {
+  if (mime.startsWith("text/html") || mime.startsWith("application/xhtml")) return CLASS_PAGE;
+  if (mime.includes("javascript") || mime.startsWith("application/wasm")) return 1;
+  if (mime.startsWith("text/css")) return 2;
+  if (mime.startsWith("image/")) return 3;
+  if (mime.startsWith("font/") || mime.includes("font")) return 4;
+  if (mime.startsWith("video/") || mime.startsWith("audio/")) return 5;
+  if (mime.includes("json") || mime.includes("xml") || mime.startsWith("text/")) return 6;
+  return 7;
 }
 
 /** Encodings a file can be served in, as bits. */
@@ -97,30 +118,8 @@ export function contentType(mime: string): string {
 }
 
 export const REVALIDATE = "public, max-age=0, must-revalidate";
+/** For fingerprinted files; which ones is decided at deploy time (src/vfs/fingerprints.ts). */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
-
-/**
- * A file name carries a content hash when a part between dots or dashes after
- * the base name looks like one: 8+ hex characters with a digit and a letter
- * (webpack, Parcel), or 8+ base64url characters with a digit and both cases
- * (Vite, esbuild). Word-like parts never count, so a wrong guess only costs
- * a revalidation, never a year of stale content.
- */
-export function isFingerprinted(path: string): boolean {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  const parts = name.split(/[.-]/);
-  for (let i = 1; i < parts.length - 1; i++) {
-    const p = parts[i]!;
-    if (p.length < 8 || p.length > 64) continue;
-    if (/^[0-9a-f]+$/.test(p) && /\d/.test(p) && /[a-f]/.test(p)) return true;
-    if (/^[A-Za-z0-9_]+$/.test(p) && /\d/.test(p) && /[a-z]/.test(p) && /[A-Z]/.test(p)) return true;
-  }
-  return false;
-}
-
-export function cacheControl(path: string, mime: string): string {
-  return !mime.startsWith("text/html") && isFingerprinted(path) ? IMMUTABLE : REVALIDATE;
-}
 
 /** If-Modified-Since: true when the client's copy is at least as new (second precision). */
 export function notModifiedSince(header: string, lastModifiedMs: number): boolean {

@@ -18,13 +18,20 @@ export class App {
   private contentListeners: Listener[] = [];
   private mailListeners: Listener[] = [];
   private shutdownHooks: (() => Promise<void> | void)[] = [];
+  /** The ports really listened on (port 0 in the config picks a free one). */
+  private ports: { http: number | null; https: number | null };
 
   constructor(
     readonly store: Store,
     readonly config: ServerConfig,
   ) {
+    this.ports = { http: config.http?.port ?? null, https: config.https?.port ?? null };
     this.routes = new RoutingTable(store, config.domain);
     this.gc = new GarbageCollector(store);
+  }
+
+  listening(ports: { http: number | null; https: number | null }): void {
+    this.ports = ports;
   }
 
   /** Called after any change to sites, domains or live deploys. */
@@ -59,7 +66,7 @@ export class App {
   siteUrl(siteName: string, deployId?: string): string {
     // Previews stay on plain HTTP: a certificate per deploy would exhaust the CA's rate limits.
     const https = this.config.https !== null && this.config.domain !== null && deployId === undefined;
-    const port = https ? this.config.https!.port : (this.config.http?.port ?? null);
+    const port = https ? this.ports.https : this.ports.http;
     return this.routes.siteUrl(siteName, https ? "https" : "http", port, deployId);
   }
 

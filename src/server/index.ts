@@ -9,6 +9,7 @@ import { createUi } from "../ui/index.ts";
 import { VfsReader } from "../vfs/read.ts";
 import { SiteHandler, notFound } from "../serve/handler.ts";
 import { VariantMaker } from "../vfs/variants.ts";
+import { decideOlderDeploys } from "../vfs/deploys.ts";
 import { attachClient, clientAddress } from "../http/client.ts";
 import { createToken, hasAdminToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
@@ -87,15 +88,13 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
         });
       }
     }
-    const res = sites.handle(req, target); // synchronous: no closure per request on the hot path
-    const bytes = sites.bytes;
-    metrics.countSite(target.siteId, target.siteName, res.status, bytes);
-    if (analytics || access) {
-      const ip = clientAddress(req, server, trustProxy);
-      analytics?.record(req, res.status, bytes, ip, target.host, target.siteId);
-      if (access) logAccess(access, req, res, started, ip, bytes);
-    }
-    return res;
+    // Synchronous: no closure per request on the hot path; `served` is read before the next request.
+    const { response, status, bytes, pathClass } = sites.handle(req, target);
+    metrics.countSite(target.siteId, target.siteName, status, bytes);
+    if (analytics) analytics.record({ req, server, siteId: target.siteId, host: target.host, status, bytes, pathClass });
+    // The access log wants every request's address; analytics looks it up only for documents.
+    if (access) logAccess(access, req, response, started, clientAddress(req, server, trustProxy), bytes);
+    return response;
   };
 }
 
@@ -154,6 +153,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config);
   app.onShutdown(() => store.close());
+  const decided = decideOlderDeploys(store);
+  if (decided > 0) log.info("fingerprinted files decided for deploys made before decisions were stored", { deploys: decided });
   app.gc.dropStreamUploads();
   app.onShutdown(() => app.gc.stop());
   app.gc.schedule();
@@ -198,6 +199,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await app.shutdown();
     throw err;
   }
+  // Listening on port 0 picks a free port: URLs must name the real one.
+  app.listening({ http: http?.port ?? null, https: https?.listener.port ?? null });
   // Orders start once the HTTP listener can answer their challenges.
   https?.run();
   // Only now that the listeners are up: a start that cannot bind must not create a token nobody sees.
@@ -206,9 +209,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const inFlight = app.metrics.gauge("fazt_http_in_flight_requests", "Requests being answered (bodies still streaming included).").labels();
   app.metrics.onCollect(() => inFlight.set((http?.pendingRequests ?? 0) + (https?.listener.pendingRequests ?? 0)));
 
-  // Listening on port 0 picks a free port: URLs must name the real one.
-  if (http && config.http) config.http = { ...config.http, port: http.port ?? config.http.port };
-  if (https && config.https) config.https = { ...config.https, port: https.listener.port };
   let stopped = false;
   return {
     app,

@@ -7,6 +7,7 @@ import { deployRules } from "../serve/rules.ts";
 import { readBlobBytes } from "./read.ts";
 import { deployCreated } from "./variants.ts";
 import { declaredForms } from "./form-names.ts";
+import { immutableFiles, type PreviousFile } from "./fingerprints.ts";
 
 export interface ManifestEntry {
   path: string; // "/index.html"
@@ -44,8 +45,9 @@ export interface CreateDeployOptions {
  * optionally makes it live and prunes old deploys. `_redirects` and
  * `_headers` are parsed first: a malformed line throws a RulesError (400)
  * naming it, and nothing is written. Forms declared in the HTML
- * (`data-fazt-form`) are listed in the config too. Precompressed variants follow in the
- * background.
+ * (`data-fazt-form`) are listed in the config too. Which files are
+ * fingerprinted (served `immutable`) is decided here against the live deploy
+ * it follows and stored per file. Precompressed variants follow in the background.
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
   const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)));
@@ -59,8 +61,9 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     store.write
       .query("INSERT INTO deploys (id, site_id, files, bytes, config, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .run(id, siteId, entries.length, bytes, JSON.stringify(config), createdAt, opts.createdBy ?? null);
-    const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime) VALUES (?, ?, ?, ?, ?)");
-    for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime);
+    const immutable = immutableFiles(entries, liveFiles(store, siteId));
+    const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime, immutable) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime, immutable.has(e.path) ? 1 : 0);
     if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
     const activatedAt = opts.activate ? activateDeploy(store, siteId, id) : null;
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
@@ -68,6 +71,45 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
   });
   deployCreated(info.id);
   return info;
+}
+
+/** The files of a site's live deploy, with their immutable decisions: the evidence a new deploy is judged against. */
+function liveFiles(store: Store, siteId: number): PreviousFile[] {
+  const site = store.write.query("SELECT live_deploy_id AS id FROM sites WHERE id = ?").get(siteId) as { id: string | null } | null;
+  return deployFiles(store, site?.id);
+}
+
+function deployFiles(store: Store, deployId: string | null | undefined): PreviousFile[] {
+  if (!deployId) return [];
+  const rows = store.write
+    .query("SELECT path, blob_id AS blobId, immutable FROM deploy_files WHERE deploy_id = ?")
+    .all(deployId) as { path: string; blobId: number; immutable: number | null }[];
+  return rows.map((r) => ({ path: r.path, blobId: r.blobId, immutable: r.immutable === 1 }));
+}
+
+/**
+ * Decide the files of deploys made before decisions were stored (migration
+ * 0011), oldest first, each against the site's deploy before it; one
+ * transaction per deploy. Run at start, before serving. Returns how many deploys.
+ */
+export function decideOlderDeploys(store: Store): number {
+  const undecided = store.write
+    .query(
+      `SELECT d.id, d.site_id AS siteId, d.created_at AS createdAt FROM deploys d
+       WHERE (SELECT f.immutable IS NULL FROM deploy_files f WHERE f.deploy_id = d.id LIMIT 1) ORDER BY d.created_at`,
+    )
+    .all() as { id: string; siteId: number; createdAt: number }[];
+  const before = store.write.query("SELECT id FROM deploys WHERE site_id = ? AND created_at < ? ORDER BY created_at DESC LIMIT 1");
+  const set = store.write.query("UPDATE deploy_files SET immutable = ? WHERE deploy_id = ? AND path = ?");
+  for (const d of undecided) {
+    store.tx(() => {
+      const previous = before.get(d.siteId, d.createdAt) as { id: string } | null;
+      const files = deployEntries(store, d.id);
+      const immutable = immutableFiles(files, deployFiles(store, previous?.id));
+      for (const f of files) set.run(immutable.has(f.path) ? 1 : 0, d.id, f.path);
+    });
+  }
+  return undecided.length;
 }
 
 /**

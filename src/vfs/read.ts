@@ -9,6 +9,8 @@ export interface FileMeta {
   size: number;
   mime: string;
   chunks: number;
+  /** Fingerprinted: served `Cache-Control: immutable` (decided at deploy time, src/vfs/fingerprints.ts). */
+  immutable: number | null;
 }
 
 /** A precompressed form of a content ("br" or "gzip"). */
@@ -61,7 +63,7 @@ export class VfsReader {
     // bounded page cache instead.
     db.run("PRAGMA mmap_size = 0");
     this.lookupStmt = db.prepare(
-      `SELECT f.blob_id AS blobId, b.hash AS hash, f.size AS size, f.mime AS mime, b.chunks AS chunks
+      `SELECT f.blob_id AS blobId, b.hash AS hash, f.size AS size, f.mime AS mime, b.chunks AS chunks, f.immutable AS immutable
        FROM deploy_files f JOIN blobs b ON b.id = f.blob_id WHERE f.deploy_id = ? AND f.path = ?`,
     );
     this.chunkStmt = db.prepare("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?");
