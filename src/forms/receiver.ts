@@ -16,6 +16,7 @@ import { formSender, notification } from "./notify.ts";
 import { multipartBoundary, parseMultipart, parseUrlencoded, type ParsedForm } from "./parse.ts";
 import { RateLimiter } from "./rate.ts";
 import { deployFormNames } from "../vfs/form-names.ts";
+import { DiskGuard } from "../vfs/disk.ts";
 import { clientHash, newSubmissionId, storeSubmission } from "./submissions.ts";
 
 export const FORMS_PREFIX = "/.fazt/forms/";
@@ -42,6 +43,7 @@ export class FormReceiver {
   private readonly perClient: RateLimiter;
   private readonly perSite: RateLimiter;
   private readonly budget = new BodyBudget(IN_FLIGHT_BODY_BYTES);
+  private readonly disk: DiskGuard;
   /** deploy id -> forms its HTML declares (deploys never change). */
   private readonly declaredByDeploy = new Map<string, string[]>();
   private readonly deadlineMs = Number(process.env.FAZT_FORMS_BODY_DEADLINE_MS) || BODY_DEADLINE_MS;
@@ -50,6 +52,7 @@ export class FormReceiver {
   constructor(private readonly app: FormsDeps) {
     this.perClient = new RateLimiter(app.config.forms.clientPerMinute);
     this.perSite = new RateLimiter(app.config.forms.sitePerMinute, 100_000);
+    this.disk = new DiskGuard(app.store.path, app.config.limits.minFreeDiskBytes);
   }
 
   async handle(req: Request, target: FormTarget, client: string, pathStart: number): Promise<Response> {
@@ -91,12 +94,13 @@ export class FormReceiver {
       return success(req, form, newSubmissionId(), next, json);
     }
     if (parsed.fields.length === 0 && parsed.files.length === 0) throw badRequest("the submission has no fields", "empty_submission");
-    const id = this.store(target, form, parsed, hash, req.headers.get("user-agent"));
+    this.checkDisk(parsed);
+    const id = await this.store(target, form, parsed, hash, req.headers.get("user-agent"));
     this.outcome.stored++;
     return success(req, form, id, next, json);
   }
 
-  private store(target: FormTarget, form: string, parsed: ParsedForm, hash: string, userAgent: string | null): string {
+  private async store(target: FormTarget, form: string, parsed: ParsedForm, hash: string, userAgent: string | null): Promise<string> {
     const store = this.app.store;
     const notify = target.settings.forms[form]?.notify ?? [];
     let queued = false;
@@ -108,12 +112,23 @@ export class FormReceiver {
       clientHash: hash,
       userAgent: userAgent?.slice(0, MAX_USER_AGENT) ?? null,
     };
-    const id = storeSubmission(store, submission, (id) => {
+    const id = await storeSubmission(store, submission, (id) => {
       if (notify.length === 0) return;
       queued = this.queueNotification(target, form, id, parsed, notify);
     });
     if (queued) this.app.mailChanged();
     return id;
+  }
+
+  /** The --min-free-disk-bytes reserve that deploys keep applies to submissions too. */
+  private checkDisk(parsed: ParsedForm): void {
+    const bytes = parsed.files.reduce((n, f) => n + f.bytes.length, 0) + parsed.fields.reduce((n, [k, v]) => n + k.length + v.length, 0);
+    try {
+      this.disk.check(bytes);
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 507)) throw err;
+      throw new HttpError(507, "insufficient_storage", "the server's disk is nearly full; the submission was not stored");
+    }
   }
 
   /** Queue the notification inside the submission's transaction; a failure to queue never loses the submission. */

@@ -4,7 +4,8 @@
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 import { badRequest, notFound } from "../http/errors.ts";
-import { holdBlob, putContent } from "../vfs/content.ts";
+import { CHUNK_SIZE, StagedBlob, holdBlob, putContent, type BlobRef } from "../vfs/content.ts";
+import { dropUpload, openUpload } from "../vfs/builder.ts";
 import { readBlobBytes } from "../vfs/read.ts";
 import type { Upload } from "./parse.ts";
 
@@ -25,23 +26,63 @@ export function newSubmissionId(): string {
 
 const holder = (id: string) => `form:${id}`;
 
-/** Store a submission and its files in one transaction; `alsoInTx` runs inside it (the notification). */
-export function storeSubmission(store: Store, s: NewSubmission, alsoInTx: (id: string) => void = () => {}): string {
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Files bigger than a chunk, written a chunk at a time with the event loop
+ * free in between (a multipart body of 8 MiB in one transaction holds it for
+ * ~50 ms). They belong to a stream upload meanwhile, so GC keeps them, and a
+ * crash leaves nothing behind: stream uploads are dropped at the next start.
+ */
+async function stageBigFiles(store: Store, siteId: number, files: Upload[]): Promise<{ uploadId: string | null; blobs: Map<Upload, BlobRef> }> {
+  const blobs = new Map<Upload, BlobRef>();
+  const big = files.filter((f) => f.bytes.length > CHUNK_SIZE);
+  if (big.length === 0) return { uploadId: null, blobs };
+  const uploadId = openUpload(store, siteId, "stream");
+  try {
+    for (const f of big) {
+      const staged = new StagedBlob(store, uploadId);
+      for (let at = 0; at < f.bytes.length; at += CHUNK_SIZE) {
+        staged.write(f.bytes.subarray(at, at + CHUNK_SIZE));
+        await nextTurn();
+      }
+      blobs.set(f, staged.finish());
+    }
+  } catch (err) {
+    dropUpload(store, uploadId);
+    throw err;
+  }
+  return { uploadId, blobs };
+}
+
+/**
+ * Store a submission and its files: big files are staged first, then one
+ * transaction writes the row, small files, the holds (`form:ID`) and runs
+ * `alsoInTx` (the notification), and ends the staging upload.
+ */
+export async function storeSubmission(store: Store, s: NewSubmission, alsoInTx: (id: string) => void = () => {}): Promise<string> {
+  const { uploadId, blobs } = await stageBigFiles(store, s.siteId, s.files);
   const id = newSubmissionId();
-  store.tx(() => {
-    store.write
-      .query("INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .run(id, s.siteId, s.form, JSON.stringify(s.fields), s.clientHash, s.userAgent, Date.now());
-    const addFile = store.write.query(
-      "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
-    s.files.forEach((f, seq) => {
-      const blob = putContent(store, f.bytes);
-      holdBlob(store, holder(id), blob.blobId);
-      addFile.run(id, seq, f.field, f.filename, f.contentType, f.bytes.length, blob.blobId);
+  try {
+    store.tx(() => {
+      store.write
+        .query("INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(id, s.siteId, s.form, JSON.stringify(s.fields), s.clientHash, s.userAgent, Date.now());
+      const addFile = store.write.query(
+        "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      s.files.forEach((f, seq) => {
+        const blob = blobs.get(f) ?? putContent(store, f.bytes);
+        holdBlob(store, holder(id), blob.blobId);
+        addFile.run(id, seq, f.field, f.filename, f.contentType, f.bytes.length, blob.blobId);
+      });
+      if (uploadId) dropUpload(store, uploadId); // the holds keep the staged files from now on
+      alsoInTx(id);
     });
-    alsoInTx(id);
-  });
+  } catch (err) {
+    if (uploadId) dropUpload(store, uploadId);
+    throw err;
+  }
   return id;
 }
 
