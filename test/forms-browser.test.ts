@@ -12,7 +12,9 @@ import { makeTar } from "./helpers/archives.ts";
 import { readDb } from "./helpers/hostile.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const FLAGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+];
 const USER = "admin";
 const PASSWORD = "correct horse battery";
 
@@ -107,7 +109,9 @@ test("fazt forms lists the forms and exports CSV", async () => {
   const csv = await runFazt(["forms", "blog", "contact", "--csv", ...client], { binary: true });
   expect(csv.code).toBe(0);
   const rows = parseCsv(csv.stdout, { columns: true }) as Record<string, string>[];
-  expect(rows.map((r) => [r.name, r.message, r.topic, r.files])).toEqual([['Ada, "the first"', "Hello,\r\nsee my CV.", "sales\nsupport", "cv.txt (17 bytes)"]]);
+  expect(rows.map((r) => [r.name, r.message, r.topic, r.files])).toEqual([
+    ['Ada, "the first"', "Hello,\r\nsee my CV.", "sales\nsupport", "cv.txt (17 bytes)"],
+  ]);
   const bad = await runFazt(["forms", "blog", "--csv", ...client], { binary: true });
   expect(bad.code).toBe(2);
 });

@@ -26,7 +26,14 @@ let ipSeq = 0;
 /** Every test is its own client (--trust-proxy), so per-client limits do not couple the tests. */
 const newClient = () => `198.51.100.${++ipSeq}`;
 
-function post(form: string, body: FormBody, init: { type?: string; headers?: Record<string, string>; site?: string; client?: string } = {}) {
+interface PostOptions {
+  type?: string;
+  headers?: Record<string, string>;
+  site?: string;
+  client?: string;
+}
+
+function post(form: string, body: FormBody, init: PostOptions = {}) {
   const headers: Record<string, string> = { "x-forwarded-for": init.client ?? newClient(), ...init.headers };
   if (init.type !== undefined) headers["content-type"] = init.type;
   else if (typeof body === "string") headers["content-type"] = "application/x-www-form-urlencoded";
@@ -45,7 +52,8 @@ function multipart(boundary: string, parts: { headers: string; body: string | Ui
   const chunks: Uint8Array[] = [];
   const enc = new TextEncoder();
   for (const p of parts) {
-    chunks.push(enc.encode(`--${boundary}\r\n${p.headers}\r\n\r\n`), typeof p.body === "string" ? enc.encode(p.body) : p.body, enc.encode("\r\n"));
+    const body = typeof p.body === "string" ? enc.encode(p.body) : p.body;
+    chunks.push(enc.encode(`--${boundary}\r\n${p.headers}\r\n\r\n`), body, enc.encode("\r\n"));
   }
   if (close) chunks.push(enc.encode(`--${boundary}--\r\n`));
   return Buffer.concat(chunks);
@@ -149,7 +157,8 @@ describe("a submission", () => {
 
   test("with the honeypot filled looks like success and stores nothing", async () => {
     const before = submissions();
-    const res = await post("contact", "name=bot&_gotcha=http%3A%2F%2Fspam", { headers: { referer: `http://blog.localhost:${f.port}/contact.html` } });
+    const referer = `http://blog.localhost:${f.port}/contact.html`;
+    const res = await post("contact", "name=bot&_gotcha=http%3A%2F%2Fspam", { headers: { referer } });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/contact.html?submitted=contact");
     const json = await postJson("contact", multipart("b0undary", [textPart("name", "bot"), textPart("_gotcha", "x")]), {
@@ -171,26 +180,62 @@ describe("limits and malformed bodies refuse without storing", () => {
   const MP = `multipart/form-data; boundary=${B}`;
   const MiB = 1024 * 1024;
   const cases: { what: string; body: () => FormBody; type?: string; status: number; code: string; mentions?: string }[] = [
-    { what: "urlencoded body over 256 KiB", body: () => `a=${"x".repeat(256 * 1024)}`, status: 413, code: "body_too_large", mentions: "262144" },
+    {
+      what: "urlencoded body over 256 KiB",
+      body: () => `a=${"x".repeat(256 * 1024)}`,
+      status: 413,
+      code: "body_too_large",
+      mentions: "262144",
+    },
     {
       what: "urlencoded body over 256 KiB without Content-Length",
       body: () => new Blob([`a=${"x".repeat(300 * 1024)}`]).stream(),
       status: 413,
       code: "body_too_large",
     },
-    { what: "101 urlencoded fields", body: () => Array.from({ length: 101 }, (_, i) => `f${i}=1`).join("&"), status: 413, code: "too_many_fields", mentions: "100" },
+    {
+      what: "101 urlencoded fields",
+      body: () => Array.from({ length: 101 }, (_, i) => `f${i}=1`).join("&"),
+      status: 413,
+      code: "too_many_fields",
+      mentions: "100",
+    },
     { what: "a field over 64 KiB", body: () => `a=${"x".repeat(64 * 1024 + 1)}`, status: 413, code: "field_too_large", mentions: "65536" },
     { what: "a field name over 200 bytes", body: () => `${"n".repeat(201)}=1`, status: 413, code: "field_name_too_long" },
     { what: "percent-encoded invalid UTF-8", body: () => "name=%FF%FE", status: 400, code: "invalid_encoding" },
-    { what: "raw Latin-1 bytes", body: () => new Uint8Array([0x6e, 0x3d, 0xe9, 0x74, 0xe9]), type: "application/x-www-form-urlencoded", status: 400, code: "invalid_encoding" },
+    {
+      what: "raw Latin-1 bytes",
+      body: () => new Uint8Array([0x6e, 0x3d, 0xe9, 0x74, 0xe9]),
+      type: "application/x-www-form-urlencoded",
+      status: 400,
+      code: "invalid_encoding",
+    },
     { what: "an overlong UTF-8 slash", body: () => "name=%C0%AF", status: 400, code: "invalid_encoding" },
     { what: "broken percent-encoding", body: () => "name=%zz", status: 400, code: "malformed_body" },
     { what: "no fields at all", body: () => "", status: 400, code: "empty_submission" },
     { what: "text/plain", body: () => "name=x", type: "text/plain", status: 415, code: "unsupported_media_type" },
     { what: "JSON", body: () => '{"name":"x"}', type: "application/json", status: 415, code: "unsupported_media_type" },
-    { what: "multipart without a boundary", body: () => mp([textPart("a", "1")]), type: "multipart/form-data", status: 400, code: "malformed_body" },
-    { what: "multipart with another boundary", body: () => multipart("other", [textPart("a", "1")]), type: MP, status: 400, code: "malformed_body" },
-    { what: "multipart without its closing boundary", body: () => mp([textPart("a", "1")], false), type: MP, status: 400, code: "malformed_body" },
+    {
+      what: "multipart without a boundary",
+      body: () => mp([textPart("a", "1")]),
+      type: "multipart/form-data",
+      status: 400,
+      code: "malformed_body",
+    },
+    {
+      what: "multipart with another boundary",
+      body: () => multipart("other", [textPart("a", "1")]),
+      type: MP,
+      status: 400,
+      code: "malformed_body",
+    },
+    {
+      what: "multipart without its closing boundary",
+      body: () => mp([textPart("a", "1")], false),
+      type: MP,
+      status: 400,
+      code: "malformed_body",
+    },
     { what: "multipart garbage", body: () => crypto.getRandomValues(new Uint8Array(4096)), type: MP, status: 400, code: "malformed_body" },
     {
       what: "a part without Content-Disposition",
@@ -206,7 +251,13 @@ describe("limits and malformed bodies refuse without storing", () => {
       status: 400,
       code: "malformed_body",
     },
-    { what: "a multipart field in Latin-1", body: () => mp([textPart("name", new Uint8Array([0xe9, 0x74, 0xe9]))]), type: MP, status: 400, code: "invalid_encoding" },
+    {
+      what: "a multipart field in Latin-1",
+      body: () => mp([textPart("name", new Uint8Array([0xe9, 0x74, 0xe9]))]),
+      type: MP,
+      status: 400,
+      code: "invalid_encoding",
+    },
     {
       what: "101 multipart fields",
       body: () => mp(Array.from({ length: 101 }, (_, i) => textPart(`f${i}`, "1"))),
@@ -315,7 +366,8 @@ describe("rate limits", () => {
 describe("files", () => {
   test("are stored as held blobs, downloaded as attachments, and released when the submission is deleted", async () => {
     const bytes = crypto.getRandomValues(new Uint8Array(300 * 1024));
-    const body = multipart("fileB", [textPart("name", "with file"), filePart("cv", "dir/my cv.pdf", bytes), filePart("empty", "", new Uint8Array(0))]);
+    const parts = [textPart("name", "with file"), filePart("cv", "dir/my cv.pdf", bytes), filePart("empty", "", new Uint8Array(0))];
+    const body = multipart("fileB", parts);
     const res = await postJson("upload", body, { type: "multipart/form-data; boundary=fileB" });
     expect(res.status).toBe(200);
     const { id } = (await res.json()) as { id: string };
@@ -323,11 +375,13 @@ describe("files", () => {
       submissions: { id: string; files: { filename: string; size: number; field: string }[] }[];
     };
     const sub = list.submissions.find((s) => s.id === id)!;
-    expect(sub.files).toEqual([{ seq: 0, field: "cv", filename: "my cv.pdf", content_type: "application/octet-stream", size: bytes.length }] as never);
+    const expected = { seq: 0, field: "cv", filename: "my cv.pdf", content_type: "application/octet-stream", size: bytes.length };
+    expect(sub.files).toEqual([expected] as never);
     const file = await api(f, `/api/sites/blog/forms/upload/submissions/${id}/files/0`);
     expect(file.headers.get("content-disposition")).toStartWith("attachment;");
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
-    const held = () => readDb(f, (d) => (d.query("SELECT count(*) AS n FROM blob_holds WHERE holder = ?").get(`form:${id}`) as { n: number }).n);
+    const held = () =>
+      readDb(f, (d) => (d.query("SELECT count(*) AS n FROM blob_holds WHERE holder = ?").get(`form:${id}`) as { n: number }).n);
     expect(held()).toBe(1);
 
     expect((await api(f, `/api/sites/blog/forms/upload/submissions/${id}`, { method: "DELETE" })).status).toBe(200);
@@ -357,7 +411,11 @@ describe("notifications", () => {
     const res = await postJson("contact", "name=Grace&email=grace%40example.org&message=Ping%2C+please");
     const { id } = (await res.json()) as { id: string };
     const request = await delivered;
-    expect(request.body).toMatchObject({ from: "Fazt forms <forms@forms-blog.example.com>", to: ["owner@example.com"], reply_to: ["grace@example.org"] });
+    expect(request.body).toMatchObject({
+      from: "Fazt forms <forms@forms-blog.example.com>",
+      to: ["owner@example.com"],
+      reply_to: ["grace@example.org"],
+    });
     expect(String(request.body.text)).toContain("message: Ping, please");
     expect(String(request.body.text)).toContain(id);
     // The outbox row ends sent; nothing else goes out for it.

@@ -34,7 +34,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * ~50 ms). They belong to a stream upload meanwhile, so GC keeps them, and a
  * crash leaves nothing behind: stream uploads are dropped at the next start.
  */
-async function stageBigFiles(store: Store, siteId: number, files: Upload[]): Promise<{ uploadId: string | null; blobs: Map<Upload, BlobRef> }> {
+interface Staged {
+  uploadId: string | null;
+  blobs: Map<Upload, BlobRef>;
+}
+
+async function stageBigFiles(store: Store, siteId: number, files: Upload[]): Promise<Staged> {
   const blobs = new Map<Upload, BlobRef>();
   const big = files.filter((f) => f.bytes.length > CHUNK_SIZE);
   if (big.length === 0) return { uploadId: null, blobs };
