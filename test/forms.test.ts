@@ -171,6 +171,8 @@ describe("a submission", () => {
     // An empty honeypot is what people send: stored.
     expect((await postJson("contact", "name=person&_gotcha=")).status).toBe(200);
     expect(submissions()).toBe(before + 1);
+    const metrics = await (await api(f, "/metrics")).text();
+    expect(Number(/^fazt_form_submissions_total\{outcome="honeypot"\} (\d+)$/m.exec(metrics)?.[1])).toBe(2);
   });
 });
 
@@ -496,6 +498,12 @@ describe("the API", () => {
 
 describe("the reserved path", () => {
   test("no deployed .fazt/ file or _redirects rule shadows it, with dotfiles on or off", async () => {
+    const published = (id: string) => {
+      const rows = readDb(f, (d) => d.query("SELECT path FROM deploy_files WHERE deploy_id = ?").all(id)) as { path: string }[];
+      return rows.map((p) => p.path).sort();
+    };
+    const off = await deploy("plain", { "index.html": "x", ".fazt/forms/contact": "shadow", ".env": "SECRET=1" });
+    expect(published(off)).toEqual(["/index.html"]);
     await settings("plain", { dotfiles: true, forms: { csv: {}, contact: {} } });
     const files = {
       "index.html": "<h1>plain</h1>",
@@ -504,8 +512,7 @@ describe("the reserved path", () => {
       _redirects: "/.fazt/* /index.html 200!\n/* /index.html 200\n",
     };
     const id = await deploy("plain", files);
-    const published = readDb(f, (d) => d.query("SELECT path FROM deploy_files WHERE deploy_id = ?").all(id)) as { path: string }[];
-    expect(published.map((p) => p.path).sort()).toEqual(["/.env", "/_redirects", "/index.html"]);
+    expect(published(id)).toEqual(["/.env", "/_redirects", "/index.html"]);
     const res = await postJson("contact", "name=still+a+form", { site: "plain" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { ok: boolean }).ok).toBe(true);

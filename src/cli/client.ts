@@ -156,7 +156,7 @@ export function settingsPatch(pairs: string[]): Record<string, unknown> {
 
 export const siteSetCommand: Command = {
   name: "site set",
-  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles, forms (no arguments: show them).",
   usage: "NAME [key=value]...",
   minArgs: 1,
   flags: clientFlags,

@@ -3,6 +3,7 @@
 // the outbox. Owns the form_* tables (migration 0015).
 import type { Store } from "../db/index.ts";
 import type { ServerConfig } from "../core/config.ts";
+import type { Registry } from "../metrics/registry.ts";
 
 export { FormReceiver, FORMS_PREFIX, type FormTarget } from "./receiver.ts";
 export { FORM_LIMITS } from "./limits.ts";
@@ -16,6 +17,7 @@ export {
 export interface FormsDeps {
   readonly store: Store;
   readonly config: Readonly<ServerConfig>;
+  readonly metrics: Registry;
   /** A notification was queued: the mail sender looks for work at once. */
   mailChanged(): void;
 }

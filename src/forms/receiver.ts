@@ -15,6 +15,7 @@ import { BODY_DEADLINE_MS, FORM_LIMITS, IN_FLIGHT_BODY_BYTES } from "./limits.ts
 import { formSender, notification } from "./notify.ts";
 import { multipartBoundary, parseMultipart, parseUrlencoded, type ParsedForm } from "./parse.ts";
 import { RateLimiter } from "./rate.ts";
+import type { Counter } from "../metrics/registry.ts";
 import { deployFormNames } from "../vfs/form-names.ts";
 import { DiskGuard } from "../vfs/disk.ts";
 import { clientHash, newSubmissionId, storeSubmission } from "./submissions.ts";
@@ -33,12 +34,6 @@ export interface FormTarget {
   settings: { forms: Record<string, { notify: string[] }> };
 }
 
-export interface Outcome {
-  stored: number;
-  honeypot: number;
-  refused: number;
-}
-
 export class FormReceiver {
   private readonly perClient: RateLimiter;
   private readonly perSite: RateLimiter;
@@ -47,12 +42,13 @@ export class FormReceiver {
   /** deploy id -> forms its HTML declares (deploys never change). */
   private readonly declaredByDeploy = new Map<string, string[]>();
   private readonly deadlineMs = Number(process.env.FAZT_FORMS_BODY_DEADLINE_MS) || BODY_DEADLINE_MS;
-  readonly outcome: Outcome = { stored: 0, honeypot: 0, refused: 0 };
+  private readonly outcomes: Counter;
 
   constructor(private readonly app: FormsDeps) {
     this.perClient = new RateLimiter(app.config.forms.clientPerMinute);
     this.perSite = new RateLimiter(app.config.forms.sitePerMinute, 100_000);
     this.disk = new DiskGuard(app.store.path, app.config.limits.minFreeDiskBytes);
+    this.outcomes = app.metrics.counter("fazt_form_submissions_total", "Form submissions by outcome (stored, honeypot, refused)", ["outcome"]);
   }
 
   async handle(req: Request, target: FormTarget, client: string, pathStart: number): Promise<Response> {
@@ -62,7 +58,7 @@ export class FormReceiver {
       const res = await this.receive(req, target, client, form, json);
       return res;
     } catch (err) {
-      this.outcome.refused++;
+      this.outcomes.labels("refused").inc();
       if (err instanceof HttpError) return refusal(err, json);
       log.error("form submission failed", { err: err as Error, site: target.siteName });
       return refusal(new HttpError(500, "internal", "the submission could not be stored"), json);
@@ -90,13 +86,13 @@ export class FormReceiver {
     const next = takeField(parsed, NEXT);
     if (takeField(parsed, HONEYPOT)) {
       // A bot filled the hidden field: it gets the answer a person would, and nothing is kept.
-      this.outcome.honeypot++;
+      this.outcomes.labels("honeypot").inc();
       return success(req, form, newSubmissionId(), next, json);
     }
     if (parsed.fields.length === 0 && parsed.files.length === 0) throw badRequest("the submission has no fields", "empty_submission");
     this.checkDisk(parsed);
     const id = await this.store(target, form, parsed, hash, req.headers.get("user-agent"));
-    this.outcome.stored++;
+    this.outcomes.labels("stored").inc();
     return success(req, form, id, next, json);
   }
 
