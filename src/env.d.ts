@@ -17,3 +17,9 @@ declare module "*.js" {
 declare module "parse-prometheus-text-format" {
   export default function parsePrometheusTextFormat(text: string): unknown[];
 }
+
+// Build constants (build.ts passes them with --define; absent when run from source).
+declare const FAZT_VERSION: string | undefined;
+declare const FAZT_COMMIT: string | undefined;
+declare const FAZT_BUILT_AT: string | undefined;
+declare const FAZT_REPOSITORY: string | undefined;

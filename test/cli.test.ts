@@ -3,6 +3,7 @@ import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { runFazt, tempDir, cleanup, startFazt, api } from "./helpers/fazt.ts";
+import { COMMANDS } from "../src/cli/index.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
@@ -14,7 +15,9 @@ describe("exit codes and help", () => {
     const top = await runFazt(["--help"]);
     expect(top.code).toBe(0);
     expect(top.stdout).toContain("Usage: fazt COMMAND");
-    for (const cmd of ["serve", "version", "token create", "user create", "backup", "restore"]) {
+    // Every registered command: its module loads (commands are imported lazily) and has help.
+    for (const cmd of COMMANDS.map((c) => c.name)) {
+      expect(top.stdout).toContain(`  ${cmd} `);
       const r = await runFazt([...cmd.split(" "), "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: fazt ${cmd}`);
@@ -30,10 +33,12 @@ describe("exit codes and help", () => {
     }
   });
 
-  test("version prints the version", async () => {
+  test("version prints the version first, then commit and build date", async () => {
     const r = await runFazt(["version"]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe((await Bun.file(join(import.meta.dir, "../package.json")).json()).version);
+    const version = (await Bun.file(join(import.meta.dir, "../package.json")).json()).version;
+    // Run from source: no build constants (test/release.test.ts checks a built binary).
+    expect(r.stdout).toBe(`${version} (commit dev, built from source)\n`);
   });
 
   test("runtime failure exits 1: a non-SQLite --db is refused and not overwritten", async () => {

@@ -155,6 +155,11 @@ describe("delivery", () => {
     expect(failed.status).toBe("failed");
     expect(failed.last_error).toContain("stand-in rejects this message");
     expect(resend.requests.filter((r) => r.subject === "rejected")).toHaveLength(1);
+    // The failure is among the System screen's recent errors.
+    const system = await json<{ recent_errors: { level: string; msg: string; detail: string }[] }>(api(f, "/api/system"));
+    const logged = system.recent_errors.find((r) => r.detail?.includes(id));
+    expect(logged).toMatchObject({ level: "warn", msg: "mail: a message failed" });
+    expect(logged!.detail).toContain("stand-in rejects this message");
     expect((await api(f, `/api/mail/outbox/${id}/retry`, { method: "POST" })).status).toBe(200);
     const sent = await settled(id);
     expect(sent.status).toBe("sent");

@@ -1,6 +1,7 @@
 // The shell: sign-in, the navigation bar and a hash router (#/sites,
-// #/sites/NAME, #/sites/NAME/analytics, #/sites/NAME/forms[/FORM], #/tokens,
-// #/system). Each screen is a module exporting render(main, params).
+// #/sites/NAME, #/sites/NAME/analytics, #/sites/NAME/forms[/FORM],
+// #/mail/outbox|inbox|send[/ID], #/tokens, #/system). Each screen is a module
+// exporting render(main, params).
 import { api, setSession, whenSignedOut } from "./api.js";
 import { h, fill, field, errorSlot, action } from "./dom.js";
 import * as sites from "./sites.js";
@@ -8,16 +9,14 @@ import * as sites from "./sites.js";
 const root = document.getElementById("root");
 let session = null;
 
-/**
- * The screens, in navigation order. Mail screens (outbox, inbox) join here as
- * { nav: "Mail", match: /^mail(?:\/(.+))?$/, load: () => import("./mail.js") }.
- */
+/** The screens, in navigation order. */
 const SCREENS = [
   { nav: "Sites", href: "#/sites", match: /^(?:sites)?$/, load: async () => sites },
   { match: /^sites\/([^/]+)$/, section: "Sites", load: () => import("./site.js") },
   { match: /^sites\/([^/]+)\/analytics$/, section: "Sites", load: () => import("./analytics.js") },
   { match: /^sites\/([^/]+)\/forms$/, section: "Sites", load: () => import("./forms.js") },
   { match: /^sites\/([^/]+)\/forms\/([^/]+)$/, section: "Sites", load: () => import("./forms.js") },
+  { nav: "Mail", href: "#/mail/outbox", match: /^mail(?:\/(outbox|inbox|send)(?:\/([^/]+))?)?$/, load: () => import("./mail.js") },
   { nav: "Tokens", href: "#/tokens", match: /^tokens$/, load: () => import("./tokens.js") },
   { nav: "System", href: "#/system", match: /^system$/, load: () => import("./system.js") },
 ];
@@ -81,7 +80,7 @@ async function route() {
   if (!screen) return fill(view.main, h("h1", null, "Not found"), h("p", null, h("a", { href: "#/sites" }, "Back to the sites")));
   const mod = await screen.load();
   if (seq !== routeSeq) return; // a newer navigation won
-  const params = screen.match.exec(path).slice(1).map(decodeURIComponent);
+  const params = screen.match.exec(path).slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
   fill(view.main);
   await mod.render(view.main, ...params);
   if (seq === routeSeq) view.main.querySelector("h1")?.focus({ preventScroll: true });

@@ -9,7 +9,7 @@ export function h(tag, props, ...children) {
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "value") el.value = value;
-    else if (key === "checked") el.checked = value;
+    else if (key === "checked") el.checked = el.defaultChecked = value; // the default too: form.reset() keeps it
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
@@ -32,11 +32,57 @@ export function fill(el, ...children) {
 }
 
 let ids = 0;
-/** A labelled field: returns {wrap, input}. */
+/** A labelled field with its own error line: returns {wrap, input, error}. */
 export function field(label, props = {}, tag = "input") {
   const id = props.id ?? `f${++ids}`;
-  const input = h(tag, { type: tag === "input" ? "text" : undefined, ...props, id });
-  return { wrap: h("div", { class: "field" }, h("label", { for: id }, label), input), input };
+  const error = h("p", { class: "error", id: `${id}-error` });
+  const input = h(tag, { type: tag === "input" ? "text" : undefined, ...props, id, "aria-describedby": error.id });
+  return { wrap: h("div", { class: "field" }, h("label", { for: id }, label), input, error), input, error };
+}
+
+/**
+ * Show an API error next to the field it names. The API says "name: message"
+ * (or "name.key: message") for a bad field; byField maps a field name to its
+ * error element; byCode maps an error code to a field name. Anything else
+ * goes to the form's own error element. Returns the element used.
+ */
+export function showFieldError(err, byField, formError, byCode = {}) {
+  const m = /^([a-z_]+)(?:\.[^:]*)?: /.exec(err.message ?? "");
+  const name = byCode[err.code] ?? (m && m[1] in byField ? m[1] : null);
+  const target = name ? byField[name] : formError;
+  target.textContent = err.message ?? String(err);
+  if (name) document.getElementById(target.id.replace(/-error$/, ""))?.setAttribute("aria-invalid", "true");
+  return target;
+}
+
+/** Clear the errors of showFieldError. */
+export function clearFieldErrors(byField, formError) {
+  formError.textContent = "";
+  for (const el of Object.values(byField)) {
+    el.textContent = "";
+    document.getElementById(el.id.replace(/-error$/, ""))?.removeAttribute("aria-invalid");
+  }
+}
+
+/** A button that asks once more before it acts: the first press arms it, the second runs fn. */
+export function confirmButton(label, confirmLabel, props, fn) {
+  const button = h("button", { type: "button", ...props }, label);
+  let armed = false;
+  const disarm = () => {
+    armed = false;
+    button.textContent = label;
+  };
+  button.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = confirmLabel;
+      return;
+    }
+    disarm();
+    await fn(button);
+  });
+  button.addEventListener("blur", disarm);
+  return button;
 }
 
 /** An element that shows an error message (role=alert so it is read out). */
@@ -50,6 +96,7 @@ export function errorSlot() {
  */
 export async function action(button, errorEl, fn) {
   if (errorEl) errorEl.textContent = "";
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
@@ -60,6 +107,8 @@ export async function action(button, errorEl, fn) {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
+    // A disabled button loses focus: give it back, so a keyboard user stays where they were.
+    if (hadFocus && button.isConnected && document.activeElement === document.body) button.focus();
   }
 }
 

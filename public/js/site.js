@@ -1,8 +1,8 @@
 // One site: upload a deploy, its deploy history (activate = rollback or
 // promote, preview links), custom domains with their certificates, settings,
 // and deletion with a typed confirmation.
-import { api, seg } from "./api.js";
-import { h, fill, field, errorSlot, action, bytes, when, table, heading } from "./dom.js";
+import { api, send, seg } from "./api.js";
+import { h, fill, field, errorSlot, action, bytes, when, table, heading, showFieldError, clearFieldErrors } from "./dom.js";
 import { uploader } from "./upload.js";
 
 export async function render(main, name) {
@@ -23,6 +23,7 @@ export async function render(main, name) {
     tabs(site.name, "deploys"),
     h("p", null, "Live at ", h("a", { href: site.url, target: "_blank", rel: "noopener", id: "live-url" }, site.url)),
     h("section", { class: "card" }, h("h2", null, "Upload a deploy"), uploader(base, refresh)),
+    h("section", { class: "card" }, h("h2", null, "Change one file"), oneFileForm(base, refresh)),
     h("section", { class: "card" }, h("h2", null, "Deploys"), deploys, deploysError),
     domainsCard(base, site),
     settingsCard(base, site),
@@ -40,6 +41,40 @@ export function tabs(name, current) {
     link("analytics", "Analytics", `#/sites/${seg(name)}/analytics`),
     link("forms", "Forms", `#/sites/${seg(name)}/forms`),
   );
+}
+
+/** PUT /api/sites/NAME/files/PATH: a new deploy that is the live one with one file added or replaced. */
+function oneFileForm(base, onDeployed) {
+  const path = field("Path in the site", { name: "path", autocomplete: "off", placeholder: "/about/index.html", required: true });
+  const file = field("File", { name: "file", type: "file", required: true });
+  const activate = h("input", { type: "checkbox", id: "file-activate", checked: true });
+  const error = errorSlot();
+  const done = h("p", { class: "muted", "aria-live": "polite" });
+  const button = h("button", { type: "submit" }, "Upload file");
+  const form = h(
+    "form",
+    null,
+    h("div", { class: "row" }, h("div", { class: "grow" }, path.wrap), h("div", { class: "grow" }, file.wrap)),
+    h("div", { class: "field" }, h("label", { class: "check", for: "file-activate" }, activate, "Make it live (else a preview)")),
+    button,
+    error,
+    done,
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    done.textContent = "";
+    const f = file.input.files[0];
+    const p = path.input.value.trim().replace(/^\/+/, "");
+    if (!f || !p) return;
+    const url = `${base}/files/${p.split("/").map(seg).join("/")}${activate.checked ? "" : "?activate=false"}`;
+    const d = await action(button, error, () => send("PUT", url, f));
+    if (!d) return;
+    const link = h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.url);
+    fill(done, `Deploy ${d.id}: ${d.files} files. `, d.live ? "Live at " : "Preview at ", link);
+    form.reset();
+    await onDeployed();
+  });
+  return form;
 }
 
 async function loadDeploys(base, el, error) {
@@ -140,45 +175,143 @@ const HSTS_CHOICES = [
   [63072000, "2 years"],
 ];
 
+const TRAILING_SLASH = [
+  ["auto", "Auto: folders get a slash, files none"],
+  ["always", "Always add a slash"],
+  ["never", "Never: remove it"],
+];
+
+/** Every setting of the site (GET/PATCH /api/sites/NAME/settings); the API's errors appear under the field they name. */
 function settingsCard(base, site) {
-  const error = errorSlot();
+  const formError = errorSlot();
   const saved = h("p", { class: "muted", "aria-live": "polite" });
-  const spa = h("input", { type: "checkbox", id: "spa", name: "spa" });
+  const spaOn = h("input", { type: "checkbox", id: "spa", name: "spa" });
+  const spa = field("SPA fallback page", { name: "spa_path", autocomplete: "off", placeholder: "/index.html" });
   const hsts = field("HSTS (Strict-Transport-Security, HTTPS only)", { name: "hsts" }, "select");
   for (const [value, label] of HSTS_CHOICES) hsts.input.append(h("option", { value }, label));
   const sub = h("input", { type: "checkbox", id: "hsts-sub", name: "include_subdomains" });
+  const slash = field("Trailing slash", { name: "trailing_slash" }, "select");
+  for (const [value, label] of TRAILING_SLASH) slash.input.append(h("option", { value }, label));
+  const notFound = field("404 page (empty: the nearest 404.html)", { name: "not_found", autocomplete: "off", placeholder: "/404.html" });
+  const dotfiles = h("input", { type: "checkbox", id: "dotfiles", name: "dotfiles" });
+  const dotfilesError = h("p", { class: "error", id: "dotfiles-error" });
+  const headers = headersEditor();
   const save = h("button", { type: "submit" }, "Save settings");
+  const byField = {
+    spa: spa.error,
+    hsts: hsts.error,
+    trailing_slash: slash.error,
+    not_found: notFound.error,
+    headers: headers.error,
+    dotfiles: dotfilesError,
+  };
+  spaOn.addEventListener("change", () => (spa.input.disabled = !spaOn.checked));
   const form = h(
     "form",
     null,
-    h("div", { class: "field" }, h("label", { class: "check", for: "spa" }, spa, "Single-page app: answer unknown paths with the app's page (/index.html)")),
-    hsts.wrap,
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "spa" }, spaOn, "Single-page app: answer unknown paths with the app's page"),
+    ),
+    spa.wrap,
+    h("div", { class: "row" }, h("div", { class: "grow" }, hsts.wrap), h("div", { class: "grow" }, slash.wrap)),
     h("div", { class: "field" }, h("label", { class: "check", for: "hsts-sub" }, sub, "HSTS includes subdomains")),
+    notFound.wrap,
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "dotfiles" }, dotfiles, "Publish dotfiles (files and folders starting with a dot)"),
+      dotfilesError,
+    ),
+    headers.el,
     save,
-    error,
+    formError,
     saved,
   );
-  let spaPath = null;
   const show = (s) => {
-    spaPath = s.spa;
-    spa.checked = s.spa !== null;
+    spaOn.checked = s.spa !== null;
+    spa.input.value = s.spa ?? "/index.html";
+    spa.input.disabled = s.spa === null;
     const age = s.hsts?.max_age ?? 0;
-    hsts.input.value = String(HSTS_CHOICES.some(([v]) => v === age) ? age : 0);
+    // A value set elsewhere (CLI, API) that is not a choice joins the list, so saving keeps it.
+    if (!HSTS_CHOICES.some(([v]) => v === age)) hsts.input.append(h("option", { value: age }, `${age} seconds`));
+    hsts.input.value = String(age);
     sub.checked = s.hsts?.include_subdomains === true;
+    slash.input.value = s.trailing_slash;
+    notFound.input.value = s.not_found ?? "";
+    dotfiles.checked = s.dotfiles;
+    headers.set(s.headers);
   };
-  api("GET", `${base}/settings`).then((r) => show(r.settings), (err) => (error.textContent = err.message));
+  api("GET", `${base}/settings`).then((r) => show(r.settings), (err) => (formError.textContent = err.message));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     saved.textContent = "";
+    clearFieldErrors(byField, formError);
     const maxAge = Number(hsts.input.value);
-    const body = { spa: spa.checked ? (spaPath ?? true) : null, hsts: maxAge > 0 ? { max_age: maxAge, include_subdomains: sub.checked } : null };
-    const r = await action(save, error, () => api("PATCH", `${base}/settings`, body));
-    if (r) {
+    const body = {
+      spa: spaOn.checked ? spa.input.value.trim() || true : null,
+      hsts: maxAge > 0 ? { max_age: maxAge, include_subdomains: sub.checked } : null,
+      trailing_slash: slash.input.value,
+      not_found: notFound.input.value.trim() || null,
+      headers: headers.get(),
+      dotfiles: dotfiles.checked,
+    };
+    const patch = () => api("PATCH", `${base}/settings`, body);
+    const r = await action(save, null, patch).catch((err) => showFieldError(err, byField, formError));
+    if (r?.settings) {
       show(r.settings);
       saved.textContent = "Saved; applied without a restart.";
     }
   });
   return h("section", { class: "card" }, h("h2", null, "Settings"), form);
+}
+
+/** Response headers as name/value rows: add, edit, remove. */
+function headersEditor() {
+  const rows = h("div");
+  const error = h("p", { class: "error", id: "headers-error" });
+  const add = h("button", { type: "button", class: "secondary" }, "Add header");
+  const addRow = (name = "", value = "") => {
+    const n = rows.children.length + 1;
+    const input = (what, v, placeholder) =>
+      h("input", { type: "text", value: v, "aria-label": `Header ${n} ${what}`, placeholder, autocomplete: "off" });
+    const nameInput = input("name", name, "X-Frame-Options");
+    const valueInput = input("value", value, "DENY");
+    const remove = h("button", { type: "button", class: "secondary", "aria-label": `Remove header ${n}` }, "Remove");
+    const row = h("div", { class: "kv" }, nameInput, valueInput, remove);
+    remove.addEventListener("click", () => {
+      row.remove();
+      add.focus();
+    });
+    rows.append(row);
+    return nameInput;
+  };
+  add.addEventListener("click", () => addRow().focus());
+  const el = h(
+    "fieldset",
+    { "aria-describedby": error.id },
+    h("legend", null, "Response headers on every answer (a _headers file in the deploy overrides them)"),
+    rows,
+    add,
+    error,
+  );
+  return {
+    el,
+    error,
+    set(headers) {
+      fill(rows);
+      for (const [name, value] of Object.entries(headers)) addRow(name, value);
+    },
+    get() {
+      const out = {};
+      for (const row of rows.children) {
+        const [name, value] = row.querySelectorAll("input");
+        if (name.value.trim() || value.value.trim()) out[name.value.trim()] = value.value;
+      }
+      return out;
+    },
+  };
 }
 
 function deleteCard(base, site) {

@@ -1,7 +1,8 @@
-// System: version, uptime, database and WAL size, memory, and certificates
-// that need attention (failing, pending, expiring within three weeks).
+// System: version, uptime, database and WAL size, memory, certificates that
+// need attention (failing, pending, expiring within three weeks), the last
+// warnings and errors logged; a backup download and a garbage collection run.
 import { api } from "./api.js";
-import { h, fill, errorSlot, bytes, when, table, heading } from "./dom.js";
+import { h, fill, errorSlot, action, bytes, when, table, heading } from "./dom.js";
 
 function duration(s) {
   const d = Math.floor(s / 86400);
@@ -60,5 +61,53 @@ export async function render(main) {
         "None: every certificate is valid for three weeks or more.",
       ),
     ),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", null, "Recent errors and warnings"),
+      table(
+        ["When", "Level", "Message", "Details"],
+        s.recent_errors.map((r) =>
+          h(
+            "tr",
+            null,
+            h("td", null, when(r.t)),
+            h("td", null, h("span", { class: `badge ${r.level}` }, r.level)),
+            h("td", null, r.msg),
+            h("td", { class: "detail" }, r.detail ?? "–"),
+          ),
+        ),
+        "None since the server started.",
+      ),
+    ),
+    maintenance(),
+  );
+}
+
+function maintenance() {
+  const gc = h("button", { type: "button", class: "secondary" }, "Collect garbage now");
+  const result = h("p", { class: "muted", "aria-live": "polite" });
+  const error = errorSlot();
+  gc.addEventListener("click", async () => {
+    result.textContent = "";
+    const r = await action(gc, error, () => api("POST", "/api/gc"));
+    if (!r) return;
+    const removed = `Removed ${r.blobs} unused contents and ${r.uploads} stale uploads (${bytes(r.bytes)})`;
+    result.textContent = `${removed}; ${bytes(r.reclaimed)} reclaimed.`;
+  });
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", null, "Maintenance"),
+    h(
+      "p",
+      null,
+      h("a", { class: "button", href: "/api/backup", download: "" }, "Download a backup"),
+      " ",
+      h("span", { class: "muted" }, "a consistent copy of the database"),
+    ),
+    h("p", null, gc, " ", h("span", { class: "muted" }, "content no deploy or mail uses any more (runs on its own too)")),
+    result,
+    error,
   );
 }

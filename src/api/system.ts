@@ -1,10 +1,11 @@
 // GET /api/system: what an operator checks on the System screen and
 // /api/health does not say: uptime, database and WAL size, memory,
-// certificates that need attention.
+// certificates that need attention, the last warnings and errors logged.
 import { statSync } from "node:fs";
 import type { ApiDeps } from "./deps.ts";
 import { VERSION } from "../core/version.ts";
 import { listCertificates } from "../tls/status.ts";
+import { recentProblems } from "../log/index.ts";
 import { adminRoutes } from "./route.ts";
 
 const started = Date.now();
@@ -36,6 +37,7 @@ export function systemApi(app: ApiDeps) {
         database: { path: db, bytes: fileSize(db), wal_bytes: fileSize(`${db}-wal`) },
         memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal },
         certificate_problems: problems,
+        recent_errors: recentProblems.list(),
       };
     }),
   ];

@@ -2,7 +2,7 @@
 import { lstatSync, readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import ignore from "ignore";
-import type { Command, FlagSpec, ParsedArgs } from "./command.ts";
+import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
 import { isHiddenPath, isReservedPath } from "../vfs/paths.ts";
@@ -104,9 +104,7 @@ export function table(rows: string[][]): string {
 
 const siteName = (args: ParsedArgs) => encodeURIComponent(args.positionals[0]!);
 
-export const sitesCommand: Command = {
-  name: "sites",
-  summary: "List sites.",
+export const sitesCommand: CommandBody = {
   usage: "[--server URL] [--token T]",
   maxArgs: 0,
   flags: clientFlags,
@@ -117,9 +115,7 @@ export const sitesCommand: Command = {
   },
 };
 
-export const siteAddCommand: Command = {
-  name: "site add",
-  summary: "Create a site (name: a DNS label), with optional custom domains.",
+export const siteAddCommand: CommandBody = {
   usage: "NAME [--domain D]...",
   minArgs: 1,
   maxArgs: 1,
@@ -154,9 +150,7 @@ export function settingsPatch(pairs: string[]): Record<string, unknown> {
   return patch;
 }
 
-export const siteSetCommand: Command = {
-  name: "site set",
-  summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles, forms (no arguments: show them).",
+export const siteSetCommand: CommandBody = {
   usage: "NAME [key=value]...",
   minArgs: 1,
   flags: clientFlags,
@@ -171,9 +165,7 @@ export const siteSetCommand: Command = {
   },
 };
 
-export const siteRmCommand: Command = {
-  name: "site rm",
-  summary: "Delete a site, its deploys and its content.",
+export const siteRmCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
   maxArgs: 1,
@@ -184,9 +176,7 @@ export const siteRmCommand: Command = {
   },
 };
 
-export const deploysCommand: Command = {
-  name: "deploys",
-  summary: "A site's deploy history, newest first: live, previous (the rollback target), preview (never live).",
+export const deploysCommand: CommandBody = {
   usage: "NAME [--json]",
   minArgs: 1,
   maxArgs: 1,
@@ -203,9 +193,7 @@ export const deploysCommand: Command = {
   },
 };
 
-export const rollbackCommand: Command = {
-  name: "rollback",
-  summary: "Make an earlier deploy live (default: the one that was live before the live one; previews are skipped).",
+export const rollbackCommand: CommandBody = {
   usage: "NAME [DEPLOY_ID]",
   minArgs: 1,
   maxArgs: 2,
@@ -321,9 +309,7 @@ async function deployArchive(client: Client, site: string, file: string, activat
   return d;
 }
 
-export const deployCommand: Command = {
-  name: "deploy",
-  summary: "Deploy a folder (only changed files are uploaded) or a .tar/.tar.gz/.zip archive.",
+export const deployCommand: CommandBody = {
   usage: "DIR|ARCHIVE --site NAME [--no-activate]",
   minArgs: 1,
   maxArgs: 1,
@@ -345,4 +331,3 @@ export const deployCommand: Command = {
   },
 };
 
-export const clientCommands: Command[] = [deployCommand, sitesCommand, siteAddCommand, siteSetCommand, siteRmCommand, deploysCommand, rollbackCommand];

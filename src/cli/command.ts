@@ -19,14 +19,18 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export interface Command {
-  name: string; // "serve", "token create"
-  summary: string;
+/** What a command's module defines; the registry (cli/index.ts) adds its name and summary. */
+export interface CommandBody {
   usage: string; // after "fazt NAME"
   flags: Record<string, FlagSpec>;
   minArgs?: number;
   maxArgs?: number;
   run(args: ParsedArgs): Promise<number | void> | number | void;
+}
+
+export interface Command extends CommandBody {
+  name: string; // "serve", "token create"
+  summary: string;
 }
 
 export const GLOBAL_FLAGS: Record<string, FlagSpec> = {

@@ -1,6 +1,6 @@
 // `fazt forms SITE [NAME] [--csv]`: a site's forms with their counts, one
 // form's latest submissions, or all of them as CSV on stdout.
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { Client, clientFlags, table } from "./client.ts";
 
@@ -26,9 +26,7 @@ function summary(s: SubmissionView): string {
   return [...fields, ...files].join("  ");
 }
 
-export const formsCommand: Command = {
-  name: "forms",
-  summary: "A site's forms and their submission counts; with NAME its latest submissions (--csv: all of them as CSV).",
+export const formsCommand: CommandBody = {
   usage: "SITE [NAME] [--limit N] [--csv] [--json]",
   minArgs: 1,
   maxArgs: 2,

@@ -1,7 +1,7 @@
 // fazt litestream-config: a starting litestream.yml for this database (docs/LITESTREAM.md).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
 import { assertSqliteFile } from "../db/index.ts";
@@ -47,9 +47,7 @@ export function litestreamConfig(dbPath: string, replica: string): string {
   ].join("\n");
 }
 
-export const litestreamConfigCommand: Command = {
-  name: "litestream-config",
-  summary: "Print a starting litestream.yml that replicates this database to --replica.",
+export const litestreamConfigCommand: CommandBody = {
   usage: "--replica URL [--db PATH]",
   maxArgs: 0,
   flags: {

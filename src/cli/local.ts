@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { createGzip } from "node:zlib";
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag, openLocalStore } from "./common.ts";
 import { createToken, listTokens, revokeToken } from "../auth/tokens.ts";
@@ -13,9 +13,7 @@ import { openSnapshot } from "../db/snapshot.ts";
 import { backupDatabase, restoreDatabase } from "../db/backup.ts";
 import { createPrivateFile } from "../db/files.ts";
 
-export const tokenCreateCommand: Command = {
-  name: "token create",
-  summary: "Create an API token (admin, or for one site with --site). The token is the last line of output.",
+export const tokenCreateCommand: CommandBody = {
   usage: "[--site NAME]",
   maxArgs: 0,
   flags: { ...dbFlag, site: { type: "string", description: "scope the token to this site", noEnv: true } },
@@ -33,9 +31,7 @@ export const tokenCreateCommand: Command = {
   },
 };
 
-export const tokenListCommand: Command = {
-  name: "token list",
-  summary: "List API tokens: id, scope, label, created, last used (never the secret).",
+export const tokenListCommand: CommandBody = {
   usage: "[--json]",
   maxArgs: 0,
   flags: { ...dbFlag, json: { type: "boolean", description: "print JSON", noEnv: true } },
@@ -59,9 +55,7 @@ export const tokenListCommand: Command = {
   },
 };
 
-export const tokenRevokeCommand: Command = {
-  name: "token revoke",
-  summary: "Revoke a token by its id (from 'fazt token list') or by the token itself.",
+export const tokenRevokeCommand: CommandBody = {
   usage: "ID",
   minArgs: 1,
   maxArgs: 1,
@@ -77,9 +71,7 @@ export const tokenRevokeCommand: Command = {
   },
 };
 
-export const backupCommand: Command = {
-  name: "backup",
-  summary: "Write a consistent copy of the database (mode 0600) while the server runs; --gzip compresses it.",
+export const backupCommand: CommandBody = {
   usage: "OUT.db [--gzip]",
   minArgs: 1,
   maxArgs: 1,
@@ -112,9 +104,7 @@ async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
   }
 }
 
-export const restoreCommand: Command = {
-  name: "restore",
-  summary: "Check a backup, then make it the database (refused while a server has it open; the old file is kept).",
+export const restoreCommand: CommandBody = {
   usage: "IN.db",
   minArgs: 1,
   maxArgs: 1,

@@ -1,7 +1,7 @@
 // `fazt mail send|outbox|inbox|show`: client commands on the mail API.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { Client, clientFlags, table } from "./client.ts";
 import { formatSize } from "./progress.ts";
@@ -21,9 +21,7 @@ interface MessageView {
 
 const list = (v: unknown) => (v as string[] | undefined) ?? [];
 
-export const mailSendCommand: Command = {
-  name: "mail send",
-  summary: "Queue a mail (sent by the server through Resend).",
+export const mailSendCommand: CommandBody = {
   usage: "--from ADDR --to ADDR... --subject S [--text T | --text-file F] [--html-file F] [--attach FILE]...",
   maxArgs: 0,
   flags: {
@@ -54,9 +52,7 @@ export const mailSendCommand: Command = {
   },
 };
 
-export const mailOutboxCommand: Command = {
-  name: "mail outbox",
-  summary: "Outgoing mail, newest first.",
+export const mailOutboxCommand: CommandBody = {
   usage: "[--status queued|sending|sent|failed] [--limit N]",
   maxArgs: 0,
   flags: {
@@ -75,9 +71,7 @@ export const mailOutboxCommand: Command = {
   },
 };
 
-export const mailInboxCommand: Command = {
-  name: "mail inbox",
-  summary: "Received mail, newest first.",
+export const mailInboxCommand: CommandBody = {
   usage: "[--site NAME] [--to ADDR] [--limit N]",
   maxArgs: 0,
   flags: {
@@ -96,9 +90,7 @@ export const mailInboxCommand: Command = {
   },
 };
 
-export const mailShowCommand: Command = {
-  name: "mail show",
-  summary: "One message: an outbox entry with its attempts (out_...) or received mail (in_...).",
+export const mailShowCommand: CommandBody = {
   usage: "ID",
   minArgs: 1,
   maxArgs: 1,
@@ -122,4 +114,3 @@ export const mailShowCommand: Command = {
   },
 };
 
-export const mailCommands: Command[] = [mailSendCommand, mailOutboxCommand, mailInboxCommand, mailShowCommand];

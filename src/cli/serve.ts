@@ -1,4 +1,4 @@
-import type { Command } from "./command.ts";
+import type { CommandBody, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
 import { startServer } from "../server/index.ts";
@@ -42,7 +42,7 @@ function webhookSecret(value: string | undefined): string | null {
   return value;
 }
 
-export function serveConfig(flags: Parameters<Command["run"]>[0]): ServerConfig {
+export function serveConfig(flags: ParsedArgs): ServerConfig {
   const s = (k: string) => str(flags, k);
   const domain = s("domain")?.toLowerCase().replace(/\.$/, "") || null;
   if (domain !== null && !/^[a-z0-9.-]+\.[a-z0-9-]+$/.test(domain)) throw new UsageError(`--domain: "${domain}" is not a hostname`);
@@ -92,9 +92,7 @@ export function announceFirstToken(token: string): void {
   );
 }
 
-export const serveCommand: Command = {
-  name: "serve",
-  summary: "Run the Fazt server: sites, admin API and UI, HTTPS, mail.",
+export const serveCommand: CommandBody = {
   usage: "[flags]",
   maxArgs: 0,
   flags: {

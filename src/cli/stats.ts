@@ -1,12 +1,10 @@
 // fazt stats SITE: the analytics report of GET /api/sites/:site/analytics, as text.
-import type { Command } from "./command.ts";
+import type { CommandBody } from "./command.ts";
 import { str } from "./command.ts";
 import { Client, clientFlags } from "./client.ts";
 import type { AnalyticsReport } from "../analytics/query.ts";
 
-export const statsCommand: Command = {
-  name: "stats",
-  summary: "Show a site's traffic: totals, daily series, top paths, referrers, browsers, OS, devices, status codes, path classes.",
+export const statsCommand: CommandBody = {
   usage: "SITE [--from YYYY-MM-DD] [--to YYYY-MM-DD]",
   minArgs: 1,
   maxArgs: 1,

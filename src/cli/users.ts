@@ -1,6 +1,6 @@
 // `fazt user create|passwd|rm|list`: admin users of the web UI, on the database file directly.
 // A changed password or a removed user ends that user's sessions at once.
-import type { Command, ParsedArgs } from "./command.ts";
+import type { CommandBody, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag, openLocalStore } from "./common.ts";
 import type { Store } from "../db/index.ts";
@@ -56,9 +56,7 @@ async function withStore<T>(args: ParsedArgs, fn: (store: Store) => Promise<T> |
   }
 }
 
-const userCreateCommand: Command = {
-  name: "user create",
-  summary: "Create an admin user for the web UI.",
+export const userCreateCommand: CommandBody = {
   usage: "NAME [--password-stdin]",
   minArgs: 1,
   maxArgs: 1,
@@ -71,9 +69,7 @@ const userCreateCommand: Command = {
   },
 };
 
-const userPasswdCommand: Command = {
-  name: "user passwd",
-  summary: "Set a user's password; ends that user's sessions.",
+export const userPasswdCommand: CommandBody = {
   usage: "NAME [--password-stdin]",
   minArgs: 1,
   maxArgs: 1,
@@ -86,9 +82,7 @@ const userPasswdCommand: Command = {
   },
 };
 
-const userRmCommand: Command = {
-  name: "user rm",
-  summary: "Remove a user; ends that user's sessions.",
+export const userRmCommand: CommandBody = {
   usage: "NAME",
   minArgs: 1,
   maxArgs: 1,
@@ -100,9 +94,7 @@ const userRmCommand: Command = {
   },
 };
 
-const userListCommand: Command = {
-  name: "user list",
-  summary: "List the users of the web UI with their open sessions.",
+export const userListCommand: CommandBody = {
   usage: "",
   maxArgs: 0,
   flags: { ...dbFlag },
@@ -115,4 +107,3 @@ const userListCommand: Command = {
   },
 };
 
-export const userCommands = [userCreateCommand, userPasswdCommand, userRmCommand, userListCommand];

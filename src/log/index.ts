@@ -1,4 +1,12 @@
 // One line per event, logfmt-ish JSON on stderr. Level from FAZT_LOG_LEVEL.
+// Warnings and errors are also kept in a small in-memory ring (recent.ts), whatever the level.
+import { RecentLog } from "./recent.ts";
+
+export type { RecentRecord } from "./recent.ts";
+
+/** The last warnings and errors of this process. */
+export const recentProblems = new RecentLog();
+
 type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -10,6 +18,7 @@ function threshold(): number {
 const min = threshold();
 
 function emit(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  if (level === "warn" || level === "error") recentProblems.add(level, msg, fields);
   if (ORDER[level] < min) return;
   const line: Record<string, unknown> = { t: new Date().toISOString(), level, msg, ...fields };
   for (const [k, v] of Object.entries(line)) if (v instanceof Error) line[k] = v.message;

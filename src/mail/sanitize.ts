@@ -4,6 +4,7 @@
 // defaults we allow images, but only inline ones (cid: parts, data: URIs), so
 // opening a mail never pings a tracking pixel.
 import sanitizeHtml from "sanitize-html";
+import { log } from "../log/index.ts";
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [...sanitizeHtml.defaults.allowedTags, "img"],
@@ -27,9 +28,10 @@ export function sanitizeMailHtml(html: string | null): string | null {
   return sanitizeHtml(html, OPTIONS);
 }
 
-// In the compiled binary every module is bundled into one whose path is under /$bunfs/root/ (src/),
-// and the worker is its own entry point there (build.ts); from sources it sits beside this file.
-const WORKER_ENTRY = import.meta.path.startsWith("/$bunfs/")
+// In the compiled binary the worker is its own entry point under /$bunfs/root/ (src/, see build.ts);
+// from sources it sits beside this file. The binary is told by Bun.main: a minified build keeps
+// import.meta.path as the build machine's source path, which does not exist where the binary runs.
+const WORKER_ENTRY = Bun.main.startsWith("/$bunfs/")
   ? "/$bunfs/root/mail/sanitize-worker.ts"
   : new URL("./sanitize-worker.ts", import.meta.url).href;
 
@@ -38,6 +40,8 @@ export class Sanitizer {
   private worker: Worker | null = null;
   private nextId = 0;
   private waiting = new Map<number, (html: string | null) => void>();
+
+  constructor(private readonly entry: string = WORKER_ENTRY) {}
 
   sanitize(html: string | null): Promise<string | null> {
     if (html === null || html.length > MAX_SANITISED_CHARS) return Promise.resolve(null);
@@ -56,10 +60,15 @@ export class Sanitizer {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_ENTRY);
+    const w = new Worker(this.entry);
     w.onmessage = (e: MessageEvent<{ id: number; html: string | null }>) => {
       this.waiting.get(e.data.id)?.(e.data.html);
       this.waiting.delete(e.data.id);
+    };
+    // A worker that fails (to start, or later) must not leave a message waiting for ever: shown as text only.
+    w.onerror = (e) => {
+      log.error("mail: the HTML sanitiser failed", { err: e.message });
+      this.stop();
     };
     w.unref();
     this.worker = w;

@@ -175,6 +175,7 @@ export class OutboxSender {
           now,
           row.id,
         );
+        log.warn("mail: a message failed", { id: row.id, error: reason });
         return;
       }
       let delay = backoffMs(this.policy, failures);

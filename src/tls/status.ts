@@ -33,7 +33,7 @@ interface StoredCert {
 }
 
 /** Stored ACME certificates, the longest-lasting one per name. */
-function storedCertificates(store: Store): StoredCert[] {
+function storedCertificates(store: Pick<Store, "read">): StoredCert[] {
   const rows = store.read
     .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
     .all() as { key: string; value: Uint8Array }[];
@@ -52,7 +52,8 @@ function storedCertificates(store: Store): StoredCert[] {
   return [...best.values()];
 }
 
-export function listCertificates(store: Store): CertificateView[] {
+/** Every certificate's state, read through the store's reading connection (fazt doctor passes a read-only one). */
+export function listCertificates(store: Pick<Store, "read">): CertificateView[] {
   const certs = new Map(storedCertificates(store).map((c) => [c.name, c]));
   const status = new Map(
     (store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),

@@ -14,6 +14,7 @@ import analyticsJs from "../../public/js/analytics.js" with { type: "file" };
 import formsJs from "../../public/js/forms.js" with { type: "file" };
 import tokensJs from "../../public/js/tokens.js" with { type: "file" };
 import systemJs from "../../public/js/system.js" with { type: "file" };
+import mailJs from "../../public/js/mail.js" with { type: "file" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "file" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "file" };
 import { etagMatches, pathStart } from "../serve/http.ts";
@@ -38,6 +39,7 @@ const FILES: Record<string, [string, string]> = {
   "/ui/js/forms.js": [formsJs, JS],
   "/ui/js/tokens.js": [tokensJs, JS],
   "/ui/js/system.js": [systemJs, JS],
+  "/ui/js/mail.js": [mailJs, JS],
   "/ui/uplot.js": [uplotJs, JS],
   "/ui/uplot.css": [uplotCss, CSS],
 };

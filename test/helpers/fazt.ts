@@ -25,8 +25,9 @@ export function tempDir(prefix = "fazt-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** The command that runs fazt: the compiled binary, or the sources under bun. */
-export function faztCommand(binary = false): string[] {
+/** The command that runs fazt: the compiled binary (dist/fazt, or the path given), or the sources under bun. */
+export function faztCommand(binary: boolean | string = false): string[] {
+  if (typeof binary === "string") return [binary];
   if (binary) {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} missing: run 'bun run build' first`);
     return [BINARY];
@@ -34,7 +35,7 @@ export function faztCommand(binary = false): string[] {
   return [process.execPath, join(ROOT, "src/main.ts")];
 }
 
-export async function runFazt(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string; binary?: boolean } = {}) {
+export async function runFazt(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string; binary?: boolean | string } = {}) {
   const proc = Bun.spawn([...faztCommand(opts.binary), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, FAZT_LOG_LEVEL: "warn", ...opts.env },
@@ -52,7 +53,7 @@ process.on("exit", () => {
 });
 
 export async function startFazt(
-  opts: { args?: string[]; env?: Record<string, string>; binary?: boolean; dir?: string; db?: string; timeoutMs?: number } = {},
+  opts: { args?: string[]; env?: Record<string, string>; binary?: boolean | string; dir?: string; db?: string; timeoutMs?: number } = {},
 ): Promise<FaztProcess> {
   const dir = opts.dir ?? tempDir();
   const db = opts.db ?? join(dir, "fazt.db");
