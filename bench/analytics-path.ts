@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
 import { App } from "../src/server/app.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, DEFAULT_FORMS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { createSite } from "../src/sites/index.ts";
 import { Analytics } from "../src/analytics/index.ts";
 import { CLASS_PAGE, PATH_CLASSES } from "../src/serve/http.ts";
@@ -29,7 +29,7 @@ const dir = tempDir("fazt-bench-");
 const config: ServerConfig = {
   dbPath: join(dir, "fazt.db"), http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
   smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
-  mail: DEFAULT_MAIL,
+  mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
 };
 const store = Store.open(config.dbPath);
 const app = new App(store, config);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { startServer } from "../src/server/index.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
 import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
 import { startFazt, tempDir, cleanup, hostFetch, api } from "./helpers/fazt.ts";
@@ -30,7 +30,7 @@ function config(dbPath: string): ServerConfig {
     accessLog: false,
     limits: DEFAULT_LIMITS,
     analytics: DEFAULT_ANALYTICS,
-    mail: DEFAULT_MAIL,
+    mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
   };
 }
 

@@ -24,7 +24,8 @@ const settings = async () => ((await (await api(f, "/api/sites/app/settings")).j
 
 describe("site settings", () => {
   test("defaults, then a patch changes only what it names", async () => {
-    expect(await settings()).toEqual({ spa: null, hsts: null, trailing_slash: "auto", not_found: null, headers: {}, dotfiles: false });
+    const defaults = { spa: null, hsts: null, trailing_slash: "auto", not_found: null, headers: {}, dotfiles: false, forms: {} };
+    expect(await settings()).toEqual(defaults);
     expect((await patch({ trailing_slash: "never", headers: { "X-Robots-Tag": "noindex" } })).status).toBe(200);
     expect((await patch({ hsts: 3600 })).status).toBe(200);
     expect(await settings()).toEqual({
@@ -34,6 +35,7 @@ describe("site settings", () => {
       not_found: null,
       headers: { "X-Robots-Tag": "noindex" },
       dotfiles: false,
+      forms: {},
     });
     expect((await patch({ hsts: null, trailing_slash: "auto", headers: {} })).status).toBe(200);
   });

@@ -304,6 +304,7 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
     not_found: "/about/index.html",
     headers: { "X-Fazt-Test": "from the ui" },
     dotfiles: true,
+    forms: {},
   });
 
   // Now the dotfile is published.

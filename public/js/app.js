@@ -1,6 +1,7 @@
 // The shell: sign-in, the navigation bar and a hash router (#/sites,
-// #/sites/NAME, #/sites/NAME/analytics, #/mail/outbox|inbox|send[/ID],
-// #/tokens, #/system). Each screen is a module exporting render(main, params).
+// #/sites/NAME, #/sites/NAME/analytics, #/sites/NAME/forms[/FORM],
+// #/mail/outbox|inbox|send[/ID], #/tokens, #/system). Each screen is a module
+// exporting render(main, params).
 import { api, setSession, whenSignedOut } from "./api.js";
 import { h, fill, field, errorSlot, action } from "./dom.js";
 import * as sites from "./sites.js";
@@ -13,6 +14,8 @@ const SCREENS = [
   { nav: "Sites", href: "#/sites", match: /^(?:sites)?$/, load: async () => sites },
   { match: /^sites\/([^/]+)$/, section: "Sites", load: () => import("./site.js") },
   { match: /^sites\/([^/]+)\/analytics$/, section: "Sites", load: () => import("./analytics.js") },
+  { match: /^sites\/([^/]+)\/forms$/, section: "Sites", load: () => import("./forms.js") },
+  { match: /^sites\/([^/]+)\/forms\/([^/]+)$/, section: "Sites", load: () => import("./forms.js") },
   { nav: "Mail", href: "#/mail/outbox", match: /^mail(?:\/(outbox|inbox|send)(?:\/([^/]+))?)?$/, load: () => import("./mail.js") },
   { nav: "Tokens", href: "#/tokens", match: /^tokens$/, load: () => import("./tokens.js") },
   { nav: "System", href: "#/system", match: /^system$/, load: () => import("./system.js") },

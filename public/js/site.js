@@ -34,7 +34,13 @@ export async function render(main, name) {
 
 export function tabs(name, current) {
   const link = (id, label, href) => h("a", { href, "aria-current": id === current ? "page" : undefined }, label);
-  return h("nav", { class: "tabs", "aria-label": "Site" }, link("deploys", "Deploys & settings", `#/sites/${seg(name)}`), link("analytics", "Analytics", `#/sites/${seg(name)}/analytics`));
+  return h(
+    "nav",
+    { class: "tabs", "aria-label": "Site" },
+    link("deploys", "Deploys & settings", `#/sites/${seg(name)}`),
+    link("analytics", "Analytics", `#/sites/${seg(name)}/analytics`),
+    link("forms", "Forms", `#/sites/${seg(name)}/forms`),
+  );
 }
 
 /** PUT /api/sites/NAME/files/PATH: a new deploy that is the live one with one file added or replaced. */

@@ -18,6 +18,7 @@ import { settingsApi } from "./settings.ts";
 import { sessionApi } from "./session.ts";
 import { systemApi } from "./system.ts";
 import { mailApi } from "./mail.ts";
+import { formsApi } from "./forms.ts";
 
 export type ApiHandler = (req: Request) => Promise<Response> | Response;
 
@@ -25,6 +26,7 @@ export type ApiHandler = (req: Request) => Promise<Response> | Response;
 export function apiRoutes(app: ApiDeps): Route[] {
   const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
     healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi, mailApi,
+    formsApi,
   ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));
 }

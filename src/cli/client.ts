@@ -5,7 +5,7 @@ import ignore from "ignore";
 import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { formatSize, Progress } from "./progress.ts";
-import { isHiddenPath } from "../vfs/paths.ts";
+import { isHiddenPath, isReservedPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
   server: { type: "string", description: "the Fazt server", default: "http://localhost:8080" },
@@ -54,6 +54,20 @@ export class Client {
       throw new Error(e?.message ?? `HTTP ${res.status}`);
     }
     return json as T;
+  }
+
+  /** A GET whose answer is not JSON (a CSV export): the response when it is 2xx, else the API's error. */
+  async download(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.server + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (err) {
+      throw new Error(`cannot reach ${this.server}: ${(err as Error).message}`);
+    }
+    if (res.ok) return res;
+    const e = ((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error;
+    if (res.status === 401 && !this.token) throw new Error("no token: pass --token or set FAZT_TOKEN");
+    throw new Error(e?.message ?? `HTTP ${res.status}`);
   }
 }
 
@@ -231,7 +245,9 @@ export function listFiles(
       }
       if (st.isDirectory()) {
         if (!ig.ignores(rel + "/")) walk(full);
-      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`))) out.push({ abs: full, path: "/" + rel, size: st.size });
+      } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`)) && !isReservedPath(`/${rel}`)) {
+        out.push({ abs: full, path: "/" + rel, size: st.size });
+      }
     }
   };
   walk(dir);

@@ -90,7 +90,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "site set",
-    summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles (no arguments: show them).",
+    summary: "Change a site's settings: spa, hsts, trailing_slash, not_found, headers.NAME, dotfiles, forms (no arguments: show them).",
     load: async () => (await import("./client.ts")).siteSetCommand,
   },
   {
@@ -119,6 +119,11 @@ export const COMMANDS: CommandEntry[] = [
     name: "mail show",
     summary: "One message: an outbox entry with its attempts (out_...) or received mail (in_...).",
     load: async () => (await import("./mail.ts")).mailShowCommand,
+  },
+  {
+    name: "forms",
+    summary: "A site's forms and their submission counts; with NAME its latest submissions (--csv: all of them as CSV).",
+    load: async () => (await import("./forms.ts")).formsCommand,
   },
   {
     name: "service install",

@@ -1,6 +1,6 @@
 import type { CommandBody, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
+import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
 import { startServer } from "../server/index.ts";
 import { VERSION } from "../core/version.ts";
 import { log } from "../log/index.ts";
@@ -76,6 +76,10 @@ export function serveConfig(flags: ParsedArgs): ServerConfig {
       sitePerMinute: positiveInt(s("mail-rate"), "mail-rate", DEFAULT_MAIL.sitePerMinute),
       smtpMaxBytes: positiveInt(s("smtp-max-bytes"), "smtp-max-bytes", DEFAULT_MAIL.smtpMaxBytes),
     },
+    forms: {
+      clientPerMinute: positiveInt(s("forms-client-rate"), "forms-client-rate", DEFAULT_FORMS.clientPerMinute),
+      sitePerMinute: positiveInt(s("forms-site-rate"), "forms-site-rate", DEFAULT_FORMS.sitePerMinute),
+    },
   };
 }
 
@@ -104,6 +108,8 @@ export const serveCommand: CommandBody = {
     "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
     "mail-allow-from": { type: "string", description: "sender domains allowed besides those sites own, comma-separated" },
     "mail-rate": { type: "string", description: "messages one site may send per minute (default 60)" },
+    "forms-client-rate": { type: "string", description: "form submissions one client may make per minute (default 10)" },
+    "forms-site-rate": { type: "string", description: "form submissions one site may receive per minute (default 120)" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
     "access-log": { type: "boolean", description: "one JSON line per request on stderr (written in batches)" },
     "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },

@@ -25,7 +25,17 @@ export interface ServerConfig {
   limits: Limits;
   analytics: AnalyticsConfig;
   mail: MailConfig;
+  forms: FormsConfig;
 }
+
+export interface FormsConfig {
+  /** Submissions one client may make per minute, over all sites (--forms-client-rate). */
+  clientPerMinute: number;
+  /** Submissions one site may receive per minute (--forms-site-rate). */
+  sitePerMinute: number;
+}
+
+export const DEFAULT_FORMS: FormsConfig = { clientPerMinute: 10, sitePerMinute: 120 };
 
 export interface MailConfig {
   /** Sender domains allowed besides those sites own (--mail-allow-from). */

@@ -10,6 +10,7 @@ import m0009 from "../../migrations/0009_deploy_activations.sql" with { type: "t
 import m0011 from "../../migrations/0011_immutable_files.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_mail.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_sessions.sql" with { type: "text" };
+import m0015 from "../../migrations/0015_forms.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: "0011_immutable_files.sql", sql: m0011 },
   { version: 12, name: "0012_mail.sql", sql: m0012 },
   { version: 13, name: "0013_sessions.sql", sql: m0013 },
+  { version: 15, name: "0015_forms.sql", sql: m0015 },
 ];

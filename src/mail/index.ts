@@ -17,7 +17,7 @@ import { EmailWebhook, webhookKey } from "./webhook.ts";
 export { MAIL_BODY_LIMIT, MailInput, queueMail, senderSite, listOutbox, getOutboxMessage, retryMessage, OUTBOX_STATUSES } from "./outbox.ts";
 export { listInbox, getInboxMessage, inboxAttachment, deleteInboxMessage } from "./inbox.ts";
 export { webhookKey } from "./webhook.ts";
-export { parseDomainList } from "./address.ts";
+export { parseDomainList, parseAddress } from "./address.ts";
 export type { PemPair } from "./smtp.ts";
 
 /** What mail uses of the running server (server/App provides it). */

@@ -23,6 +23,7 @@ import { pathStart } from "../serve/http.ts";
 import { listSites } from "../sites/index.ts";
 import { watchEventLoop } from "../metrics/event-loop.ts";
 import { startMail } from "../mail/index.ts";
+import { FORMS_PREFIX, FormReceiver } from "../forms/index.ts";
 import { CertStorage, storedCertificate } from "../tls/storage.ts";
 import { defaultCertificate } from "../tls/selfsigned.ts";
 
@@ -56,6 +57,7 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
   const analytics = startAnalytics(app);
   const access = startAccessLog(app);
   const trustProxy = app.config.trustProxy;
+  const forms = new FormReceiver(app);
   return (req, server) => {
     const started = access ? performance.now() : 0;
     const target = routes.forHost(req.headers.get("host"));
@@ -74,6 +76,17 @@ export function createFetch(app: App): (req: Request, server: Server<undefined>)
         metrics.count(UNKNOWN, res.status);
         if (access) logAccess(access, req, res, started, clientAddress(req, server, trustProxy));
       });
+    }
+    // The reserved form path, before the site's files and rules: no deploy can shadow it. GET and HEAD pay one compare.
+    if (req.method === "POST") {
+      const start = pathStart(req.url);
+      if (req.url.startsWith(FORMS_PREFIX, start)) {
+        const client = clientAddress(req, server, trustProxy);
+        return after(forms.handle(req, target, client, start), (res) => {
+          metrics.countSite(target.siteId, target.siteName, res.status, 0);
+          if (access) logAccess(access, req, res, started, client);
+        });
+      }
     }
     // Synchronous: no closure per request on the hot path; `served` is read before the next request.
     const { response, status, bytes, pathClass } = sites.handle(req, target);

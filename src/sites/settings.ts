@@ -22,6 +22,13 @@ export interface SiteSettings {
   headers: Record<string, string>;
   /** Serve dotfiles other than .well-known/ (off: they are not published). */
   dotfiles: boolean;
+  /** Forms the site accepts at POST /.fazt/forms/NAME (besides data-fazt-form in its HTML), with whom to notify. */
+  forms: Record<string, FormSettings>;
+}
+
+export interface FormSettings {
+  /** Addresses mailed on each submission (through the outbox). */
+  notify: string[];
 }
 
 export const DEFAULT_SETTINGS: SiteSettings = {
@@ -31,10 +38,28 @@ export const DEFAULT_SETTINGS: SiteSettings = {
   notFound: null,
   headers: {},
   dotfiles: false,
+  forms: {},
 };
 
 const MAX_HSTS_SECONDS = 63_072_000; // two years: the preload list's maximum
 const MAX_DEFAULT_HEADERS = 50;
+
+/** A form's name: a short slug (it is a URL segment and a CSV/mail label). */
+export const FORM_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+export const MAX_FORMS = 50;
+export const MAX_NOTIFY = 10;
+
+const NotifyAddress = v.pipe(v.string(), v.maxLength(320), v.email("is not a mail address"));
+
+const FormsInput = v.pipe(
+  v.record(
+    v.pipe(v.string(), v.regex(FORM_NAME_RE, "a form name is a slug: a-z, 0-9, - and _, at most 40 characters")),
+    v.strictObject({
+      notify: v.optional(v.pipe(v.array(NotifyAddress), v.maxLength(MAX_NOTIFY)), []),
+    }),
+  ),
+  v.check((f) => Object.keys(f).length <= MAX_FORMS, `at most ${MAX_FORMS} forms`),
+);
 
 const SitePath = v.pipe(
   v.string(),
@@ -72,6 +97,7 @@ export const SettingsPatch = v.strictObject({
   not_found: v.optional(v.union([v.null(), SitePath])),
   headers: v.optional(HeadersInput),
   dotfiles: v.optional(v.boolean()),
+  forms: v.optional(FormsInput),
 });
 export type SettingsPatch = v.InferOutput<typeof SettingsPatch>;
 
@@ -84,6 +110,7 @@ export function patchSettings(current: SiteSettings, patch: SettingsPatch): Site
   if (patch.not_found !== undefined) next.notFound = patch.not_found;
   if (patch.headers !== undefined) next.headers = patch.headers;
   if (patch.dotfiles !== undefined) next.dotfiles = patch.dotfiles;
+  if (patch.forms !== undefined) next.forms = patch.forms;
   return next;
 }
 
@@ -102,6 +129,7 @@ export function settingsJson(s: SiteSettings) {
     not_found: s.notFound,
     headers: s.headers,
     dotfiles: s.dotfiles,
+    forms: s.forms,
   };
 }
 

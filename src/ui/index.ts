@@ -11,6 +11,7 @@ import sitesJs from "../../public/js/sites.js" with { type: "file" };
 import siteJs from "../../public/js/site.js" with { type: "file" };
 import uploadJs from "../../public/js/upload.js" with { type: "file" };
 import analyticsJs from "../../public/js/analytics.js" with { type: "file" };
+import formsJs from "../../public/js/forms.js" with { type: "file" };
 import tokensJs from "../../public/js/tokens.js" with { type: "file" };
 import systemJs from "../../public/js/system.js" with { type: "file" };
 import mailJs from "../../public/js/mail.js" with { type: "file" };
@@ -35,6 +36,7 @@ const FILES: Record<string, [string, string]> = {
   "/ui/js/site.js": [siteJs, JS],
   "/ui/js/upload.js": [uploadJs, JS],
   "/ui/js/analytics.js": [analyticsJs, JS],
+  "/ui/js/forms.js": [formsJs, JS],
   "/ui/js/tokens.js": [tokensJs, JS],
   "/ui/js/system.js": [systemJs, JS],
   "/ui/js/mail.js": [mailJs, JS],

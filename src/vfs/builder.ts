@@ -11,7 +11,7 @@ import { formatBytes, VfsError, tooLarge } from "./errors.ts";
 import { DiskGuard } from "./disk.ts";
 import { mimeFor } from "./mime.ts";
 import { GcHint } from "./gc-hint.ts";
-import { deployPath, isHiddenPath } from "./paths.ts";
+import { deployPath, isHiddenPath, isReservedPath } from "./paths.ts";
 import { log } from "../log/index.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
@@ -75,7 +75,7 @@ export class DeployBuilder {
    */
   admit(name: string, declaredSize?: number): string | null {
     const path = deployPath(name, this.limits.maxPathLength);
-    if (!this.includeDotfiles && isHiddenPath(path)) return null;
+    if ((!this.includeDotfiles && isHiddenPath(path)) || isReservedPath(path)) return null;
     if (this.paths.has(path)) throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
     if (this.paths.size + 1 > this.limits.maxFiles) {
       throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${this.limits.maxFiles}; --max-files)`);

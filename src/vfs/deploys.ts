@@ -6,6 +6,7 @@ import { VfsError } from "./errors.ts";
 import { deployRules } from "./rules.ts";
 import { readBlobBytes } from "./read.ts";
 import type { DeployEvents } from "./events.ts";
+import { declaredForms } from "./form-names.ts";
 import { immutableFiles, type PreviousFile } from "./fingerprints.ts";
 
 export interface ManifestEntry {
@@ -47,13 +48,14 @@ export interface CreateDeployOptions {
  * incremental commit): one transaction writes the deploy, ends its upload,
  * optionally makes it live and prunes old deploys. `_redirects` and
  * `_headers` are parsed first: a malformed line throws a RulesError (400)
- * naming it, and nothing is written. Which files are fingerprinted (served
- * `immutable`) is decided here against the live deploy it follows and
- * stored per file. Precompressed variants follow in the background.
+ * naming it, and nothing is written. Forms declared in the HTML
+ * (`data-fazt-form`) are listed in the config too. Which files are
+ * fingerprinted (served `immutable`) is decided here against the live deploy
+ * it follows and stored per file. Precompressed variants follow in the background.
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
   const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)), opts.hosts);
-  const config = { ...(opts.config as object | undefined), ...rules };
+  const config = { ...(opts.config as object | undefined), ...rules, forms: declaredForms(store.write, entries) };
   const info = store.tx(() => {
     const id = randomId(10);
     const bytes = entries.reduce((n, e) => n + e.size, 0);

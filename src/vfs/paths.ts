@@ -62,8 +62,14 @@ export function isHiddenPath(path: string): boolean {
   return segments.some((seg, i) => seg.startsWith(".") && !(i === 0 && seg === ".well-known" && segments.length > 1));
 }
 
+/** /.fazt/ belongs to the server (POST /.fazt/forms/NAME): never published, whatever the dotfiles setting. */
+export function isReservedPath(path: string): boolean {
+  return path === "/.fazt" || path.startsWith("/.fazt/");
+}
+
 /** Refuse a hidden path named on purpose (a single-file PUT, a manifest): leaving it out silently would mislead. */
 export function assertPublishable(path: string, includeDotfiles: boolean): void {
+  if (isReservedPath(path)) throw new VfsError(400, "reserved_path", `${path} is under /.fazt/, which the server reserves for itself`);
   if (includeDotfiles || !isHiddenPath(path)) return;
   throw new VfsError(
     400,
