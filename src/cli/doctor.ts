@@ -22,7 +22,7 @@ interface Finding {
 
 const DAY_MS = 86_400_000;
 /** A WAL this large means checkpoints cannot finish (a reader holds an old snapshot). */
-export const WAL_WARN_BYTES = 256 * MiB;
+const WAL_WARN_BYTES = 256 * MiB;
 /** Let's Encrypt certificates renew 30 days before expiry; still unrenewed at 14 days is a problem. */
 const CERT_WARN_DAYS = 14;
 const PROBE_TIMEOUT_MS = 2000;
@@ -216,7 +216,7 @@ interface DoctorOptions {
   dnsServer: string | null;
 }
 
-export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
+async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   const listeners = [
     ...(opts.http ? [{ scheme: "http" as const, addr: opts.http }] : []),
     ...(opts.https ? [{ scheme: "https" as const, addr: opts.https }] : []),

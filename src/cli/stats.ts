@@ -24,7 +24,7 @@ export const statsCommand: CommandBody = {
   },
 };
 
-export function formatReport(r: AnalyticsReport): string {
+function formatReport(r: AnalyticsReport): string {
   const t = r.totals;
   const out = [
     `${r.site}: ${r.from} to ${r.to} (UTC)`,

@@ -1,7 +1,7 @@
 // Byte counts for people: exact for configured limits, rounded for sizes.
-export const KiB = 1024;
+const KiB = 1024;
 export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
+const GiB = 1024 * MiB;
 
 /** A limit as configured: "1 GiB", "100 MiB", else the exact byte count. */
 export function formatLimit(n: number): string {

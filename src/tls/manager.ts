@@ -10,7 +10,7 @@ import { RateLimitedError, type AcmeIssuer } from "./acme.ts";
 import { defaultCertificate, type PemPair } from "./selfsigned.ts";
 import { log } from "../log/index.ts";
 
-export interface ManagedCert {
+interface ManagedCert {
   name: string;
   certPem: string;
   keyPem: string;
@@ -30,7 +30,7 @@ export interface TlsEntry {
   serverName?: string;
 }
 
-export interface ManagerOptions {
+interface ManagerOptions {
   /** How often to look for missing, due or elsewhere-renewed certificates. */
   checkIntervalMs: number;
   /** Orders running at once. */

@@ -15,9 +15,9 @@ import type { DeployBuilder } from "./builder.ts";
 import { badArchive, deployTooLarge, tooManyFiles, VfsError } from "./errors.ts";
 import { GcHint } from "./gc-hint.ts";
 
-export type ArchiveKind = "tar" | "tar.gz" | "zip";
+type ArchiveKind = "tar" | "tar.gz" | "zip";
 
-export interface ArchiveLimits {
+interface ArchiveLimits {
   maxDeployBytes: number;
   maxFiles: number;
 }
@@ -36,7 +36,7 @@ interface ByteReader {
   cancel(): Promise<void>;
 }
 
-export function detectArchive(head: Uint8Array): ArchiveKind | null {
+function detectArchive(head: Uint8Array): ArchiveKind | null {
   if (head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
   if (head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))) return "zip";
   if (head.length >= 262 && Buffer.from(head.subarray(257, 262)).toString("latin1") === "ustar") return "tar";

@@ -15,7 +15,7 @@ import { deployPath, isHiddenPath, isReservedPath } from "./paths.ts";
 import { log } from "../log/index.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
-export const UPLOAD_TTL_MS = 60 * 60 * 1000;
+const UPLOAD_TTL_MS = 60 * 60 * 1000;
 
 // Small files are buffered and written together: one transaction per batch.
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -32,7 +32,7 @@ export function openUpload(store: Store, siteId: number, kind: "stream" | "incre
   return id;
 }
 
-export function touchUpload(store: Store, uploadId: string): void {
+function touchUpload(store: Store, uploadId: string): void {
   store.write.query("UPDATE uploads SET expires_at = ? WHERE id = ?").run(Date.now() + UPLOAD_TTL_MS, uploadId);
 }
 

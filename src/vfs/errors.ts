@@ -9,7 +9,7 @@ export function badArchive(message: string): VfsError {
   return new VfsError(400, "invalid_archive", message);
 }
 
-export function tooLarge(code: string, message: string): VfsError {
+function tooLarge(code: string, message: string): VfsError {
   return new VfsError(413, code, message);
 }
 

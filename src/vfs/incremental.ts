@@ -11,7 +11,7 @@ import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.t
 import { mimeFor } from "./mime.ts";
 import { assertPublishable, deployPath } from "./paths.ts";
 
-export interface IncrementalUpload {
+interface IncrementalUpload {
   id: string;
   /** Hashes this site must upload: all but the contents its own deploys and uploads already reference. */
   required: string[];
@@ -66,7 +66,7 @@ interface UploadRow {
 }
 
 /** The manifest of an open incremental upload of this site, or 404. */
-export function uploadManifest(store: Store, siteId: number, uploadId: string): Record<string, string> {
+function uploadManifest(store: Store, siteId: number, uploadId: string): Record<string, string> {
   const row = store.write
     .query("SELECT manifest FROM uploads WHERE id = ? AND site_id = ? AND kind = 'incremental' AND expires_at >= ?")
     .get(uploadId, siteId, Date.now()) as UploadRow | null;
@@ -92,7 +92,7 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
   if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
 }
 
-export interface CommitOptions {
+interface CommitOptions {
   limits: Limits;
   activate: boolean;
   createdBy?: string;

@@ -14,14 +14,14 @@ export interface FileMeta {
 }
 
 /** A precompressed form of a content ("br" or "gzip"). */
-export interface Variant {
+interface Variant {
   encoding: "br" | "gzip";
   blobId: number;
   size: number;
   chunks: number;
 }
 
-export interface DeployRecord {
+interface DeployRecord {
   siteId: number;
   createdAt: number;
 }
