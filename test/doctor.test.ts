@@ -111,8 +111,10 @@ test("an expired certificate FAILs, a valid one is ok", async () => {
   try {
     // Certificates without their keys: the listing reads the certificate alone.
     new CertStorage(store).storeAll({
-      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]: await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
-      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]: await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
+      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]:
+        await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
+      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]:
+        await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
     });
   } finally {
     store.close();

@@ -197,7 +197,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let smtpPort: number | null = null;
   try {
     const certs = new CertStorage(store);
-    smtpPort = await startMail(app, { certificateFor: (name) => certs.loadCertificate(name), defaultCertificate: () => defaultCertificate(certs) });
+    smtpPort = await startMail(app, {
+      certificateFor: (name) => certs.loadCertificate(name),
+      defaultCertificate: () => defaultCertificate(certs),
+    });
   } catch (err) {
     if (http) await drain(http);
     await app.shutdown();

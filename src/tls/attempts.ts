@@ -36,13 +36,19 @@ export function recordAttempt(store: Pick<Store, "write">, name: string): void {
 
 export function recordSuccess(store: Pick<Store, "write">, name: string): void {
   store.write
-    .query("UPDATE certificate_status SET failures = 0, first_failure_at = NULL, last_error = NULL, next_attempt_at = 0, updated_at = ? WHERE name = ?")
+    .query(
+      `UPDATE certificate_status SET failures = 0, first_failure_at = NULL, last_error = NULL, next_attempt_at = 0, updated_at = ?
+       WHERE name = ?`,
+    )
     .run(Date.now(), name);
 }
 
 export function recordFailure(store: Pick<Store, "write">, failed: Omit<Attempts, "last_error"> & { last_error: string }): void {
   store.write
-    .query("UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE name = ?")
+    .query(
+      `UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ?
+       WHERE name = ?`,
+    )
     .run(failed.failures, failed.first_failure_at, failed.last_error, failed.next_attempt_at, Date.now(), failed.name);
 }
 

@@ -228,7 +228,8 @@ export class CertificateManager {
     if (err instanceof RateLimitedError) next = Math.max(next, err.retryAt);
     const gaveUp = now - firstFailure >= GIVE_UP_AFTER_MS;
     if (gaveUp) next = GAVE_UP;
-    recordFailure(this.app.store, { name, failures, first_failure_at: firstFailure, last_error: err.message.slice(0, 1000), next_attempt_at: next });
+    const lastError = err.message.slice(0, 1000);
+    recordFailure(this.app.store, { name, failures, first_failure_at: firstFailure, last_error: lastError, next_attempt_at: next });
     log.warn(gaveUp ? "certificate: giving up after 30 days of failures" : "certificate order failed", {
       name,
       failures,

@@ -125,7 +125,10 @@ export class CertStorage extends CertReader {
 
   store(key: string, value: string): void {
     this.db.write
-      .query("INSERT INTO certificates (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
+      .query(
+        `INSERT INTO certificates (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
       .run(key, new TextEncoder().encode(value), Date.now());
   }
 
