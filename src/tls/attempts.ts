@@ -43,7 +43,7 @@ export function recordSuccess(store: Pick<Store, "write">, name: string): void {
     .run(Date.now(), name);
 }
 
-export function recordFailure(store: Pick<Store, "write">, failed: Omit<Attempts, "last_error"> & { last_error: string }): void {
+export function recordFailure(store: Pick<Store, "write">, failed: Attempts): void {
   store.write
     .query(
       `UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ?
