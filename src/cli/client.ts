@@ -4,7 +4,8 @@ import { join, relative, sep } from "node:path";
 import ignore from "ignore";
 import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { formatSize, Progress } from "./progress.ts";
+import { Progress } from "./progress.ts";
+import { formatSize } from "../core/bytes.ts";
 import { isHiddenPath, isReservedPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {

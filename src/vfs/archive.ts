@@ -12,8 +12,7 @@ import { SQLiteError } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { CHUNK_SIZE, StagedBlob } from "./content.ts";
 import type { DeployBuilder } from "./builder.ts";
-import { formatBytes } from "./builder.ts";
-import { badArchive, tooLarge, VfsError } from "./errors.ts";
+import { badArchive, deployTooLarge, tooManyFiles, VfsError } from "./errors.ts";
 import { GcHint } from "./gc-hint.ts";
 
 export type ArchiveKind = "tar" | "tar.gz" | "zip";
@@ -29,7 +28,7 @@ function archiveBudget(l: ArchiveLimits): number {
 }
 
 function budgetError(l: ArchiveLimits) {
-  return tooLarge("deploy_too_large", `the archive is larger than the deploy size limit allows (${formatBytes(l.maxDeployBytes)}; --max-deploy-bytes)`);
+  return deployTooLarge(l.maxDeployBytes, ", counting the archive's own framing");
 }
 
 interface ByteReader {
@@ -167,7 +166,7 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
     const directoryOffset = zip.readEntryCursor as unknown as number;
     assertDirectoryFits(zip.entryCount, directoryOffset, size);
     if (zip.entryCount > limits.maxFiles) {
-      throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
+      throw tooManyFiles(limits.maxFiles);
     }
     const extents = new Extents(directoryOffset);
     for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {

@@ -56,7 +56,7 @@ export class VfsReader {
   private configStmt: Statement;
   private notFoundStmt: Statement;
 
-  constructor(private readonly store: Store) {
+  constructor(store: Store) {
     const db = store.read;
     // Hot files are served from the handler's memory cache, so the reader
     // gains little from mmap, and mapped pages of big files count as resident
