@@ -4,7 +4,7 @@ import { getDomain } from "tldts";
 import { HttpError, limitError } from "../http/errors.ts";
 import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type SiteSettings } from "./settings.ts";
 
-export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
+export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings, type TrailingSlash } from "./settings.ts";
 
 export class SiteError extends HttpError {}
 
