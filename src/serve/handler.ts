@@ -6,7 +6,9 @@
 // bodies, variants and 304s), cloned per request. Misses cost a few indexed
 // SQL lookups. Big files stream chunk rows with backpressure.
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
-import type { SiteRoute } from "./routes.ts";
+import type { Server } from "bun";
+import type { HostRoute, SiteRoute } from "./routes.ts";
+import { gateFor, GRANTED, PRIVATE, Protection, type Gate } from "./protect.ts";
 import { ByteCache, type Slot } from "./cache.ts";
 import { compileRules, headersFor, matchRedirect, queryMatters, splitPath, substitute } from "./rules.ts";
 import type { CompiledRules, Params, SplitPath } from "./rules.ts";
@@ -143,6 +145,8 @@ interface DeployContext {
   siteHeaders: HeaderList | null;
   /** The plain 404 of this context (with the site's headers), cloned per answer. */
   notFound: Response;
+  /** What protects this site and deploy, or null: nothing to check per request. */
+  gate: Gate | null;
 }
 
 /**
@@ -157,7 +161,20 @@ export interface Served {
   bytes: number;
   /** PATH_CLASSES index: the served file's type, CLASS_NONE when no file was served. */
   pathClass: number;
+  /**
+   * Set when a protected request waits for a password check (on the thread
+   * pool): the answer then comes from this instead (the fields above are unused).
+   */
+  pending: Promise<Served> | null;
 }
+
+/** Not checked yet (the request's protection, if any, is checked in answer). */
+const UNCHECKED = -1;
+
+/** Placeholder while `pending`; never sent. */
+const PENDING = new Response(null, { status: 503 });
+
+const NO_PROTECTION = new Protection({ tokenOpens: () => false, client: () => "unknown" });
 
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
@@ -169,11 +186,12 @@ export class SiteHandler {
   /** Per deploy id, oldest first: survives invalidate(). */
   private readonly deployData = new Map<string, DeployData>();
   private deployDataWeight = 0;
-  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE };
+  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE, pending: null };
 
   constructor(
     private readonly vfs: VfsReader,
     cacheBytes = DEFAULT_CACHE_BYTES,
+    private readonly protection = NO_PROTECTION,
   ) {
     this.cache = new ByteCache(cacheBytes);
   }
@@ -203,22 +221,40 @@ export class SiteHandler {
     this.byDeploy.clear();
   }
 
-  handle(req: Request, route: SiteRoute): Served {
+  handle(req: Request, route: HostRoute, server: Server<undefined> | null = null, checked = UNCHECKED): Served {
     const served = this.served;
     served.bytes = 0;
     served.pathClass = CLASS_NONE;
-    const response = this.answer(req, route);
+    served.pending = null;
+    const response = this.answer(req, route, server, checked);
     served.response = response;
     served.status = response.status;
     return served;
   }
 
-  private answer(req: Request, route: SiteRoute): Response {
+  /** POST /.fazt/login on a site host: the site's sign-in form. */
+  login(req: Request, route: HostRoute, server: Server<undefined> | null): Promise<Response> {
+    const ctx = route.deployId === null ? null : this.contextOf(route, route.deployId);
+    return this.protection.login(req, ctx?.gate ?? null, route.host, server);
+  }
+
+  /** The answer once a password check finished: a copy, since `served` belongs to the next request by then. */
+  private afterCheck(req: Request, route: HostRoute, server: Server<undefined> | null, result: number | Response): Served {
+    if (result instanceof Response) return { response: result, status: result.status, bytes: 0, pathClass: CLASS_NONE, pending: null };
+    return { ...this.handle(req, route, server, result) };
+  }
+
+  private contextOf(route: SiteRoute, deployId: string): DeployContext | null {
+    let ctx = this.contexts.get(route);
+    if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, deployId)));
+    return ctx;
+  }
+
+  private answer(req: Request, route: HostRoute, server: Server<undefined> | null, checked: number): Response {
     const method = req.method;
     const head = method === "HEAD";
     if (route.deployId === null) return head || method === "GET" ? this.notFound(NOT_FOUND) : this.notAllowed(null);
-    let ctx = this.contexts.get(route);
-    if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, route.deployId)));
+    const ctx = this.contextOf(route, route.deployId);
     if (ctx === null) return head || method === "GET" ? this.notFound(NOT_FOUND) : this.notAllowed(null);
     if (!head && method !== "GET") return this.notAllowed(ctx);
     const url = req.url;
@@ -227,6 +263,21 @@ export class SiteHandler {
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
     if (rawPath.length > MAX_PATH_CHARS) return this.plain(414, `path longer than ${MAX_PATH_CHARS} characters\n`, ctx.siteHeaders);
     const query = q < 0 ? "" : url.slice(q + 1);
+    if (ctx.gate === null) return this.answerPath(req, ctx, head, rawPath, query);
+    // Protected: the decision is made per request, before any cached answer is used.
+    const check = checked === UNCHECKED ? this.protection.check(req, ctx.gate, route.host, rawPath, query, server) : checked;
+    if (check instanceof Response) return check;
+    if (check instanceof Promise) {
+      this.served.pending = check.then((result) => this.afterCheck(req, route, server, result));
+      return PENDING; // not sent: the server answers from `pending`
+    }
+    const response = this.answerPath(req, ctx, head, rawPath, query);
+    // Shared caches must never keep an answer that needed a password.
+    if (check === GRANTED) response.headers.set("cache-control", PRIVATE);
+    return response;
+  }
+
+  private answerPath(req: Request, ctx: DeployContext, head: boolean, rawPath: string, query: string): Response {
     // Only paths that a rule with query conditions matches are remembered per query string.
     const key = query !== "" && queryMatters(ctx.data.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
     const entry = this.cache.get(ctx.entries, key) ?? this.misses.get(ctx.misses, key) ?? this.remember(ctx, key, rawPath, query);
@@ -345,6 +396,7 @@ export class SiteHandler {
       notFoundPage: settings.notFound,
       siteHeaders,
       notFound: siteHeaders ? new Response(NOT_FOUND_HTML, { status: 404, headers: [...Object.entries(PLAIN_HEADERS), ...siteHeaders] }) : NOT_FOUND,
+      gate: gateFor(route, data.rules.auth),
     };
   }
 
