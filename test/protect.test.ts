@@ -164,15 +164,26 @@ describe("Basic-Auth in _headers", () => {
   });
 
   test("a malformed Basic-Auth line fails the deploy naming the line, never the password", async () => {
-    const body = await makeTarGz([
-      { name: "index.html", data: "x" },
-      { name: "_headers", data: `/*\n  Basic-Auth: alice:${ALICE} ${CAROL}\n` },
-    ]);
-    const res = await api(f, "/api/sites/app/deploys", { method: "POST", body });
-    const text = await res.text();
-    bodies.push(text);
-    expect(res.status).toBe(400);
-    expect(text).toContain("_headers line 2");
+    const many = Array.from({ length: 101 }, (_, i) => `u${i}:${CAROL}${i}`).join(" ");
+    const cases: [string, string][] = [
+      [`/*\n  Basic-Auth: alice:${ALICE} ${CAROL}\n`, "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)"],
+      [`/*\n  Basic-Auth: alice:${ALICE} :${CAROL}\n`, "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)"],
+      [`/*\n  Basic-Auth: alice:\n`, "_headers line 2: Basic-Auth credential 1 is not user:password (a user and a password, no spaces)"],
+      [`/*\n  Basic-Auth:\n`, "_headers line 2: Basic-Auth needs at least one user:password"],
+      [`/*\n  X-A: b\nBasic-Auth: alice:${ALICE}\n`, "_headers line 3: a Basic-Auth line must be indented under a path line"],
+      [`/*\n  basic-auth: alice:${ALICE}\x01\n`, "_headers line 2: Basic-Auth credential 1 contains a control character"],
+      [`/*\n  Basic-Auth: ${many}\n`, "_headers line 2: more Basic-Auth credentials than the limit (100 per file)"],
+    ];
+    for (const [file, message] of cases) {
+      const body = await makeTarGz([
+        { name: "index.html", data: "x" },
+        { name: "_headers", data: file },
+      ]);
+      const res = await api(f, "/api/sites/app/deploys", { method: "POST", body });
+      const text = await res.text();
+      bodies.push(text);
+      expect([res.status, JSON.parse(text).error.message]).toEqual([400, message]);
+    }
     expect((await get("app.localhost", "/private/doc", { "x-forwarded-for": newClient() })).status).toBe(401);
   });
 });
@@ -281,7 +292,7 @@ describe("site password", () => {
       await page.goto(`http://locked.localhost:${f.port}/`);
       expect(await page.textContent("h1")).toBe("members only");
       // No script may read the cookie.
-      expect(await page.evaluate(() => document.cookie)).toBe("");
+      expect(await page.evaluate("document.cookie")).toBe("");
     } finally {
       await browser.close();
     }

@@ -247,6 +247,7 @@ export function parseHeaders(text: string, hosts: readonly string[] = []): Heade
     const trimmed = raw.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
     if (!/^\s/.test(raw)) {
+      if (isBasicAuth(trimmed)) throw unindentedBasicAuth(line);
       countRule("_headers", line, rules.length + 1);
       patterns.check(line, trimmed, "path");
       current = { line, path: trimmed, headers: [] };
@@ -282,9 +283,19 @@ function tooManyCredentials(line: number): RulesError {
  * null for any other line. Errors name the user and the position, never the
  * secret (they reach API answers and logs).
  */
-function basicAuthLine(line: number, text: string): [string, string][] | null {
+function isBasicAuth(text: string): boolean {
   const colon = text.indexOf(":");
-  if (colon <= 0 || text.slice(0, colon).trim().toLowerCase() !== "basic-auth") return null;
+  return colon > 0 && text.slice(0, colon).trim().toLowerCase() === "basic-auth";
+}
+
+/** Read as a path, the line's text (its passwords) would be quoted in the error. */
+function unindentedBasicAuth(line: number): RulesError {
+  return new RulesError("_headers", line, "a Basic-Auth line must be indented under a path line");
+}
+
+function basicAuthLine(line: number, text: string): [string, string][] | null {
+  if (!isBasicAuth(text)) return null;
+  const colon = text.indexOf(":");
   const items = text.slice(colon + 1).trim().split(/[ \t]+/).filter((i) => i !== "");
   if (items.length === 0) throw new RulesError("_headers", line, "Basic-Auth needs at least one user:password");
   return items.map((item, i) => {
@@ -308,7 +319,7 @@ function checkedHash(line: number, user: string, secret: string): string {
  * A `_headers` text with every Basic-Auth password replaced by its hash, or
  * null when it has none to replace. Runs when the file arrives, before any
  * byte of it is stored: the password never reaches the database. Hashing runs
- * on Bun's thread pool, a few at a time.
+ * on Bun's thread pool, one at a time.
  */
 export async function sealHeaders(text: string): Promise<string | null> {
   const all = lines("_headers", text);
@@ -317,6 +328,7 @@ export async function sealHeaders(text: string): Promise<string | null> {
   const out: string[] = [];
   for (let i = 0; i < all.length; i++) {
     const raw = all[i]!;
+    if (!/^\s/.test(raw) && isBasicAuth(raw.trim())) throw unindentedBasicAuth(i + 1);
     const credentials = /^\s/.test(raw) ? basicAuthLine(i + 1, raw.trim()) : null;
     if (!credentials) {
       out.push(raw);
@@ -324,9 +336,9 @@ export async function sealHeaders(text: string): Promise<string | null> {
     }
     count += credentials.length;
     if (count > RULES_LIMITS.credentials) throw tooManyCredentials(i + 1);
-    const sealed = await Promise.all(
-      credentials.map(async ([user, secret]) => `${user}:${isPasswordHash(secret) ? secret : await hashPassword(secret)}`),
-    );
+    // One at a time: each hash holds 19 MiB of a pool thread while it runs.
+    const sealed: string[] = [];
+    for (const [user, secret] of credentials) sealed.push(`${user}:${isPasswordHash(secret) ? secret : await hashPassword(secret)}`);
     changed ||= credentials.some(([, secret]) => !isPasswordHash(secret));
     // One line as written while it fits the line limit (error line numbers stay those of the file), else one per credential.
     const joined = `  Basic-Auth: ${sealed.join(" ")}`;
