@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import * as x509 from "@peculiar/x509";
 import { cleanup, runFazt, startFazt, tempDir } from "./helpers/fazt.ts";
 import { Store } from "../src/db/index.ts";
-import { CertStorage } from "../src/tls/storage.ts";
+import { CertStorage, certificateKeyPrefix } from "../src/tls/storage.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
@@ -109,9 +109,12 @@ test("an expired certificate FAILs, a valid one is ok", async () => {
   const day = 86_400_000;
   const now = Date.now();
   try {
+    // Certificates without their keys: the listing reads the certificate alone.
     new CertStorage(store).storeAll({
-      "certificates/acme-test/old.example.com/old.example.com.crt": await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
-      "certificates/acme-test/new.example.com/new.example.com.crt": await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
+      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]:
+        await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
+      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]:
+        await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
     });
   } finally {
     store.close();
@@ -133,7 +136,7 @@ describe("a full disk", () => {
       const port = String(await freePort());
       const roomy = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
       // 80 MiB is above the 64 MiB floor: fine until it fills up.
-      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok   disk +[0-9.]+ MiB free of 80\.0 MiB/);
+      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok   disk +[0-9.]+ MiB free of 80 MiB/);
       expect(roomy.code).toBe(0);
       const fd = openSync(join(mnt, "filler"), "w");
       try {
@@ -145,7 +148,7 @@ describe("a full disk", () => {
         closeSync(fd);
       }
       const full = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
-      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +0\.0 MiB free of 80\.0 MiB .*deploys stop, writes may fail/);
+      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +[0-9.]+ (B|KiB) free of 80 MiB .*deploys stop, writes may fail/);
       expect(lines(full.stdout, "integrity")[0]).toStartWith("ok");
       expect(full.code).toBe(1);
     } finally {

@@ -21,7 +21,7 @@ export interface SiteRoute {
 export type HostRoute = SiteRoute & { host: string };
 
 /** What a Host header leads to. */
-export type HostTarget = HostRoute | "admin" | null;
+type HostTarget = HostRoute | "admin" | null;
 
 const HOST_CACHE_MAX = 1024;
 

@@ -25,7 +25,7 @@ import { listSites } from "../sites/index.ts";
 import { watchEventLoop } from "../metrics/event-loop.ts";
 import { startMail } from "../mail/index.ts";
 import { FORMS_PREFIX, FormReceiver } from "../forms/index.ts";
-import { CertStorage, storedCertificate } from "../tls/storage.ts";
+import { CertStorage } from "../tls/storage.ts";
 import { defaultCertificate } from "../tls/selfsigned.ts";
 
 function onError(err: Error): Response {
@@ -33,7 +33,7 @@ function onError(err: Error): Response {
   return new Response("internal error\n", { status: 500 });
 }
 
-export interface RunningServer {
+interface RunningServer {
   app: App;
   httpPort: number | null;
   httpsPort: number | null;
@@ -43,7 +43,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
+function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
   const ui = createUi();
   const trustProxy = app.config.trustProxy;
@@ -220,7 +220,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let smtpPort: number | null = null;
   try {
     const certs = new CertStorage(store);
-    smtpPort = await startMail(app, { certificateFor: (name) => storedCertificate(certs, name), defaultCertificate: () => defaultCertificate(certs) });
+    smtpPort = await startMail(app, {
+      certificateFor: (name) => certs.loadCertificate(name),
+      defaultCertificate: () => defaultCertificate(certs),
+    });
   } catch (err) {
     if (http) await drain(http);
     await app.shutdown();

@@ -98,7 +98,7 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
 }
 
 /** Whether a pattern matches more than one path (a placeholder, glob or splat). */
-export function isDynamic(segments: readonly PatternSegment[]): boolean {
+function isDynamic(segments: readonly PatternSegment[]): boolean {
   return segments.some((s) => s.kind !== "literal");
 }
 
@@ -128,7 +128,7 @@ function checkCookieDomain(value: string, hosts: readonly string[]): string | nu
 
 // ---- files ------------------------------------------------------------------
 
-function tooBig(file: RulesFile): RulesError {
+export function tooBig(file: RulesFile): RulesError {
   return new RulesError(file, 1, `the file is larger than the rules file limit (${RULES_LIMITS.fileBytes} bytes)`, "rules_file_too_large");
 }
 
