@@ -24,7 +24,17 @@ const settings = async () => ((await (await api(f, "/api/sites/app/settings")).j
 
 describe("site settings", () => {
   test("defaults, then a patch changes only what it names", async () => {
-    const defaults = { spa: null, hsts: null, trailing_slash: "auto", not_found: null, headers: {}, dotfiles: false, forms: {} };
+    const defaults = {
+      spa: null,
+      hsts: null,
+      trailing_slash: "auto",
+      not_found: null,
+      headers: {},
+      dotfiles: false,
+      forms: {},
+      password: false,
+      private_previews: false,
+    };
     expect(await settings()).toEqual(defaults);
     expect((await patch({ trailing_slash: "never", headers: { "X-Robots-Tag": "noindex" } })).status).toBe(200);
     expect((await patch({ hsts: 3600 })).status).toBe(200);
@@ -36,6 +46,8 @@ describe("site settings", () => {
       headers: { "X-Robots-Tag": "noindex" },
       dotfiles: false,
       forms: {},
+      password: false,
+      private_previews: false,
     });
     expect((await patch({ hsts: null, trailing_slash: "auto", headers: {} })).status).toBe(200);
   });

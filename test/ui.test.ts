@@ -291,7 +291,7 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
   const spa = await site("/some/client/route");
   expect(spa.status).toBe(200);
   expect(await spa.text()).toContain("version one");
-  // trailing_slash, not_found and headers are stored (serving them is the serving layer's, not the UI's).
+  // trailing_slash, not_found and headers are stored and applied (test/settings-serve.test.ts checks how).
   const settingsNow = async () => {
     const res = await fetch(`${f.url}/api/sites/blog/settings`, { headers: { authorization: `Bearer ${f.token}` } });
     return ((await res.json()) as { settings: unknown }).settings;
@@ -305,6 +305,8 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
     headers: { "X-Fazt-Test": "from the ui" },
     dotfiles: true,
     forms: {},
+    password: false,
+    private_previews: false,
   });
 
   // Now the dotfile is published.
@@ -332,6 +334,23 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
   expect(await settingsNow()).toEqual(settings);
   await shot("site-settings");
   await accessible("site with errors in its settings");
+
+  // A site password and private previews: the site answers its sign-in page, then is public again once removed.
+  await page.getByLabel("404 page (empty: the nearest 404.html)").fill("/about/index.html");
+  await page.getByLabel("Header 1 name").fill("X-Fazt-Test");
+  await page.getByLabel(/^Site password/).fill("a password from the ui");
+  await page.getByLabel("Private previews: previews need the site password or an API token").check();
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByText("A site password is set.").waitFor();
+  expect(await settingsNow()).toEqual({ ...(settings as object), password: true, private_previews: true });
+  const locked = await site("/");
+  expect([locked.status, await locked.text()]).toEqual([401, expect.stringContaining('action="/.fazt/login"')]);
+  await page.getByLabel("Remove the site password").check();
+  await page.getByLabel("Private previews: previews need the site password or an API token").uncheck();
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByText("No site password: the site is public.").waitFor();
+  expect(await settingsNow()).toEqual(settings);
+  expect((await site("/")).status).toBe(200);
   expect(expectedNetworkErrors).toBe(0);
   expect(problems).toEqual([]);
 }, 60_000);

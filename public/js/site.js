@@ -196,6 +196,17 @@ function settingsCard(base, site) {
   const dotfiles = h("input", { type: "checkbox", id: "dotfiles", name: "dotfiles" });
   const dotfilesError = h("p", { class: "error", id: "dotfiles-error" });
   const headers = headersEditor();
+  const password = field("Site password (visitors sign in on a page of the site; empty: unchanged)", {
+    name: "password",
+    type: "password",
+    autocomplete: "new-password",
+    maxlength: "256",
+  });
+  const passwordState = h("p", { class: "muted", id: "password-state" });
+  const clearPassword = h("input", { type: "checkbox", id: "password-clear", name: "password_clear" });
+  const clearPasswordField = h("div", { class: "field" }, h("label", { class: "check", for: "password-clear" }, clearPassword, "Remove the site password"));
+  const privatePreviews = h("input", { type: "checkbox", id: "private-previews", name: "private_previews" });
+  const privatePreviewsError = h("p", { class: "error", id: "private-previews-error" });
   const save = h("button", { type: "submit" }, "Save settings");
   const byField = {
     spa: spa.error,
@@ -204,6 +215,8 @@ function settingsCard(base, site) {
     not_found: notFound.error,
     headers: headers.error,
     dotfiles: dotfilesError,
+    password: password.error,
+    private_previews: privatePreviewsError,
   };
   spaOn.addEventListener("change", () => (spa.input.disabled = !spaOn.checked));
   const form = h(
@@ -225,6 +238,15 @@ function settingsCard(base, site) {
       dotfilesError,
     ),
     headers.el,
+    password.wrap,
+    passwordState,
+    clearPasswordField,
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "private-previews" }, privatePreviews, "Private previews: previews need the site password or an API token"),
+      privatePreviewsError,
+    ),
     save,
     formError,
     saved,
@@ -242,6 +264,12 @@ function settingsCard(base, site) {
     notFound.input.value = s.not_found ?? "";
     dotfiles.checked = s.dotfiles;
     headers.set(s.headers);
+    // The API tells only whether a password is set, never the password.
+    password.input.value = "";
+    passwordState.textContent = s.password ? "A site password is set." : "No site password: the site is public.";
+    clearPassword.checked = false;
+    clearPasswordField.hidden = !s.password;
+    privatePreviews.checked = s.private_previews;
   };
   api("GET", `${base}/settings`).then((r) => show(r.settings), (err) => (formError.textContent = err.message));
   form.addEventListener("submit", async (e) => {
@@ -256,7 +284,10 @@ function settingsCard(base, site) {
       not_found: notFound.input.value.trim() || null,
       headers: headers.get(),
       dotfiles: dotfiles.checked,
+      private_previews: privatePreviews.checked,
     };
+    if (clearPassword.checked) body.password = null;
+    else if (password.input.value !== "") body.password = password.input.value;
     const patch = () => api("PATCH", `${base}/settings`, body);
     const r = await action(save, null, patch).catch((err) => showFieldError(err, byField, formError));
     if (r?.settings) {

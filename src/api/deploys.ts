@@ -4,10 +4,10 @@ import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
 import { log } from "../log/index.ts";
 import { getSite, type Site } from "../sites/index.ts";
-import { DeployBuilder, storeContent } from "../vfs/builder.ts";
+import { DeployBuilder } from "../vfs/builder.ts";
 import { readArchive } from "../vfs/archive.ts";
 import { deployEntries, getDeploy, listDeploys, makeLive, type DeployInfo } from "../vfs/deploys.ts";
-import { assertInManifest, commitIncremental, openIncremental } from "../vfs/incremental.ts";
+import { assertInManifest, commitIncremental, openIncremental, storeUploadContent } from "../vfs/incremental.ts";
 import { assertPublishable, deployPathFromUrl } from "../vfs/paths.ts";
 import { storageError, VfsError } from "../vfs/errors.ts";
 import { badRequest } from "../http/errors.ts";
@@ -145,7 +145,7 @@ export function deployApi(app: ApiDeps) {
     .put("/api/sites/:site/uploads/:id/blobs/:hash", async ({ request, params, site, set }) => {
       assertInManifest(store, site.id, params.id!, params.hash!);
       const body = (request.body ?? emptyBody()) as unknown as AsyncIterable<Uint8Array>;
-      const blob = await writing(site, () => storeContent(store, params.id!, body, params.hash!, limits));
+      const blob = await writing(site, () => storeUploadContent(store, site.id, params.id!, body, params.hash!, limits));
       set.status = 201;
       return { hash: params.hash, size: blob.size };
     })

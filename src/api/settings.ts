@@ -1,7 +1,7 @@
 // A site's settings: read and change them (applied at once, no restart).
 import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
-import { SettingsPatch, settingsJson, updateSettings, type Site } from "../sites/index.ts";
+import { SettingsPatch, settingsChange, settingsJson, updateSettings, type Site } from "../sites/index.ts";
 import { badRequest } from "../http/errors.ts";
 import { formSender, noSenderMessage } from "../forms/index.ts";
 import { parseBody } from "./body.ts";
@@ -18,8 +18,8 @@ function checkNotifySender(site: Site, forms: NonNullable<SettingsPatch["forms"]
 }
 
 export function settingsApi(app: ApiDeps) {
-  const change = (site: string, patch: SettingsPatch) => {
-    const settings = updateSettings(app.store, site, patch);
+  const change = async (site: string, patch: SettingsPatch) => {
+    const settings = updateSettings(app.store, site, await settingsChange(patch));
     app.sitesChanged();
     return settings;
   };
@@ -29,10 +29,10 @@ export function settingsApi(app: ApiDeps) {
       .patch("/api/sites/:site/settings", async ({ site, json }) => {
         const patch = await json(SettingsPatch);
         if (patch.forms) checkNotifySender(site, patch.forms, app.config.domain);
-        return { site: site.name, settings: settingsJson(change(site.name, patch)) };
+        return { site: site.name, settings: settingsJson(await change(site.name, patch)) };
       })
       .put("/api/sites/:site/hsts", async ({ site, json }) => {
-        const hsts = settingsJson(change(site.name, { hsts: parseBody(SettingsPatch, { hsts: await json(HstsBody) }).hsts })).hsts;
+        const hsts = settingsJson(await change(site.name, { hsts: parseBody(SettingsPatch, { hsts: await json(HstsBody) }).hsts })).hsts;
         return { site: site.name, hsts };
       }),
   ];

@@ -142,7 +142,8 @@ function settingsPatch(pairs: string[]): Record<string, unknown> {
     }
     let value: unknown = raw;
     try {
-      value = JSON.parse(raw);
+      // A password is taken as written ("1234" stays a string); only null clears it.
+      value = key === "password" && raw !== "null" ? raw : JSON.parse(raw);
     } catch {
       // a plain string
     }

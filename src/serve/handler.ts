@@ -6,11 +6,14 @@
 // bodies, variants and 304s), cloned per request. Misses cost a few indexed
 // SQL lookups. Big files stream chunk rows with backpressure.
 import type { VfsReader, FileMeta } from "../vfs/read.ts";
-import type { SiteRoute } from "./routes.ts";
+import type { Server } from "bun";
+import type { HostRoute, SiteRoute } from "./routes.ts";
+import { gateFor, GRANTED, PRIVATE, Protection, type Gate } from "./protect.ts";
 import { ByteCache, type Slot } from "./cache.ts";
 import { compileRules, headersFor, matchRedirect, queryMatters, splitPath, substitute } from "./rules.ts";
 import type { CompiledRules, Params, SplitPath } from "./rules.ts";
 import type { SiteRules } from "../vfs/rules.ts";
+import type { TrailingSlash } from "../sites/index.ts";
 import {
   ENC_BR,
   ENC_GZIP,
@@ -29,7 +32,7 @@ import {
 
 /** Files up to this size are kept in memory (with their variants). */
 const SMALL_FILE_MAX = 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
 /**
  * Answers for paths an attacker can vary freely (404s, SPA and rule
  * fallbacks, splat rules, non-canonical encodings, query-dependent keys)
@@ -60,11 +63,13 @@ export function notFound(): Response {
   return NOT_FOUND.clone() as Response;
 }
 
-function plain(status: number, text: string, extra?: Record<string, string>): Response {
-  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", ...extra } });
-}
-
 type HeaderList = [string, string][];
+
+function plain(status: number, text: string, extra?: HeaderList | null): Response {
+  const headers: HeaderList = [["content-type", "text/plain; charset=utf-8"], ["x-content-type-options", "nosniff"]];
+  if (extra) headers.push(...extra);
+  return new Response(text, { status, headers });
+}
 
 /** One representation of a file: identity, br or gzip. */
 interface Repr {
@@ -133,6 +138,15 @@ interface DeployContext {
   data: DeployData;
   lastModified: number;
   spa: string | null;
+  /** The site's settings, decided once per context (a settings change rebuilds every context). */
+  trailingSlash: TrailingSlash;
+  notFoundPage: string | null;
+  /** The site's default headers (lower-case names), or null: answers then cost nothing more. */
+  siteHeaders: HeaderList | null;
+  /** The plain 404 of this context (with the site's headers), cloned per answer. */
+  notFound: Response;
+  /** What protects this site and deploy, or null: nothing to check per request. */
+  gate: Gate | null;
 }
 
 /**
@@ -147,7 +161,20 @@ interface Served {
   bytes: number;
   /** PATH_CLASSES index: the served file's type, CLASS_NONE when no file was served. */
   pathClass: number;
+  /**
+   * Set when a protected request waits for a password check (on the thread
+   * pool): the answer then comes from this instead (the fields above are unused).
+   */
+  pending: Promise<Served> | null;
 }
+
+/** Not checked yet (the request's protection, if any, is checked in answer). */
+const UNCHECKED = -1;
+
+/** Placeholder while `pending`; never sent. */
+const PENDING = new Response(null, { status: 503 });
+
+const NO_PROTECTION = new Protection({ tokenOpens: () => false, client: () => "unknown" });
 
 export class SiteHandler {
   private readonly cache: ByteCache<Entry>;
@@ -159,11 +186,12 @@ export class SiteHandler {
   /** Per deploy id, oldest first: survives invalidate(). */
   private readonly deployData = new Map<string, DeployData>();
   private deployDataWeight = 0;
-  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE };
+  private readonly served: Served = { response: NOT_FOUND, status: 0, bytes: 0, pathClass: CLASS_NONE, pending: null };
 
   constructor(
     private readonly vfs: VfsReader,
     cacheBytes = DEFAULT_CACHE_BYTES,
+    private readonly protection = NO_PROTECTION,
   ) {
     this.cache = new ByteCache(cacheBytes);
   }
@@ -193,30 +221,63 @@ export class SiteHandler {
     this.byDeploy.clear();
   }
 
-  handle(req: Request, route: SiteRoute): Served {
+  handle(req: Request, route: HostRoute, server: Server<undefined> | null = null, checked = UNCHECKED): Served {
     const served = this.served;
     served.bytes = 0;
     served.pathClass = CLASS_NONE;
-    const response = this.answer(req, route);
+    served.pending = null;
+    const response = this.answer(req, route, server, checked);
     served.response = response;
     served.status = response.status;
     return served;
   }
 
-  private answer(req: Request, route: SiteRoute): Response {
+  /** POST /.fazt/login on a site host: the site's sign-in form. */
+  login(req: Request, route: HostRoute, server: Server<undefined> | null): Promise<Response> {
+    const ctx = route.deployId === null ? null : this.contextOf(route, route.deployId);
+    return this.protection.login(req, ctx?.gate ?? null, route.host, server);
+  }
+
+  /** The answer once a password check finished: a copy, since `served` belongs to the next request by then. */
+  private afterCheck(req: Request, route: HostRoute, server: Server<undefined> | null, result: number | Response): Served {
+    if (result instanceof Response) return { response: result, status: result.status, bytes: 0, pathClass: CLASS_NONE, pending: null };
+    return { ...this.handle(req, route, server, result) };
+  }
+
+  private contextOf(route: SiteRoute, deployId: string): DeployContext | null {
+    let ctx = this.contexts.get(route);
+    if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, deployId)));
+    return ctx;
+  }
+
+  private answer(req: Request, route: HostRoute, server: Server<undefined> | null, checked: number): Response {
     const method = req.method;
     const head = method === "HEAD";
-    if (!head && method !== "GET") return this.plain(405, "method not allowed\n", { allow: "GET, HEAD" });
-    if (route.deployId === null) return this.notFound();
-    let ctx = this.contexts.get(route);
-    if (ctx === undefined) this.contexts.set(route, (ctx = this.context(route, route.deployId)));
-    if (ctx === null) return this.notFound();
+    if (route.deployId === null) return head || method === "GET" ? this.notFound(NOT_FOUND) : this.notAllowed(null);
+    const ctx = this.contextOf(route, route.deployId);
+    if (ctx === null) return head || method === "GET" ? this.notFound(NOT_FOUND) : this.notAllowed(null);
+    if (!head && method !== "GET") return this.notAllowed(ctx);
     const url = req.url;
     const start = pathStart(url);
     const q = url.indexOf("?", start);
     const rawPath = q < 0 ? url.slice(start) : url.slice(start, q);
-    if (rawPath.length > MAX_PATH_CHARS) return this.plain(414, `path longer than ${MAX_PATH_CHARS} characters\n`);
+    if (rawPath.length > MAX_PATH_CHARS) return this.plain(414, `path longer than ${MAX_PATH_CHARS} characters\n`, ctx.siteHeaders);
     const query = q < 0 ? "" : url.slice(q + 1);
+    if (ctx.gate === null) return this.answerPath(req, ctx, head, rawPath, query);
+    // Protected: the decision is made per request, before any cached answer is used.
+    const check = checked === UNCHECKED ? this.protection.check(req, ctx.gate, route.host, rawPath, query, server) : checked;
+    if (check instanceof Response) return check;
+    if (check instanceof Promise) {
+      this.served.pending = check.then((result) => this.afterCheck(req, route, server, result));
+      return PENDING; // not sent: the server answers from `pending`
+    }
+    const response = this.answerPath(req, ctx, head, rawPath, query);
+    // Shared caches must never keep an answer that needed a password.
+    if (check === GRANTED) response.headers.set("cache-control", PRIVATE);
+    return response;
+  }
+
+  private answerPath(req: Request, ctx: DeployContext, head: boolean, rawPath: string, query: string): Response {
     // Only paths that a rule with query conditions matches are remembered per query string.
     const key = query !== "" && queryMatters(ctx.data.rules, rawPath) ? `${rawPath}?${query}` : rawPath;
     const entry = this.cache.get(ctx.entries, key) ?? this.misses.get(ctx.misses, key) ?? this.remember(ctx, key, rawPath, query);
@@ -226,10 +287,16 @@ export class SiteHandler {
     }
     if (entry.kind === "redirect") {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
-      return new Response(null, { status: entry.status, headers: { location, "cache-control": REVALIDATE, "x-content-type-options": "nosniff" } });
+      const headers: HeaderList = [["location", location], ["cache-control", REVALIDATE], ["x-content-type-options", "nosniff"]];
+      if (ctx.siteHeaders) headers.push(...ctx.siteHeaders);
+      return new Response(null, { status: entry.status, headers });
     }
-    if (entry.kind === "toolong") return this.plain(414, `path has more than ${MAX_PATH_SEGMENTS} segments\n`);
-    return entry.kind === "notfound" ? this.notFound() : this.plain(400, "bad request\n");
+    if (entry.kind === "toolong") return this.plain(414, `path has more than ${MAX_PATH_SEGMENTS} segments\n`, ctx.siteHeaders);
+    return entry.kind === "notfound" ? this.notFound(ctx.notFound) : this.plain(400, "bad request\n", ctx.siteHeaders);
+  }
+
+  private notAllowed(ctx: DeployContext | null): Response {
+    return this.plain(405, "method not allowed\n", [["allow", "GET, HEAD"], ...(ctx?.siteHeaders ?? [])]);
   }
 
   /** Resolve a key and keep the answer: in the main cache when the path names one thing, else among the misses. */
@@ -265,12 +332,12 @@ export class SiteHandler {
     return this.full(repr, 200, head);
   }
 
-  private notFound(): Response {
+  private notFound(page: Response): Response {
     this.served.bytes = NOT_FOUND_HTML.length;
-    return notFound();
+    return page.clone() as Response;
   }
 
-  private plain(status: number, text: string, extra?: Record<string, string>): Response {
+  private plain(status: number, text: string, extra?: HeaderList | null): Response {
     this.served.bytes = text.length;
     return plain(status, text, extra);
   }
@@ -290,7 +357,7 @@ export class SiteHandler {
     const r = parseRange(header, id.size);
     if (r === null) return null;
     if (r === "unsatisfiable") {
-      return this.plain(416, "range not satisfiable\n", { "content-range": `bytes */${id.size}`, etag: id.etag });
+      return this.plain(416, "range not satisfiable\n", [["content-range", `bytes */${id.size}`], ["etag", id.etag]]);
     }
     const headers: HeaderList = [
       ...id.headers.filter(([k]) => k !== "content-length"),
@@ -315,6 +382,8 @@ export class SiteHandler {
     const record = this.vfs.deploy(deployId);
     const data = record && this.loadDeployData(deployId);
     if (!record || !data) return null;
+    const settings = route.settings;
+    const siteHeaders = siteHeaderList(settings.headers);
     return {
       deployId,
       entries: this.cache.newMap(),
@@ -323,6 +392,11 @@ export class SiteHandler {
       data,
       lastModified: route.preview ? record.createdAt : Math.max(record.createdAt, route.liveSince),
       spa: route.spa ?? (this.vfs.lookup(deployId, "/200.html") ? "/200.html" : null),
+      trailingSlash: settings.trailingSlash,
+      notFoundPage: settings.notFound,
+      siteHeaders,
+      notFound: siteHeaders ? new Response(NOT_FOUND_HTML, { status: 404, headers: [...Object.entries(PLAIN_HEADERS), ...siteHeaders] }) : NOT_FOUND,
+      gate: gateFor(route, data.rules.auth),
     };
   }
 
@@ -384,16 +458,26 @@ export class SiteHandler {
 
   /** The deploy's own files: index.html, clean URLs, directory slash. */
   private resolveStatic(ctx: DeployContext, path: string, split: SplitPath, rawPath: string): Entry | null {
+    const mode = ctx.trailingSlash;
     if (path.endsWith("/")) {
       const index = this.find(ctx, path + "index.html");
-      return index ? this.fileEntry(ctx, split, path + "index.html", index, 200) : null;
+      if (path === "/") return index ? this.fileEntry(ctx, split, "/index.html", index, 200) : null;
+      if (mode === "never") {
+        const target = index || this.find(ctx, path.slice(0, -1) + ".html");
+        return target && rawPath.endsWith("/") ? redirect(301, rawPath.slice(0, -1)) : null;
+      }
+      if (index) return this.fileEntry(ctx, split, path + "index.html", index, 200);
+      // always: /about/ is the address of /about.html.
+      const html = mode === "always" ? this.find(ctx, path.slice(0, -1) + ".html") : null;
+      return html ? this.fileEntry(ctx, split, path.slice(0, -1) + ".html", html, 200) : null;
     }
     // A file's own name always works too (/about.html, /dir/index.html): no redirect to the clean URL.
     const exact = this.find(ctx, path);
     if (exact) return this.fileEntry(ctx, split, path, exact, 200);
     const html = this.find(ctx, path + ".html");
-    if (html) return this.fileEntry(ctx, split, path + ".html", html, 200);
-    if (this.find(ctx, path + "/index.html")) return redirect(301, rawPath + "/");
+    if (html) return mode === "always" ? redirect(301, rawPath + "/") : this.fileEntry(ctx, split, path + ".html", html, 200);
+    const index = this.find(ctx, path + "/index.html");
+    if (index) return mode === "never" ? this.fileEntry(ctx, split, path + "/index.html", index, 200) : redirect(301, rawPath + "/");
     return null;
   }
 
@@ -430,6 +514,10 @@ export class SiteHandler {
       const spa = this.find(ctx, ctx.spa);
       if (spa) return this.fileEntry(ctx, split, ctx.spa, spa, 200);
     }
+    if (ctx.notFoundPage !== null) {
+      const page = this.findTarget(ctx, ctx.notFoundPage);
+      if (page) return this.fileEntry(ctx, split, page.path, page.meta, 404);
+    }
     const dir = nearestDir(ctx.data, path.slice(0, path.lastIndexOf("/") + 1));
     const page = dir === null ? null : this.find(ctx, dir + "404.html");
     return page ? this.fileEntry(ctx, split, dir + "404.html", page, 404) : NOT_FOUND_ENTRY;
@@ -462,7 +550,8 @@ export class SiteHandler {
     ]);
     if (variants.length > 0) common.set("vary", "Accept-Encoding");
     const cookies: HeaderList = [];
-    for (const [k, v] of custom) {
+    // The site's default headers, then the deploy's _headers lines over them.
+    for (const [k, v] of [...(ctx.siteHeaders ?? []), ...custom]) {
       if (k === "set-cookie") cookies.push([k, v]);
       else common.set(k, v);
     }
@@ -522,6 +611,12 @@ function nearestDir(data: DeployData, dir: string): string | null {
     if (data.notFoundDirs.has(prefix)) best = prefix;
   }
   return best;
+}
+
+/** A site's default headers as sent (lower-case names), or null when it has none. */
+function siteHeaderList(headers: Record<string, string>): HeaderList | null {
+  const list = Object.entries(headers).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
+  return list.length > 0 ? list : null;
 }
 
 function redirect(status: number, location: string): RedirectEntry {

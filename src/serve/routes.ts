@@ -18,7 +18,7 @@ export interface SiteRoute {
 }
 
 /** A site route as reached through one normalised host name. */
-type HostRoute = SiteRoute & { host: string };
+export type HostRoute = SiteRoute & { host: string };
 
 /** What a Host header leads to. */
 type HostTarget = HostRoute | "admin" | null;

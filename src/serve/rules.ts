@@ -170,6 +170,8 @@ export interface CompiledRules {
   headerIndex: PatternIndex;
   /** True when some redirect depends on the query string. */
   queryDependent: boolean;
+  /** `Basic-Auth` rules: credentials ([user, hash]) by pattern; null when the deploy has none (nothing to check per request). */
+  auth: { credentials: [string, string][][]; index: PatternIndex } | null;
 }
 
 export function compileRules(rules: Partial<SiteRules>): CompiledRules {
@@ -186,7 +188,26 @@ export function compileRules(rules: Partial<SiteRules>): CompiledRules {
     headers: headerRules.map((r) => r.headers.filter(([k, v]) => headerProblem(k, v) === null)),
     headerIndex,
     queryDependent: redirects.some((r) => r.query.length > 0),
+    auth: compileAuth(headerRules),
   };
+}
+
+function compileAuth(rules: readonly HeaderRule[]): CompiledRules["auth"] {
+  const protecting = rules.filter((r) => r.auth && r.auth.length > 0);
+  if (protecting.length === 0) return null;
+  const index = new PatternIndex();
+  for (const r of protecting) index.add(r.path);
+  return { credentials: protecting.map((r) => r.auth!), index };
+}
+
+/**
+ * The credentials that open a decoded path: those of every `Basic-Auth` rule
+ * matching it (any one of them is enough), or null when none protects it.
+ */
+export function credentialsFor(auth: NonNullable<CompiledRules["auth"]>, p: SplitPath): [string, string][] | null {
+  const matched = auth.index.lookup(p);
+  if (matched.length === 0) return null;
+  return matched.length === 1 ? auth.credentials[matched[0]!]! : matched.flatMap((i) => auth.credentials[i]!);
 }
 
 /** Non-ASCII in a stored destination (older deploys) is percent-encoded so Location stays valid. */

@@ -7,11 +7,12 @@ import { formatAddress, type ServerConfig } from "../core/config.ts";
 import { createApi } from "../api/index.ts";
 import { createUi } from "../ui/index.ts";
 import { VfsReader } from "../vfs/read.ts";
-import { SiteHandler, notFound } from "../serve/handler.ts";
+import { DEFAULT_CACHE_BYTES, SiteHandler, notFound } from "../serve/handler.ts";
+import { LOGIN_PATH, Protection } from "../serve/protect.ts";
 import { VariantMaker } from "../vfs/variants.ts";
 import { decideOlderDeploys } from "../vfs/deploys.ts";
 import { attachClient, clientAddress } from "../http/client.ts";
-import { createToken, hasAdminToken } from "../auth/tokens.ts";
+import { createToken, hasAdminToken, verifyToken } from "../auth/tokens.ts";
 import { log } from "../log/index.ts";
 import { drain } from "../http/drain.ts";
 import { startHttps, plainHttpFront, type Https } from "../tls/index.ts";
@@ -45,7 +46,15 @@ interface RunningServer {
 function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
   const ui = createUi();
-  const sites = new SiteHandler(new VfsReader(app.store));
+  const trustProxy = app.config.trustProxy;
+  const protection = new Protection({
+    tokenOpens: (token, siteId) => {
+      const scope = verifyToken(app.store, token);
+      return scope !== null && (scope.siteId === null || scope.siteId === siteId);
+    },
+    client: (req, server) => (server ? clientAddress(req, server, trustProxy) : "unknown"),
+  });
+  const sites = new SiteHandler(new VfsReader(app.store), DEFAULT_CACHE_BYTES, protection);
   app.onSitesChanged(() => sites.invalidate());
   app.onContentChanged(() => sites.invalidate());
   const routes = app.routes;
@@ -56,7 +65,6 @@ function createFetch(app: App): (req: Request, server: Server<undefined>) => Res
   registerCacheMetrics(app, sites);
   const analytics = startAnalytics(app);
   const access = startAccessLog(app);
-  const trustProxy = app.config.trustProxy;
   const forms = new FormReceiver(app);
   return (req, server) => {
     const started = access ? performance.now() : 0;
@@ -80,6 +88,12 @@ function createFetch(app: App): (req: Request, server: Server<undefined>) => Res
     // The reserved form path, before the site's files and rules: no deploy can shadow it. GET and HEAD pay one compare.
     if (req.method === "POST") {
       const start = pathStart(req.url);
+      if (req.url.startsWith(LOGIN_PATH, start) && req.url.length === start + LOGIN_PATH.length) {
+        return after(sites.login(req, target, server), (res) => {
+          metrics.countSite(target.siteId, target.siteName, res.status, 0);
+          if (access) logAccess(access, req, res, started, clientAddress(req, server, trustProxy));
+        });
+      }
       if (req.url.startsWith(FORMS_PREFIX, start)) {
         const client = clientAddress(req, server, trustProxy);
         return after(forms.handle(req, target, client, start), (res) => {
@@ -89,7 +103,16 @@ function createFetch(app: App): (req: Request, server: Server<undefined>) => Res
       }
     }
     // Synchronous: no closure per request on the hot path; `served` is read before the next request.
-    const { response, status, bytes, pathClass } = sites.handle(req, target);
+    const served = sites.handle(req, target, server);
+    if (served.pending !== null) {
+      return served.pending.then((s) => {
+        metrics.countSite(target.siteId, target.siteName, s.status, s.bytes);
+        if (analytics) analytics.record({ req, server, siteId: target.siteId, host: target.host, status: s.status, bytes: s.bytes, pathClass: s.pathClass });
+        if (access) logAccess(access, req, s.response, started, clientAddress(req, server, trustProxy), s.bytes);
+        return s.response;
+      });
+    }
+    const { response, status, bytes, pathClass } = served;
     metrics.countSite(target.siteId, target.siteName, status, bytes);
     if (analytics) analytics.record({ req, server, siteId: target.siteId, host: target.host, status, bytes, pathClass });
     // The access log wants every request's address; analytics looks it up only for documents.

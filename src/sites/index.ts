@@ -2,9 +2,9 @@
 import type { Store } from "../db/index.ts";
 import { getDomain } from "tldts";
 import { HttpError, limitError } from "../http/errors.ts";
-import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type SiteSettings } from "./settings.ts";
+import { parseSettings, patchSettings, storedSettingsJson, type SettingsChange, type SiteSettings } from "./settings.ts";
 
-export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
+export { DEFAULT_SETTINGS, SettingsPatch, settingsChange, settingsJson, type SiteSettings, type TrailingSlash } from "./settings.ts";
 
 class SiteError extends HttpError {}
 
@@ -96,11 +96,11 @@ export function allDomains(store: Store): { domain: string; siteId: number }[] {
   return store.write.query("SELECT domain, site_id AS siteId FROM domains").all() as { domain: string; siteId: number }[];
 }
 
-export function updateSettings(store: Store, siteName: string, patch: SettingsPatch): SiteSettings {
+export function updateSettings(store: Store, siteName: string, patch: SettingsChange): SiteSettings {
   return store.tx(() => {
     const site = getSite(store, siteName);
     const next = patchSettings(site.settings, patch);
-    store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(settingsJson(next)), site.id);
+    store.write.query("UPDATE sites SET settings = ? WHERE id = ?").run(JSON.stringify(storedSettingsJson(next)), site.id);
     return next;
   });
 }

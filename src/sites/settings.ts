@@ -2,6 +2,7 @@
 // Every reader (routing, HSTS, the API) gets them through parseSettings.
 import * as v from "valibot";
 import { headerProblem } from "../http/headers.ts";
+import { hashPassword, isPasswordHash, MAX_SITE_PASSWORD } from "../auth/passwords.ts";
 
 export type TrailingSlash = "auto" | "always" | "never";
 
@@ -24,6 +25,12 @@ export interface SiteSettings {
   dotfiles: boolean;
   /** Forms the site accepts at POST /.fazt/forms/NAME (besides data-fazt-form in its HTML), with whom to notify. */
   forms: Record<string, FormSettings>;
+  /** The site password's argon2id hash (never the password): visitors sign in on a page of the site. */
+  passwordHash: string | null;
+  /** Previews (DEPLOY--NAME hosts) need the site password or an API token of the site. */
+  privatePreviews: boolean;
+  /** Key of the sign-in cookies' HMAC: made when the password changes (old cookies then fail) or private previews start. */
+  authSecret: string | null;
 }
 
 export interface FormSettings {
@@ -39,6 +46,9 @@ export const DEFAULT_SETTINGS: SiteSettings = {
   headers: {},
   dotfiles: false,
   forms: {},
+  passwordHash: null,
+  privatePreviews: false,
+  authSecret: null,
 };
 
 const MAX_HSTS_SECONDS = 63_072_000; // two years: the preload list's maximum
@@ -98,11 +108,33 @@ export const SettingsPatch = v.strictObject({
   headers: v.optional(HeadersInput),
   dotfiles: v.optional(v.boolean()),
   forms: v.optional(FormsInput),
+  /** The site password (null: none); only its hash is kept. */
+  password: v.optional(v.union([v.null(), v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_SITE_PASSWORD))])),
+  private_previews: v.optional(v.boolean()),
 });
 export type SettingsPatch = v.InferOutput<typeof SettingsPatch>;
 
+/** A patch ready to apply: the password replaced by its hash (hashed off the event loop, before the transaction). */
+export type SettingsChange = Omit<SettingsPatch, "password"> & { passwordHash?: string | null };
+
+export async function settingsChange(patch: SettingsPatch): Promise<SettingsChange> {
+  const { password, ...rest } = patch;
+  if (password === undefined) return rest;
+  return { ...rest, passwordHash: password === null ? null : await hashPassword(password) };
+}
+
+/** Values only the server writes: kept in the stored JSON, never accepted from or shown to clients. */
+const StoredOnly = {
+  password_hash: v.pipe(v.string(), v.check(isPasswordHash)),
+  auth_secret: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)),
+};
+
+function newAuthSecret(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
 /** Apply a validated patch. */
-export function patchSettings(current: SiteSettings, patch: SettingsPatch): SiteSettings {
+export function patchSettings(current: SiteSettings, patch: SettingsChange): SiteSettings {
   const next = { ...current };
   if (patch.spa !== undefined) next.spa = patch.spa === true ? "/index.html" : patch.spa === false ? null : patch.spa;
   if (patch.hsts !== undefined) next.hsts = hstsOf(patch.hsts);
@@ -111,6 +143,12 @@ export function patchSettings(current: SiteSettings, patch: SettingsPatch): Site
   if (patch.headers !== undefined) next.headers = patch.headers;
   if (patch.dotfiles !== undefined) next.dotfiles = patch.dotfiles;
   if (patch.forms !== undefined) next.forms = patch.forms;
+  if (patch.private_previews !== undefined) next.privatePreviews = patch.private_previews;
+  if (patch.passwordHash !== undefined) {
+    next.passwordHash = patch.passwordHash;
+    if (patch.passwordHash !== null) next.authSecret = newAuthSecret();
+  }
+  if (next.privatePreviews && next.authSecret === null) next.authSecret = newAuthSecret();
   return next;
 }
 
@@ -120,7 +158,7 @@ function hstsOf(input: SettingsPatch["hsts"]): Hsts | null {
   return h.max_age > 0 ? { maxAge: h.max_age, includeSubdomains: h.include_subdomains } : null;
 }
 
-/** The stored JSON (snake_case, as the API shows it). */
+/** The settings as the API shows them (snake_case): whether a password is set, never its hash or the cookie key. */
 export function settingsJson(s: SiteSettings) {
   return {
     spa: s.spa,
@@ -130,7 +168,15 @@ export function settingsJson(s: SiteSettings) {
     headers: s.headers,
     dotfiles: s.dotfiles,
     forms: s.forms,
+    password: s.passwordHash !== null,
+    private_previews: s.privatePreviews,
   };
+}
+
+/** The stored JSON: what the API shows, with the password's hash and the cookie key instead of `password`. */
+export function storedSettingsJson(s: SiteSettings) {
+  const { password: _, ...shown } = settingsJson(s);
+  return { ...shown, password_hash: s.passwordHash, auth_secret: s.authSecret };
 }
 
 /** Settings from stored JSON; whatever fails validation falls back to its default. */
@@ -142,9 +188,15 @@ export function parseSettings(json: string): SiteSettings {
     return DEFAULT_SETTINGS;
   }
   let settings = DEFAULT_SETTINGS;
+  let passwordHash: string | null = null;
+  let authSecret: string | null = null;
   for (const [key, value] of Object.entries(raw ?? {})) {
-    const one = v.safeParse(SettingsPatch, { [key]: value });
-    if (one.success) settings = patchSettings(settings, one.output);
+    if (key === "password_hash") passwordHash = v.is(StoredOnly.password_hash, value) ? value : null;
+    else if (key === "auth_secret") authSecret = v.is(StoredOnly.auth_secret, value) ? value : null;
+    else if (key !== "password") {
+      const one = v.safeParse(SettingsPatch, { [key]: value });
+      if (one.success) settings = patchSettings(settings, one.output);
+    }
   }
-  return settings;
+  return { ...settings, passwordHash, authSecret };
 }

@@ -13,6 +13,7 @@ import { mimeFor } from "./mime.ts";
 import { GcHint } from "./gc-hint.ts";
 import { deployPath, isHiddenPath, isReservedPath } from "./paths.ts";
 import { log } from "../log/index.ts";
+import { RULES_LIMITS, sealHeaders, tooBig } from "./rules.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
 const UPLOAD_TTL_MS = 60 * 60 * 1000;
@@ -32,7 +33,7 @@ export function openUpload(store: Store, siteId: number, kind: "stream" | "incre
   return id;
 }
 
-function touchUpload(store: Store, uploadId: string): void {
+export function touchUpload(store: Store, uploadId: string): void {
   store.write.query("UPDATE uploads SET expires_at = ? WHERE id = ?").run(Date.now() + UPLOAD_TTL_MS, uploadId);
 }
 
@@ -86,6 +87,7 @@ export class DeployBuilder {
 
   /** Read one file's bytes to the end, enforcing the limits as they arrive. */
   async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+    if (path === HEADERS_FILE) return this.addHeadersFile(body);
     const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
       this.checkSize(path, size, size);
       this.disk.check(piece);
@@ -100,6 +102,19 @@ export class DeployBuilder {
     }
     this.batch.push({ path, data: content.data });
     this.batchBytes += content.size;
+    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES) this.flush();
+  }
+
+  /** `_headers` is read whole in memory (it is small) and its Basic-Auth passwords hashed before anything is stored. */
+  private async addHeadersFile(body: AsyncIterable<Uint8Array>): Promise<void> {
+    const data = await sealedHeadersFile(body, (size, piece) => {
+      this.checkSize(HEADERS_FILE, size, size);
+      this.disk.check(piece);
+      this.touch();
+    });
+    this.bytes += data.length;
+    this.batch.push({ path: HEADERS_FILE, data });
+    this.batchBytes += data.length;
     if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES) this.flush();
   }
 
@@ -218,6 +233,31 @@ async function receiveContent(
   }
   // A copy: pieces may be views into much bigger buffers that must not stay alive in a batch.
   return staged ? { size, staged } : { size, data: Buffer.concat(held) };
+}
+
+export const HEADERS_FILE = "/_headers";
+
+/**
+ * A `_headers` file's bytes, read in memory up to the rules file limit, with
+ * Basic-Auth passwords replaced by their hashes (vfs/rules.ts sealHeaders).
+ */
+export async function sealedHeadersFile(
+  body: AsyncIterable<Uint8Array>,
+  onPiece: (sizeSoFar: number, pieceBytes: number) => void,
+  received?: (original: Uint8Array) => void,
+): Promise<Uint8Array> {
+  const held: Uint8Array[] = [];
+  let size = 0;
+  for await (const piece of body) {
+    size += piece.length;
+    if (size > RULES_LIMITS.fileBytes) throw tooBig("_headers");
+    onPiece(size, piece.length);
+    held.push(piece);
+  }
+  const data = Buffer.concat(held);
+  received?.(data);
+  const sealed = await sealHeaders(new TextDecoder().decode(data));
+  return sealed === null ? data : new TextEncoder().encode(sealed);
 }
 
 /** Store one content of an incremental upload from a stream; its SHA-256 must be `expectedHash`. */

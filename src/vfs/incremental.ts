@@ -3,10 +3,10 @@
 // then commits. An unchanged site uploads no content at all.
 import type { Store } from "../db/index.ts";
 import type { Limits } from "../core/config.ts";
-import { linkToUpload, SHA256_RE } from "./content.ts";
+import { linkToUpload, putContent, SHA256_RE, sha256Hex } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import type { DeployEvents } from "./events.ts";
-import { openUpload } from "./builder.ts";
+import { HEADERS_FILE, openUpload, sealedHeadersFile, storeContent, touchUpload } from "./builder.ts";
 import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
 import { assertPublishable, deployPath } from "./paths.ts";
@@ -53,7 +53,8 @@ export function openIncremental(
     const required: string[] = [];
     const held = store.write.query(SITE_HOLDS);
     for (const hash of new Set(Object.values(manifest))) {
-      const blob = held.get(hash, siteId) as { id: number } | null;
+      // `_headers` is always uploaded: its Basic-Auth passwords are hashed as it arrives (storeUploadContent).
+      const blob = hash === manifest[HEADERS_FILE] ? null : (held.get(hash, siteId) as { id: number } | null);
       if (blob) linkToUpload(store, id, blob.id);
       else required.push(hash);
     }
@@ -74,22 +75,59 @@ function uploadManifest(store: Store, siteId: number, uploadId: string): Record<
   return JSON.parse(row.manifest) as Record<string, string>;
 }
 
-// The hashes of recently used manifests: a manifest never changes, and parsing
-// a 50,000-entry one for each content PUT would dominate the upload.
-const hashSets = new Map<string, Set<string>>();
+// The hashes of recently used manifests: a manifest never changes (but for
+// its sealed `_headers`), and parsing a 50,000-entry one for each content PUT would dominate the upload.
+const hashSets = new Map<string, { all: Set<string>; headers: string | undefined }>();
 
-/** Throws unless the upload is open for this site and lists the hash. */
-export function assertInManifest(store: Store, siteId: number, uploadId: string, hash: string): void {
+function manifestHashes(store: Store, siteId: number, uploadId: string): { all: Set<string>; headers: string | undefined } {
   const open = store.write
     .query("SELECT 1 FROM uploads WHERE id = ? AND site_id = ? AND kind = 'incremental' AND expires_at >= ?")
     .get(uploadId, siteId, Date.now());
   let hashes = open ? hashSets.get(uploadId) : undefined;
   if (!hashes) {
-    hashes = new Set(Object.values(uploadManifest(store, siteId, uploadId)));
+    const manifest = uploadManifest(store, siteId, uploadId);
+    hashes = { all: new Set(Object.values(manifest)), headers: manifest[HEADERS_FILE] };
     if (hashSets.size >= 16) hashSets.delete(hashSets.keys().next().value!);
     hashSets.set(uploadId, hashes);
   }
-  if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
+  return hashes;
+}
+
+/** Throws unless the upload is open for this site and lists the hash. */
+export function assertInManifest(store: Store, siteId: number, uploadId: string, hash: string): void {
+  if (!manifestHashes(store, siteId, uploadId).all.has(hash)) {
+    throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
+  }
+}
+
+/**
+ * Store one content of an upload (its SHA-256 must be `hash`). The upload's
+ * `_headers` is read in memory and stored with its Basic-Auth passwords
+ * hashed; the manifest then names the stored (hashed) content.
+ */
+export async function storeUploadContent(
+  store: Store,
+  siteId: number,
+  uploadId: string,
+  body: AsyncIterable<Uint8Array>,
+  hash: string,
+  limits: Limits,
+): Promise<{ blobId: number; size: number }> {
+  if (manifestHashes(store, siteId, uploadId).headers !== hash) return storeContent(store, uploadId, body, hash, limits);
+  let original: Uint8Array | null = null;
+  const data = await sealedHeadersFile(body, () => {}, (bytes) => (original = bytes));
+  const got = sha256Hex(original!);
+  if (got !== hash) throw new VfsError(400, "hash_mismatch", `content hash is ${got}, expected ${hash}`);
+  touchUpload(store, uploadId);
+  return store.tx(() => {
+    const blob = putContent(store, data);
+    linkToUpload(store, uploadId, blob.blobId);
+    const current = uploadManifest(store, siteId, uploadId);
+    current[HEADERS_FILE] = sha256Hex(data);
+    store.write.query("UPDATE uploads SET manifest = ? WHERE id = ?").run(JSON.stringify(current), uploadId);
+    hashSets.delete(uploadId);
+    return blob;
+  });
 }
 
 interface CommitOptions {

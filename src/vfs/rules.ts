@@ -4,6 +4,7 @@
 // in deploys.config; src/serve/rules.ts compiles them for matching.
 import { VfsError } from "./errors.ts";
 import { headerProblem } from "../http/headers.ts";
+import { hashPassword, isPasswordHash } from "../auth/passwords.ts";
 
 export interface RedirectRule {
   line: number;
@@ -19,6 +20,8 @@ export interface HeaderRule {
   line: number;
   path: string;
   headers: [string, string][];
+  /** `Basic-Auth` credentials protecting the path: [user, password hash] (never a password). */
+  auth?: [string, string][];
 }
 
 export interface SiteRules {
@@ -29,13 +32,15 @@ export interface SiteRules {
 type RulesFile = "_redirects" | "_headers";
 
 /** A rules file's size, rule count and line length are bounded: a request never scans an unbounded list. */
-const RULES_LIMITS = {
+export const RULES_LIMITS = {
   fileBytes: 1024 * 1024,
   rules: 10_000,
   /** Rules with a placeholder, glob or splat (the ones a request may have to try one by one). */
   dynamicRules: 1_000,
   lineChars: 2048,
   headersPerPath: 64,
+  /** `Basic-Auth` credentials per `_headers` file: each costs a password hash at deploy. */
+  credentials: 100,
 };
 
 /** A malformed rules file: the deploy fails with 400 and this message. */
@@ -123,7 +128,7 @@ function checkCookieDomain(value: string, hosts: readonly string[]): string | nu
 
 // ---- files ------------------------------------------------------------------
 
-function tooBig(file: RulesFile): RulesError {
+export function tooBig(file: RulesFile): RulesError {
   return new RulesError(file, 1, `the file is larger than the rules file limit (${RULES_LIMITS.fileBytes} bytes)`, "rules_file_too_large");
 }
 
@@ -235,12 +240,14 @@ export function parseRedirects(text: string): RedirectRule[] {
 export function parseHeaders(text: string, hosts: readonly string[] = []): HeaderRule[] {
   const rules: HeaderRule[] = [];
   let current: HeaderRule | null = null;
+  let credentialCount = 0;
   const patterns = new PatternChecker("_headers");
   lines("_headers", text).forEach((raw, i) => {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
     if (!/^\s/.test(raw)) {
+      if (isBasicAuth(trimmed)) throw unindentedBasicAuth(line);
       countRule("_headers", line, rules.length + 1);
       patterns.check(line, trimmed, "path");
       current = { line, path: trimmed, headers: [] };
@@ -249,13 +256,96 @@ export function parseHeaders(text: string, hosts: readonly string[] = []): Heade
     }
     if (!current) throw new RulesError("_headers", line, "header line before any path line");
     const rule: HeaderRule = current;
+    const credentials = basicAuthLine(line, trimmed);
+    if (credentials) {
+      rule.auth = [...(rule.auth ?? []), ...credentials.map(([user, secret]): [string, string] => [user, checkedHash(line, user, secret)])];
+      credentialCount += credentials.length;
+      if (credentialCount > RULES_LIMITS.credentials) throw tooManyCredentials(line);
+      return;
+    }
     rule.headers.push(headerLine(line, trimmed, hosts));
     if (rule.headers.length > RULES_LIMITS.headersPerPath) {
       throw new RulesError("_headers", line, `more headers than the limit per path (${RULES_LIMITS.headersPerPath})`, "too_many_rules");
     }
   });
-  for (const r of rules) if (r.headers.length === 0) throw new RulesError("_headers", r.line, `path "${r.path}" has no headers`);
+  for (const r of rules) if (r.headers.length === 0 && !r.auth) throw new RulesError("_headers", r.line, `path "${r.path}" has no headers`);
   return rules;
+}
+
+// ---- Basic-Auth ------------------------------------------------------------------
+
+function tooManyCredentials(line: number): RulesError {
+  return new RulesError("_headers", line, `more Basic-Auth credentials than the limit (${RULES_LIMITS.credentials} per file)`, "too_many_rules");
+}
+
+/**
+ * The credentials of a `Basic-Auth: user:password user2:password2` line, or
+ * null for any other line. Errors name the user and the position, never the
+ * secret (they reach API answers and logs).
+ */
+function isBasicAuth(text: string): boolean {
+  const colon = text.indexOf(":");
+  return colon > 0 && text.slice(0, colon).trim().toLowerCase() === "basic-auth";
+}
+
+/** Read as a path, the line's text (its passwords) would be quoted in the error. */
+function unindentedBasicAuth(line: number): RulesError {
+  return new RulesError("_headers", line, "a Basic-Auth line must be indented under a path line");
+}
+
+function basicAuthLine(line: number, text: string): [string, string][] | null {
+  if (!isBasicAuth(text)) return null;
+  const colon = text.indexOf(":");
+  const items = text.slice(colon + 1).trim().split(/[ \t]+/).filter((i) => i !== "");
+  if (items.length === 0) throw new RulesError("_headers", line, "Basic-Auth needs at least one user:password");
+  return items.map((item, i) => {
+    const sep = item.indexOf(":");
+    const user = sep < 0 ? "" : item.slice(0, sep);
+    if (sep <= 0 || sep === item.length - 1) {
+      throw new RulesError("_headers", line, `Basic-Auth credential ${i + 1} is not user:password (a user and a password, no spaces)`);
+    }
+    if (/[\u0000-\u001f\u007f]/.test(item)) throw new RulesError("_headers", line, `Basic-Auth credential ${i + 1} contains a control character`);
+    return [user, item.slice(sep + 1)];
+  });
+}
+
+function checkedHash(line: number, user: string, secret: string): string {
+  if (isPasswordHash(secret)) return secret;
+  // Upload paths hash passwords before anything is stored (sealHeaders); a password here was never meant to be kept.
+  throw new RulesError("_headers", line, `Basic-Auth password of user "${user}" is not hashed; upload the file through the API, which hashes it`);
+}
+
+/**
+ * A `_headers` text with every Basic-Auth password replaced by its hash, or
+ * null when it has none to replace. Runs when the file arrives, before any
+ * byte of it is stored: the password never reaches the database. Hashing runs
+ * on Bun's thread pool, one at a time.
+ */
+export async function sealHeaders(text: string): Promise<string | null> {
+  const all = lines("_headers", text);
+  let changed = false;
+  let count = 0;
+  const out: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const raw = all[i]!;
+    if (!/^\s/.test(raw) && isBasicAuth(raw.trim())) throw unindentedBasicAuth(i + 1);
+    const credentials = /^\s/.test(raw) ? basicAuthLine(i + 1, raw.trim()) : null;
+    if (!credentials) {
+      out.push(raw);
+      continue;
+    }
+    count += credentials.length;
+    if (count > RULES_LIMITS.credentials) throw tooManyCredentials(i + 1);
+    // One at a time: each hash holds 19 MiB of a pool thread while it runs.
+    const sealed: string[] = [];
+    for (const [user, secret] of credentials) sealed.push(`${user}:${isPasswordHash(secret) ? secret : await hashPassword(secret)}`);
+    changed ||= credentials.some(([, secret]) => !isPasswordHash(secret));
+    // One line as written while it fits the line limit (error line numbers stay those of the file), else one per credential.
+    const joined = `  Basic-Auth: ${sealed.join(" ")}`;
+    if (joined.length <= RULES_LIMITS.lineChars) out.push(joined);
+    else for (const c of sealed) out.push(`  Basic-Auth: ${c}`);
+  }
+  return changed ? out.join("\n") : null;
 }
 
 function headerLine(line: number, text: string, hosts: readonly string[]): [string, string] {
