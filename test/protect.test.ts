@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { api, cleanup, hostFetch, startFazt, type FaztProcess } from "./helpers/fazt.ts";
-import { makeTarGz } from "./helpers/archives.ts";
+import { makeTarGz, makeZip } from "./helpers/archives.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -18,8 +18,9 @@ const BOB = "pa:ss:word-bob-9Zk"; // a ":" inside the password
 const ZOE = "пароль✓-zoë-4Hm"; // not Latin-1
 const CAROL = "carol-pdf-2Wv";
 const DAVE = "dave-incremental-5Rt";
+const ERIN = "erin-stored-zip-3Kd"; // in a zip stored without compression: the spool must not keep it in clear
 const SITE_PASSWORD = "correct horse ✓ 8Jp";
-const SECRETS = [ALICE, BOB, ZOE, CAROL, DAVE, SITE_PASSWORD];
+const SECRETS = [ALICE, BOB, ZOE, CAROL, DAVE, ERIN, SITE_PASSWORD];
 
 const HEADERS_FILE = [
   "/private/*",
@@ -51,7 +52,12 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 beforeAll(async () => {
   f = await startFazt({ args: ["--trust-proxy"] });
-  for (const name of ["app", "incr", "locked"]) await api(f, "/api/sites", { method: "POST", json: { name } });
+  for (const name of ["app", "incr", "locked", "zipped"]) await api(f, "/api/sites", { method: "POST", json: { name } });
+  const zip = makeZip([
+    { name: "index.html", data: "zipped home" },
+    { name: "_headers", data: `/*\n  Basic-Auth: erin:${ERIN}\n` },
+  ]);
+  expect((await api(f, "/api/sites/zipped/deploys", { method: "POST", body: zip })).status).toBe(201);
   const body = await makeTarGz([
     { name: "index.html", data: "<h1>public home</h1>" },
     { name: "public.html", data: "public page" },
@@ -361,6 +367,8 @@ describe("no password in clear", () => {
         expect(db.includes(Buffer.from(form, "utf8"))).toBe(false);
       }
     }
+    const zipped = await get("zipped.localhost", "/", { authorization: basic("erin", ERIN) });
+    expect([zipped.status, await zipped.text()]).toEqual([200, "zipped home"]);
     // The check can fail: the database does hold the site's public content.
     expect(db.includes(Buffer.from("not under /private/"))).toBe(true);
   });

@@ -533,12 +533,12 @@ export class SiteHandler {
     const key = `${status} ${filePath} ${rules.key}`;
     const kept = this.cache.get(ctx.files, key);
     if (kept) return kept as FileEntry;
-    const entry = this.buildFileEntry(ctx, rules.headers, filePath, meta, status);
+    const entry = this.buildFileEntry(ctx, rules.headers, meta, status);
     this.cache.set(ctx.files, key, entry, entry.bytes);
     return entry;
   }
 
-  private buildFileEntry(ctx: DeployContext, custom: HeaderList, filePath: string, meta: FileMeta, status: number): FileEntry {
+  private buildFileEntry(ctx: DeployContext, custom: HeaderList, meta: FileMeta, status: number): FileEntry {
     const tag = meta.hash.slice(0, 32);
     const variants = this.vfs.variants(meta.blobId);
     const lastModifiedHttp = new Date(ctx.lastModified).toUTCString();

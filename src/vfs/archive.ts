@@ -4,6 +4,7 @@
 // (the central directory) sits at its end, so a zip is first spooled into
 // temporary chunk rows of fazt.db (no other file is written) and then read
 // with random access by yauzl, which checks local headers against the index.
+import { createCipheriv, createDecipheriv, randomBytes, type Cipheriv } from "node:crypto";
 import { Readable, pipeline, Transform, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
@@ -145,17 +146,54 @@ async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, build
   }
 }
 
+/**
+ * The spool holds the zip encrypted (AES-256-CTR under a key that lives only in
+ * this process for this upload): what it held, a `_headers` password before it
+ * is hashed included, never lies in clear in the database's pages or WAL, even
+ * after the spool is deleted. CTR allows random access: chunk `seq` starts at
+ * counter block `seq * CHUNK_SIZE / 16`.
+ */
+class SpoolCipher {
+  private readonly key = randomBytes(32);
+  private readonly iv = randomBytes(16);
+
+  encryptor(): Cipheriv {
+    return createCipheriv("aes-256-ctr", this.key, this.iv);
+  }
+
+  decryptChunk(seq: number, data: Uint8Array): Uint8Array {
+    const decipher = createDecipheriv("aes-256-ctr", this.key, this.counterAt((seq * CHUNK_SIZE) / 16));
+    return Buffer.concat([decipher.update(data), decipher.final()]);
+  }
+
+  /** The initial counter block plus `blocks`, as a 128-bit big-endian number. */
+  private counterAt(blocks: number): Buffer {
+    const iv = Buffer.from(this.iv);
+    let carry = BigInt(blocks);
+    for (let i = 15; i >= 0 && carry > 0n; i--) {
+      const sum = BigInt(iv[i]!) + (carry & 0xffn);
+      iv[i] = Number(sum & 0xffn);
+      carry = (carry >> 8n) + (sum >> 8n);
+    }
+    return iv;
+  }
+}
+
 async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: DeployBuilder, limits: ArchiveLimits): Promise<void> {
   const spool = new StagedBlob(store, builder.uploadId);
+  const cipher = new SpoolCipher();
+  const encrypt = cipher.encryptor();
   const gcHint = new GcHint();
   for await (const piece of bytes) {
     // The spool is written to fazt.db too: it counts toward the deploy size budget.
     builder.reserve(piece.length);
-    spool.write(piece);
+    spool.write(encrypt.update(piece));
     gcHint.add(piece.length);
   }
+  const tail = encrypt.final();
+  if (tail.length > 0) spool.write(tail);
   const { blobId, size } = spool.close();
-  const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId, size), size, {
+  const zip = await yauzl.fromRandomAccessReaderPromise(new ChunkReader(store, blobId, size, cipher), size, {
     lazyEntries: true,
     validateEntrySizes: true,
     strictFileNames: true,
@@ -254,6 +292,7 @@ class ChunkReader extends yauzl.RandomAccessReader {
     private readonly store: Store,
     private readonly blobId: number,
     private readonly size: number,
+    private readonly cipher: SpoolCipher,
   ) {
     super();
   }
@@ -306,7 +345,7 @@ class ChunkReader extends yauzl.RandomAccessReader {
     if (this.last?.seq === seq) return this.last.data;
     const row = this.store.read.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?").get(this.blobId, seq) as { data: Uint8Array } | null;
     if (!row) throw new Error(`spooled chunk ${seq} missing`);
-    this.last = { seq, data: row.data };
-    return row.data;
+    this.last = { seq, data: this.cipher.decryptChunk(seq, row.data) };
+    return this.last.data;
   }
 }
