@@ -3,8 +3,8 @@
 // Never a fixed sleep: a loaded machine only makes the wait longer, not flaky.
 
 export interface WaitOptions {
-  /** What is awaited, for the failure message ("the br variant of /"). */
-  what: string;
+  /** What is awaited, for the failure message ("the br variant of /"); a function is asked only on failure (to show state). */
+  what: string | (() => string);
   /** Give up after this long (ms). */
   timeoutMs: number;
   /** Pause between polls (ms); 20 unless told. */
@@ -24,7 +24,8 @@ export async function waitFor<T>(cond: () => T | Promise<T>, opts: WaitOptions):
     if (Date.now() - started >= opts.timeoutMs) break;
     await Bun.sleep(opts.everyMs ?? 20);
   }
-  throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}; last seen: ${show(last)}`);
+  const what = typeof opts.what === "function" ? opts.what() : opts.what;
+  throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}; last seen: ${show(last)}`);
 }
 
 function show(value: unknown): string {
