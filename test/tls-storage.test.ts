@@ -7,6 +7,7 @@ import { Locks } from "../src/tls/locks.ts";
 import { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../src/tls/manager.ts";
 import { issuerKey } from "../src/tls/acme.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
@@ -57,25 +58,32 @@ describe("certificate storage", () => {
 describe("locks", () => {
   test("one holder at a time across two processes' connections; stale locks are taken over", async () => {
     const path = join(dir, "locks.db");
-    const a = new Locks(Store.open(path), 300);
-    const b = new Locks(Store.open(path), 300);
+    // Both processes' clock, moved on by hand: expiry is judged by it, the keep-alive timer is real.
+    let now = Date.now();
+    const clock = () => now;
+    const a = new Locks(Store.open(path), 300, clock);
+    const b = new Locks(Store.open(path), 300, clock);
+    const store = Store.open(path);
+    const expiresAt = (name: string) => (store.write.query("SELECT expires_at AS t FROM locks WHERE name = ?").get(name) as { t: number }).t;
     expect(a.tryAcquire("cert:a.com")).toBe(true);
     expect(b.tryAcquire("cert:a.com")).toBe(false);
     expect(a.tryAcquire("cert:a.com")).toBe(true); // re-entrant for its owner
-    // Held past several expiries: the holder keeps extending it.
-    await Bun.sleep(700);
+    // Held for a minute (200 expiries, far more than real time can pass during the wait): its keep-alive extends it.
+    now += 60_000;
+    await waitFor(() => expiresAt("cert:a.com") > now, { what: "the holder's keep-alive to extend the lock", timeoutMs: 5000 });
     expect(b.tryAcquire("cert:a.com")).toBe(false);
     a.release("cert:a.com");
     expect(b.tryAcquire("cert:a.com")).toBe(true);
     b.release("cert:a.com");
 
-    // A holder that died (no keep-alive) leaves a lock that expires and is taken over.
-    const store = Store.open(path);
-    store.write.query("INSERT INTO locks (name, owner, expires_at) VALUES ('cert:b.com', 'dead', ?)").run(Date.now() + 200);
+    // A holder that died (no keep-alive) leaves a lock that expires and is taken over by a waiting acquire.
+    store.write.query("INSERT INTO locks (name, owner, expires_at) VALUES ('cert:b.com', 'dead', ?)").run(now + 200);
     expect(b.tryAcquire("cert:b.com")).toBe(false);
-    const t0 = Date.now();
-    await b.acquire("cert:b.com", 5_000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    const waiting = b.acquire("cert:b.com", 5_000);
+    now += 199;
+    expect(b.tryAcquire("cert:b.com")).toBe(false);
+    now += 2;
+    await waiting;
     expect(store.write.query("SELECT owner FROM locks WHERE name = 'cert:b.com'").get()).toEqual({ owner: b.owner });
     b.releaseAll();
     expect(store.write.query("SELECT COUNT(*) AS n FROM locks").get()).toEqual({ n: 0 });
