@@ -103,19 +103,22 @@ describe("analytics byte budget", () => {
         }
       }
       // Wait for the first flush so the baseline includes the schema's and the first writes' pages.
-      await waitFor(async () => (await report(f, "blog")).totals.views === views, { what: "the normal traffic's views", timeoutMs: 15_000 });
+      const viewsCounted = async () => (await report(f, "blog")).totals.views === views;
+      await waitFor(viewsCounted, { what: "the normal traffic's views", timeoutMs: 15_000 });
       const before = dbBytes(db);
 
       const n = 2400; // SPA documents per round: more than the site's raw rows per hour
       expect(n).toBeGreaterThan(MAX_EVENT_ROWS_PER_HOUR);
       await hostileRound(f, n);
       const missBytes = n * NOT_FOUND_BYTES;
-      await waitFor(async () => (await report(f, "spa")).totals.requests === n + n / 4, { what: "round 1 written", timeoutMs: 15_000 });
+      const spaRequests = async () => (await report(f, "spa")).totals.requests;
+      await waitFor(async () => (await spaRequests()) === n + n / 4, { what: "round 1 written", timeoutMs: 15_000 });
       const afterFirst = dbBytes(db);
       await hostileRound(f, n);
-      await waitFor(async () => (await report(f, "spa")).totals.requests === 2 * (n + n / 4), { what: "round 2 written", timeoutMs: 15_000 });
+      await waitFor(async () => (await spaRequests()) === 2 * (n + n / 4), { what: "round 2 written", timeoutMs: 15_000 });
       // Pruning follows the write that went over the budget, in the background.
-      await waitFor(async () => (await metric(f, "fazt_analytics_event_bytes")) <= BUDGET, { what: "raw events pruned to the budget", timeoutMs: 15_000 });
+      const pruned = async () => (await metric(f, "fazt_analytics_event_bytes")) <= BUDGET;
+      await waitFor(pruned, { what: "raw events pruned to the budget", timeoutMs: 15_000 });
       expect(await metric(f, "fazt_analytics_dropped_events_total")).toBe(0);
       const after = dbBytes(db);
 

@@ -82,7 +82,8 @@ describe("litestream", () => {
       return live?.id === markerDeploy;
     };
     // Litestream syncs every second: restore until a sync carried the last deploy.
-    await waitFor(replicaHasMarker, { what: () => `the replica to catch up with the last deploy:\n${ls.output()}`, timeoutMs: 30_000, everyMs: 250 });
+    const what = () => `the replica to catch up with the last deploy:\n${ls.output()}`;
+    await waitFor(replicaHasMarker, { what, timeoutMs: 30_000, everyMs: 250 });
     await ls.stop();
     for (const name of readdirSync(empty)) cleanup(join(empty, name));
     await restore(replicaUrl, restored);

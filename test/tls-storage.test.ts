@@ -64,7 +64,8 @@ describe("locks", () => {
     const a = new Locks(Store.open(path), 300, clock);
     const b = new Locks(Store.open(path), 300, clock);
     const store = Store.open(path);
-    const expiresAt = (name: string) => (store.write.query("SELECT expires_at AS t FROM locks WHERE name = ?").get(name) as { t: number }).t;
+    const expiry = store.write.query("SELECT expires_at AS t FROM locks WHERE name = ?");
+    const expiresAt = (name: string) => (expiry.get(name) as { t: number }).t;
     expect(a.tryAcquire("cert:a.com")).toBe(true);
     expect(b.tryAcquire("cert:a.com")).toBe(false);
     expect(a.tryAcquire("cert:a.com")).toBe(true); // re-entrant for its owner

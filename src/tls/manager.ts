@@ -9,6 +9,7 @@ import type { Locks } from "./locks.ts";
 import { RateLimitedError, type AcmeIssuer } from "./acme.ts";
 import { defaultCertificate, type PemPair } from "./selfsigned.ts";
 import { log } from "../log/index.ts";
+import type { CounterSeries } from "../metrics/registry.ts";
 
 export interface ManagedCert {
   name: string;
@@ -69,6 +70,9 @@ export class CertificateManager {
   private stopped = false;
   private fallback: PemPair | null = null;
   private lastDemand = new Map<string, number>();
+  /** Checks run (the loop is alive) and orders started: what an operator, or a test, watches instead of the clock. */
+  private readonly checks: CounterSeries;
+  private readonly attempts: CounterSeries;
 
   constructor(
     private readonly app: TlsDeps,
@@ -76,7 +80,10 @@ export class CertificateManager {
     private readonly storage: CertStorage,
     private readonly locks: Locks,
     private readonly opts: ManagerOptions,
-  ) {}
+  ) {
+    this.checks = app.metrics.counter("fazt_acme_checks_total", "Certificate checks run (periodic, at start, on site changes).").labels();
+    this.attempts = app.metrics.counter("fazt_acme_attempts_total", "Certificate orders started (first ones and renewals).").labels();
+  }
 
   /** The default certificate and what the database holds; no ordering yet. */
   async load(): Promise<void> {
@@ -151,6 +158,7 @@ export class CertificateManager {
   /** Order what is missing or due, and pick up certificates stored by another process. */
   private check(): void {
     if (this.stopped) return;
+    this.checks.inc();
     try {
       if (this.reloadStored()) this.changed();
       const now = Date.now();
@@ -239,6 +247,7 @@ export class CertificateManager {
   }
 
   private recordAttempt(name: string): void {
+    this.attempts.inc();
     this.app.store.write
       .query(
         `INSERT INTO certificate_status (name, last_attempt_at, updated_at) VALUES (?1, ?2, ?2)
