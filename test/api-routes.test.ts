@@ -117,3 +117,36 @@ describe("route guards", () => {
     expect((await api(f, "/api/health")).status).toBe(200);
   });
 });
+
+describe("memory is bounded before authentication", () => {
+  /** A body of `mb` MiB of JSON-ish bytes, produced as the server reads it. */
+  function bigBody(mb: number): ReadableStream<Uint8Array> {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+    let sent = 0;
+    return new ReadableStream({
+      pull(c) {
+        if (sent++ < mb) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+  }
+
+  const rssMiB = () => {
+    const status = require("node:fs").readFileSync(`/proc/${f.proc.pid}/status`, "utf8") as string;
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  };
+
+  test("four 200 MiB bodies without a token, and one with a token, leave RSS where it was", async () => {
+    const before = rssMiB();
+    const post = (token: string | null) =>
+      api(f, "/api/sites", { method: "POST", token, body: bigBody(200), duplex: "half" } as RequestInit & { token: string | null })
+        .then((r) => r.status)
+        .catch(() => "reset");
+    const statuses = await Promise.all([post(null), post(null), post(null), post("fzt_not_a_real_token"), post(f.token)]);
+    // Refused before the body (401/429), or the connection closed while the client was still sending.
+    for (const s of statuses.slice(0, 4)) expect([401, 429, "reset"]).toContain(s);
+    expect([413, "reset"]).toContain(statuses[4]!);
+    expect((await api(f, "/api/health")).status).toBe(200);
+    expect(rssMiB() - before).toBeLessThan(64);
+  });
+});

@@ -133,7 +133,7 @@ describe("a full disk", () => {
       const port = String(await freePort());
       const roomy = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
       // 80 MiB is above the 64 MiB floor: fine until it fills up.
-      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok   disk +[0-9.]+ MiB free of 80\.0 MiB/);
+      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok   disk +[0-9.]+ MiB free of 80 MiB/);
       expect(roomy.code).toBe(0);
       const fd = openSync(join(mnt, "filler"), "w");
       try {
@@ -145,7 +145,7 @@ describe("a full disk", () => {
         closeSync(fd);
       }
       const full = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
-      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +0\.0 MiB free of 80\.0 MiB .*deploys stop, writes may fail/);
+      expect(lines(full.stdout, "disk")[0]).toMatch(/^FAIL disk +[0-9.]+ (B|KiB) free of 80 MiB .*deploys stop, writes may fail/);
       expect(lines(full.stdout, "integrity")[0]).toStartWith("ok");
       expect(full.code).toBe(1);
     } finally {

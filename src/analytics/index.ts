@@ -15,14 +15,14 @@ import { isBotAgent } from "./classify.ts";
 import { pruneEvents } from "./prune.ts";
 
 export { siteReport, viewsToday, type AnalyticsReport } from "./query.ts";
-export { parseDay, formatDay, dayOf } from "./days.ts";
+export { parseDay,  dayOf } from "./days.ts";
 
 const MAX_FIELD = 512; // longest path, referrer or User-Agent kept
 const PRUNE_EVERY_MS = 10 * 60_000;
 const PRUNE_FIRST_MS = 5_000;
 
 /** One answered site request, as the site request path hands it to analytics. */
-export interface SiteHit {
+interface SiteHit {
   req: Request;
   /** The listener that took the request: the client address is looked up from it for documents only. */
   server: PeerLookup;
@@ -156,7 +156,7 @@ function clip(v: string | null): string | null {
 }
 
 /** What analytics uses of the running server (server/App provides it). */
-export interface AnalyticsDeps {
+interface AnalyticsDeps {
   readonly store: Store;
   readonly config: Readonly<ServerConfig>;
   readonly metrics: Registry;

@@ -5,9 +5,9 @@
 import type { Store } from "../db/index.ts";
 import { DAY_MS, dayOf } from "./days.ts";
 
-export const PRUNE_BATCH = 1000;
+const PRUNE_BATCH = 1000;
 
-export interface Retention {
+interface Retention {
   retentionDays: number;
   /** Most bytes raw events may take, as estimated in analytics_event_bytes (kept by triggers). */
   maxBytes: number;

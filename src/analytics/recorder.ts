@@ -26,7 +26,7 @@ export const DEFAULT_RECORDER: RecorderOptions = { capacity: 50_000, maxBytes: 2
 /** Bookkeeping bytes of a row besides its strings (the object, the map entry). */
 const ROW_OVERHEAD = 200;
 
-export type BatchSink = (batch: readonly Row[]) => void;
+type BatchSink = (batch: readonly Row[]) => void;
 
 /** Hits that may share a row: alike in everything but time, bytes and count. */
 function rowKey(h: Hit): string {

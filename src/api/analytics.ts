@@ -16,7 +16,7 @@ function day(value: string | undefined, name: string, fallback: number): number 
 }
 
 /** ?from=&to= (UTC days, inclusive; default the last 7 days) and ?limit= for the top lists. */
-export function reportRange(query: Record<string, string | undefined>, now = Date.now()) {
+function reportRange(query: Record<string, string | undefined>, now = Date.now()) {
   const to = day(query.to, "to", dayOf(now));
   const from = day(query.from, "from", to - (DEFAULT_DAYS - 1));
   if (from > to) throw badRequest(`from (${query.from}) is after to (${query.to ?? "today"})`);

@@ -17,7 +17,7 @@ const FAILURES_PER_MINUTE = 20;
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export const authFailures = new FailureLimiter(FAILURES_PER_MINUTE, 60_000);
+const authFailures = new FailureLimiter(FAILURES_PER_MINUTE, 60_000);
 
 const unauthorized = (message: string) => new HttpError(401, "unauthorized", message, { "www-authenticate": 'Bearer realm="fazt"' });
 const forbidden = (message: string, code = "forbidden") => new HttpError(403, code, message);

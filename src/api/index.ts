@@ -20,7 +20,7 @@ import { systemApi } from "./system.ts";
 import { mailApi } from "./mail.ts";
 import { formsApi } from "./forms.ts";
 
-export type ApiHandler = (req: Request) => Promise<Response> | Response;
+type ApiHandler = (req: Request) => Promise<Response> | Response;
 
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: ApiDeps): Route[] {

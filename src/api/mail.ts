@@ -1,7 +1,6 @@
 // Mail: queue a message (202), the outbox and inbox, and the provider's
 // inbound webhook (public: its own Svix signature check). A site token sees
 // and sends only its own site's mail.
-import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
 import { HttpError, badRequest } from "../http/errors.ts";
 import {

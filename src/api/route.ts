@@ -21,7 +21,7 @@ export interface Principal {
   user: string | null;
 }
 
-export interface RouteContext {
+interface RouteContext {
   request: Request;
   params: Record<string, string>;
   query: Record<string, string | undefined>;
@@ -50,10 +50,10 @@ export interface Route {
 }
 
 /** JSON bodies of the API are small; archives and blobs are streamed by their own routes. */
-export const JSON_BODY_LIMIT = 64 * 1024;
+const JSON_BODY_LIMIT = 64 * 1024;
 
 /** A group of routes sharing one access rule. */
-export class RouteGroup<A extends Access> {
+class RouteGroup<A extends Access> {
   readonly routes: Route[] = [];
 
   constructor(readonly access: A) {}

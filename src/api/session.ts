@@ -20,8 +20,8 @@ const SIGN_IN_BODY_LIMIT = 4096;
 /** Password checks running at once; each argon2id check holds its memory cost (64 MiB by default). */
 const MAX_CHECKS_IN_FLIGHT = 4;
 
-export const signInFailuresByClient = new FailureLimiter(10, 5 * 60_000);
-export const signInFailuresByUser = new FailureLimiter(10, 15 * 60_000);
+const signInFailuresByClient = new FailureLimiter(10, 5 * 60_000);
+const signInFailuresByUser = new FailureLimiter(10, 15 * 60_000);
 
 function tooMany(wait: number): HttpError {
   const s = Math.ceil(wait / 1000);

@@ -10,7 +10,7 @@ import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
 
-export function siteView(app: ApiDeps, site: Site) {
+function siteView(app: ApiDeps, site: Site) {
   return {
     name: site.name,
     domains: site.domains,

@@ -13,7 +13,7 @@ const CreateToken = v.object({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function tokenView(t: TokenInfo) {
+function tokenView(t: TokenInfo) {
   return {
     id: t.id,
     label: t.label,

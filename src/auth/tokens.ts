@@ -4,7 +4,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 
-export interface TokenScope {
+interface TokenScope {
   tokenId: string;
   /** null: an admin token that may act on every site. */
   siteId: number | null;

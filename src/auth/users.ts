@@ -3,7 +3,7 @@
 import type { Store } from "../db/index.ts";
 import { endUserSessions } from "./sessions.ts";
 
-export class UserError extends Error {}
+class UserError extends Error {}
 
 const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** Longer passwords are refused: argon2 hashes any length, but a sign-in body must stay small. */
@@ -47,7 +47,7 @@ export function removeUser(store: Store, name: string): void {
   });
 }
 
-export interface UserView {
+interface UserView {
   name: string;
   createdAt: number;
   sessions: number;

@@ -4,7 +4,8 @@ import { join, relative, sep } from "node:path";
 import ignore from "ignore";
 import type { CommandBody, FlagSpec, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { formatSize, Progress } from "./progress.ts";
+import { Progress } from "./progress.ts";
+import { formatSize } from "../core/bytes.ts";
 import { isHiddenPath, isReservedPath } from "../vfs/paths.ts";
 
 export const clientFlags: Record<string, FlagSpec> = {
@@ -92,7 +93,7 @@ interface DeployView {
 }
 
 /** The deploy that was live before the live one (most recently activated of the others); never a preview. */
-export function previousLive(deploys: readonly DeployView[]): DeployView | undefined {
+function previousLive(deploys: readonly DeployView[]): DeployView | undefined {
   const candidates = deploys.filter((d) => !d.live && d.activated_at !== null);
   return candidates.sort((a, b) => Date.parse(b.activated_at!) - Date.parse(a.activated_at!))[0];
 }
@@ -128,7 +129,7 @@ export const siteAddCommand: CommandBody = {
 };
 
 /** key=value: the value as JSON when it parses (true, 3600, null), else as a string; headers.NAME=V sets one header. */
-export function settingsPatch(pairs: string[]): Record<string, unknown> {
+function settingsPatch(pairs: string[]): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
@@ -223,7 +224,7 @@ interface LocalFile {
  * The files of DIR to deploy: no hidden paths (dotfiles and dot-folders such as .git, .env, but
  * .well-known/ is kept: the server's rule, isHiddenPath), nothing .faztignore names, no symlinks.
  */
-export function listFiles(
+function listFiles(
   dir: string,
   warn: (msg: string) => void = () => {},
   includeDotfiles = false,

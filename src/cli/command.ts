@@ -33,11 +33,11 @@ export interface Command extends CommandBody {
   summary: string;
 }
 
-export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
+const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", short: "h", description: "show this help", noEnv: true },
 };
 
-export function envName(flag: string): string {
+function envName(flag: string): string {
   return "FAZT_" + flag.toUpperCase().replaceAll("-", "_");
 }
 

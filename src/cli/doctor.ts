@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { dbFlag } from "./common.ts";
+import { formatSize, MiB } from "../core/bytes.ts";
 import { DEFAULT_LIMITS, formatAddress, parseListenAddress, type ListenAddress } from "../core/config.ts";
 import { assertKnownMigrations, assertSqliteFile, databaseKind, DatabaseError, schemaVersion } from "../db/index.ts";
 import { listCertificates } from "../tls/index.ts";
@@ -19,16 +20,14 @@ interface Finding {
   detail: string;
 }
 
-const MiB = 1024 * 1024;
 const DAY_MS = 86_400_000;
 /** A WAL this large means checkpoints cannot finish (a reader holds an old snapshot). */
-export const WAL_WARN_BYTES = 256 * MiB;
+const WAL_WARN_BYTES = 256 * MiB;
 /** Let's Encrypt certificates renew 30 days before expiry; still unrenewed at 14 days is a problem. */
 const CERT_WARN_DAYS = 14;
 const PROBE_TIMEOUT_MS = 2000;
 
 const finding = (status: Status, check: string, detail: string): Finding => ({ status, check, detail });
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 // ---- ports -----------------------------------------------------------------
 
@@ -175,14 +174,14 @@ function checkFiles(path: string): Finding[] {
   const wal = existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0;
   out.push(
     wal > WAL_WARN_BYTES
-      ? finding("warn", "wal", `${mib(wal)}: checkpoints cannot finish (a long reader: a stuck backup or replica?)`)
-      : finding("ok", "wal", mib(wal)),
+      ? finding("warn", "wal", `${formatSize(wal)}: checkpoints cannot finish (a long reader: a stuck backup or replica?)`)
+      : finding("ok", "wal", formatSize(wal)),
   );
   const dbBytes = statSync(path).size;
   const fs = statfsSync(dirname(path));
   const free = fs.bavail * fs.bsize;
   const total = fs.blocks * fs.bsize;
-  const detail = `${mib(free)} free of ${mib(total)} on ${dirname(path)} (database ${mib(dbBytes)})`;
+  const detail = `${formatSize(free)} free of ${formatSize(total)} on ${dirname(path)} (database ${formatSize(dbBytes)})`;
   // Below the serve reserve (--min-free-disk-bytes) deploys stop with 507; below the database's size a VACUUM cannot run.
   if (free < DEFAULT_LIMITS.minFreeDiskBytes || free < dbBytes) {
     out.push(finding("FAIL", "disk", `${detail}: deploys stop, writes may fail`));
@@ -217,7 +216,7 @@ interface DoctorOptions {
   dnsServer: string | null;
 }
 
-export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
+async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   const listeners = [
     ...(opts.http ? [{ scheme: "http" as const, addr: opts.http }] : []),
     ...(opts.https ? [{ scheme: "https" as const, addr: opts.https }] : []),

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import type { CommandBody } from "./command.ts";
 import { str, UsageError } from "./command.ts";
 import { Client, clientFlags, table } from "./client.ts";
-import { formatSize } from "./progress.ts";
+import { formatSize } from "../core/bytes.ts";
 
 interface MessageView {
   id: string;

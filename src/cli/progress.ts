@@ -1,12 +1,5 @@
 // Upload progress: a redrawn bar on a terminal, plain lines otherwise (logs, CI).
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) ((v /= 1024), i++);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+import { formatSize } from "../core/bytes.ts";
 
 export class Progress {
   private files = 0;

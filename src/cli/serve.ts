@@ -42,7 +42,7 @@ function webhookSecret(value: string | undefined): string | null {
   return value;
 }
 
-export function serveConfig(flags: ParsedArgs): ServerConfig {
+function serveConfig(flags: ParsedArgs): ServerConfig {
   const s = (k: string) => str(flags, k);
   const domain = s("domain")?.toLowerCase().replace(/\.$/, "") || null;
   if (domain !== null && !/^[a-z0-9.-]+\.[a-z0-9-]+$/.test(domain)) throw new UsageError(`--domain: "${domain}" is not a hostname`);
@@ -84,7 +84,7 @@ export function serveConfig(flags: ParsedArgs): ServerConfig {
 }
 
 /** Shown once: fazt keeps only a hash, so the banner says where the operator should keep it. */
-export function announceFirstToken(token: string): void {
+function announceFirstToken(token: string): void {
   log.info("created the first admin token; it is printed once below, fazt stores only its hash", { token_id: token.slice(4, 16) });
   process.stderr.write(
     `\nFirst admin token (shown only this once):\n  ${token}\n` +

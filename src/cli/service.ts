@@ -10,7 +10,7 @@ const UNIT_DIR = "/etc/systemd/system";
 const DEFAULT_BINARY = "/usr/local/bin/fazt";
 const DEFAULT_DB = "/var/lib/fazt/fazt.db";
 
-export interface UnitOptions {
+interface UnitOptions {
   binary: string;
   db: string;
   user: string;
@@ -24,7 +24,7 @@ function execWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, "\\$1")}"`;
 }
 
-export function systemdUnit(o: UnitOptions): string {
+function systemdUnit(o: UnitOptions): string {
   const exec = [o.binary, "serve", "--db", o.db, ...o.serveArgs].map(execWord).join(" ");
   return `# Written by 'fazt service install'. Database: ${o.db}
 [Unit]

@@ -1,5 +1,6 @@
 // fazt stats SITE: the analytics report of GET /api/sites/:site/analytics, as text.
 import type { CommandBody } from "./command.ts";
+import { formatSize } from "../core/bytes.ts";
 import { str } from "./command.ts";
 import { Client, clientFlags } from "./client.ts";
 import type { AnalyticsReport } from "../analytics/query.ts";
@@ -23,18 +24,18 @@ export const statsCommand: CommandBody = {
   },
 };
 
-export function formatReport(r: AnalyticsReport): string {
+function formatReport(r: AnalyticsReport): string {
   const t = r.totals;
   const out = [
     `${r.site}: ${r.from} to ${r.to} (UTC)`,
     "",
     `views ${t.views}   visitors ${t.visitors}   bots ${t.bots}   requests ${t.requests}`,
-    `bytes ${humanBytes(t.bytes)}   humans ${humanBytes(t.human_bytes)}   bots ${humanBytes(t.bot_bytes)}`,
+    `bytes ${formatSize(t.bytes)}   humans ${formatSize(t.human_bytes)}   bots ${formatSize(t.bot_bytes)}`,
     `status 2xx ${r.status["2xx"]}   3xx ${r.status["3xx"]}   4xx ${r.status["4xx"]}   5xx ${r.status["5xx"]}`,
     "",
     "date        views  visitors  bots  bytes (humans)  bytes (bots)",
     ...r.series.map((d) => {
-      const bytes = `${humanBytes(d.human_bytes).padStart(14)}  ${humanBytes(d.bot_bytes).padStart(12)}`;
+      const bytes = `${formatSize(d.human_bytes).padStart(14)}  ${formatSize(d.bot_bytes).padStart(12)}`;
       return `${d.date}  ${pad(d.views, 5)}  ${pad(d.visitors, 8)}  ${pad(d.bots, 4)}  ${bytes}`;
     }),
   ];
@@ -49,7 +50,7 @@ export function formatReport(r: AnalyticsReport): string {
   section("operating systems", r.os.map((p) => ({ name: p.name, n: p.views })));
   section("devices", r.devices.map((p) => ({ name: p.name, n: p.views })));
   section("status codes", r.status_codes.map((p) => ({ name: p.code, n: p.count })));
-  section("requests by path class", r.classes.map((p) => ({ name: `${p.class} (${humanBytes(p.bytes)})`, n: p.requests })));
+  section("requests by path class", r.classes.map((p) => ({ name: `${p.class} (${formatSize(p.bytes)})`, n: p.requests })));
   return out.join("\n") + "\n";
 }
 
@@ -57,10 +58,4 @@ function pad(n: number, w: number): string {
   return String(n).padStart(w);
 }
 
-function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+

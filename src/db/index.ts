@@ -51,7 +51,7 @@ function inode(path: string): number | null {
   return path === ":memory:" || !existsSync(path) ? null : statSync(path).ino;
 }
 
-export function applyPragmas(db: Database, opts: { readonly?: boolean } = {}): void {
+function applyPragmas(db: Database, opts: { readonly?: boolean } = {}): void {
   for (const [name, value] of Object.entries(PRAGMAS)) {
     if (opts.readonly && (name === "journal_mode" || name === "auto_vacuum")) continue;
     db.run(`PRAGMA ${name} = ${value}`);
@@ -125,9 +125,9 @@ export function assertFaztDatabase(db: Database, path: string, opts: { allowEmpt
  * connection, with its copy on disk (temp_store FILE) rather than in memory.
  * A database another process holds open stays as it is until the next open.
  */
-export type AutoVacuumState = "already" | "vacuumed" | "busy";
+type AutoVacuumState = "already" | "vacuumed" | "busy";
 
-export function reclaimableOnce(db: Database): AutoVacuumState {
+function reclaimableOnce(db: Database): AutoVacuumState {
   const { auto_vacuum: mode } = db.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number };
   if (mode === 2) return "already";
   try {
@@ -144,7 +144,7 @@ export function reclaimableOnce(db: Database): AutoVacuumState {
 }
 
 /** Pages on the free list (space fazt.db holds but does not use). */
-export function freePages(db: Database): number {
+function freePages(db: Database): number {
   return (db.query("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;
 }
 

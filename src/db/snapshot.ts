@@ -18,9 +18,9 @@ const CHUNK_BYTES = 1024 * 1024; // pages read per pull; the memory a stream hol
 const LOCK_TRIES = 200; // x 10 ms: another process's write transaction
 const INDEX_BLOCK = 4 * 1024 * 1024; // WAL bytes scanned between yields to the event loop
 
-export class SnapshotError extends Error {}
+class SnapshotError extends Error {}
 
-export interface DbSnapshot {
+interface DbSnapshot {
   pageSize: number;
   pageCount: number;
   /** Size of the snapshot file: pageSize x pageCount. */
@@ -39,7 +39,7 @@ interface WalPin {
 }
 
 /** Pin a snapshot of the database at path (a Fazt database in WAL mode). */
-export interface SnapshotOptions {
+interface SnapshotOptions {
   /** Called once when the snapshot is released, saying whether every page was read. */
   onClose?: (complete: boolean) => void;
   /**

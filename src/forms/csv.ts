@@ -11,16 +11,16 @@
 import type { SubmissionView } from "./submissions.ts";
 
 /** At most this many distinct field names become columns; the rest go to "other_fields" as JSON. */
-export const MAX_CSV_FIELD_COLUMNS = 200;
+const MAX_CSV_FIELD_COLUMNS = 200;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-export function csvCell(value: string): string {
+function csvCell(value: string): string {
   const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
-export function csvRow(cells: string[]): string {
+function csvRow(cells: string[]): string {
   return cells.map(csvCell).join(",") + "\r\n";
 }
 

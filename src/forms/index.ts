@@ -5,8 +5,7 @@ import type { Store } from "../db/index.ts";
 import type { ServerConfig } from "../core/config.ts";
 import type { Registry } from "../metrics/registry.ts";
 
-export { FormReceiver, FORMS_PREFIX, type FormTarget } from "./receiver.ts";
-export { FORM_LIMITS } from "./limits.ts";
+export { FormReceiver, FORMS_PREFIX } from "./receiver.ts";
 export { formSender, noSenderMessage } from "./notify.ts";
 export { FieldColumns, csvHeader, submissionRow } from "./csv.ts";
 export {

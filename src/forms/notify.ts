@@ -24,7 +24,7 @@ function replyTo(fields: [string, string][]): string | null {
   return f ? parseAddress(f[1])!.address : null;
 }
 
-export interface NotificationInput {
+interface NotificationInput {
   siteName: string;
   form: string;
   id: string;

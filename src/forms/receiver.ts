@@ -27,7 +27,7 @@ const MAX_USER_AGENT = 512;
 const DECLARED_CACHE_MAX = 1000;
 
 /** The site a submission is for, as the routing table knows it. */
-export interface FormTarget {
+interface FormTarget {
   siteId: number;
   siteName: string;
   deployId: string | null;

@@ -9,7 +9,7 @@ import { dropUpload, openUpload } from "../vfs/builder.ts";
 import { readBlobBytes } from "../vfs/read.ts";
 import type { Upload } from "./parse.ts";
 
-export interface NewSubmission {
+interface NewSubmission {
   siteId: number;
   form: string;
   fields: [string, string][];
@@ -116,7 +116,7 @@ export function clientHash(store: Store, address: string): string {
 
 // ---- reading -----------------------------------------------------------------
 
-export interface FormCount {
+interface FormCount {
   form: string;
   submissions: number;
   lastAt: number | null;
@@ -153,7 +153,7 @@ export interface SubmissionView {
   user_agent: string | null;
 }
 
-export interface Page {
+interface Page {
   limit: number;
   /** Submissions older than this one (keyset paging, newest first). */
   before?: string;

@@ -9,7 +9,7 @@ const VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * Set by the server or the connection (hop-by-hop, RFC 9110 7.6.1 and the
  * older RFC 2616 list): a site setting them would break clients or proxies.
  */
-export const FORBIDDEN_HEADERS = new Set([
+const FORBIDDEN_HEADERS = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -28,7 +28,7 @@ export const FORBIDDEN_HEADERS = new Set([
   "host",
 ]);
 
-export const MAX_HEADER_VALUE_BYTES = 4096;
+const MAX_HEADER_VALUE_BYTES = 4096;
 
 /** Why a header cannot be set, or null when it can. */
 export function headerProblem(name: string, value: string): string | null {

@@ -4,7 +4,7 @@
 // past the bound (a flood, or a stderr reader that stopped reading) records
 // are dropped and counted, never buffered without limit.
 
-export interface AccessRecord {
+interface AccessRecord {
   /** Date.now() when the request arrived. */
   time: number;
   host: string;
@@ -18,7 +18,7 @@ export interface AccessRecord {
   client: string;
 }
 
-export interface AccessLogOptions {
+interface AccessLogOptions {
   /** Most estimated bytes held before records are dropped. */
   maxBytes?: number;
   flushMs?: number;
@@ -96,7 +96,7 @@ function cut(s: string): string {
   return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) + "..." : s;
 }
 
-export function formatLine(r: AccessRecord): string {
+function formatLine(r: AccessRecord): string {
   return (
     JSON.stringify({
       time: new Date(r.time).toISOString(),

@@ -2,7 +2,6 @@
 // Warnings and errors are also kept in a small in-memory ring (recent.ts), whatever the level.
 import { RecentLog } from "./recent.ts";
 
-export type { RecentRecord } from "./recent.ts";
 
 /** The last warnings and errors of this process. */
 export const recentProblems = new RecentLog();

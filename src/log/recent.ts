@@ -2,7 +2,7 @@
 // (GET /api/system). Bounded by count and by bytes: a flood of long messages
 // costs at most MAX_BYTES, the oldest records go first.
 
-export interface RecentRecord {
+interface RecentRecord {
   t: string;
   level: "warn" | "error";
   msg: string;

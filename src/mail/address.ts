@@ -5,7 +5,7 @@ const ADDRESS_RE = /^[^\s<>@",;:()\[\]\\]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0
 const NAMED_RE = /^([^<>\r\n]{0,200})<([^<>\s]+)>$/;
 export const MAX_ADDRESS_LENGTH = 320;
 
-export interface Address {
+interface Address {
   /** The addr-spec: local@domain. */
   address: string;
   domain: string;

@@ -15,7 +15,7 @@ export interface ReceivedAttachment {
   content: Uint8Array;
 }
 
-export interface ReceivedBody {
+interface ReceivedBody {
   text: string | null;
   html: string | null;
   safeHtml: string | null;
@@ -23,7 +23,7 @@ export interface ReceivedBody {
   attachments: ReceivedAttachment[];
 }
 
-export interface ReceivedMessage extends ReceivedBody {
+interface ReceivedMessage extends ReceivedBody {
   sender: string;
   recipients: string[];
   subject: string;
@@ -74,7 +74,7 @@ export function storeReceived(store: Store, m: ReceivedMessage, siteId: number |
   return id;
 }
 
-export interface WebhookMetadata {
+interface WebhookMetadata {
   emailId: string;
   sender: string;
   recipients: string[];

@@ -18,10 +18,9 @@ export { MAIL_BODY_LIMIT, MailInput, queueMail, senderSite, listOutbox, getOutbo
 export { listInbox, getInboxMessage, inboxAttachment, deleteInboxMessage } from "./inbox.ts";
 export { webhookKey } from "./webhook.ts";
 export { parseDomainList, parseAddress } from "./address.ts";
-export type { PemPair } from "./smtp.ts";
 
 /** What mail uses of the running server (server/App provides it). */
-export interface MailDeps {
+interface MailDeps {
   readonly store: Store;
   readonly config: Readonly<ServerConfig>;
   readonly metrics: Registry;
@@ -34,7 +33,7 @@ export interface MailDeps {
 const metricsOf = new WeakMap<object, MailMetrics>();
 
 /** One MailMetrics per app (the API and the workers share it). */
-export function mailMetrics(app: MailDeps): MailMetrics {
+function mailMetrics(app: MailDeps): MailMetrics {
   let m = metricsOf.get(app);
   if (!m) metricsOf.set(app, (m = new MailMetrics(app.metrics, app.store)));
   return m;
@@ -50,7 +49,7 @@ export function canSend(): boolean {
   return Boolean(process.env.RESEND_API_KEY);
 }
 
-export interface TlsSource {
+interface TlsSource {
   certificateFor(name: string): PemPair | null;
   defaultCertificate(): Promise<PemPair>;
 }

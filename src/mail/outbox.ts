@@ -8,15 +8,15 @@ import { HttpError, badRequest, limitError, notFound } from "../http/errors.ts";
 import { domainOwner } from "../sites/index.ts";
 import { MAX_ADDRESS_LENGTH, parseAddress } from "./address.ts";
 
-export const MAX_RECIPIENTS = 50; // Resend's own limit per message
-export const MAX_ATTACHMENTS = 10;
-export const MAX_ATTACHMENT_BYTES = 7 * 1024 * 1024; // decoded, all attachments together
-export const MAX_BODY_CHARS = 1024 * 1024; // text and html each
-export const MAX_HEADERS = 50;
+const MAX_RECIPIENTS = 50; // Resend's own limit per message
+const MAX_ATTACHMENTS = 10;
+const MAX_ATTACHMENT_BYTES = 7 * 1024 * 1024; // decoded, all attachments together
+const MAX_BODY_CHARS = 1024 * 1024; // text and html each
+const MAX_HEADERS = 50;
 /** POST /api/mail's body limit: both bodies and base64 attachments, with JSON's overhead. */
 export const MAIL_BODY_LIMIT = 2 * MAX_BODY_CHARS + Math.ceil((MAX_ATTACHMENT_BYTES * 4) / 3) + 256 * 1024;
 /** Queued and sending messages over all sites: the table cannot grow without bound. */
-export const MAX_PENDING = 200_000;
+const MAX_PENDING = 200_000;
 
 const line = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[^\r\n]*$/, "must be one line"));
 const addressText = v.pipe(line(MAX_ADDRESS_LENGTH), v.check((s) => parseAddress(s) !== null, "is not a mail address"));
@@ -57,7 +57,7 @@ export const MailInput = v.pipe(
 );
 export type MailInput = v.InferOutput<typeof MailInput>;
 
-export interface SenderRules {
+interface SenderRules {
   baseDomain: string | null;
   allowFrom: string[];
 }
@@ -177,7 +177,7 @@ function view(r: OutboxRow) {
 export const OUTBOX_STATUSES = ["queued", "sending", "sent", "failed"] as const;
 const COLUMNS = "id, site_id, sender, recipients, subject, bytes, status, attempts, last_error, provider_id, next_attempt_at, created_at, updated_at, sent_at";
 
-export interface Page {
+interface Page {
   limit: number;
   /** Items older than this id's (keyset paging, newest first). */
   before?: string;

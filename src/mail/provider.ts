@@ -8,7 +8,7 @@ export type Outcome<T> =
   | { kind: "retry"; status: number | null; error: string; retryAfterMs: number | null }
   | { kind: "fail"; status: number | null; error: string };
 
-export interface ReceivedEmail {
+interface ReceivedEmail {
   text: string | null;
   html: string | null;
   headers: Record<string, string> | null;
@@ -22,7 +22,7 @@ interface SdkResult<T> {
 }
 
 /** Resend's Retry-After is in seconds; an HTTP date is accepted too. */
-export function retryAfterMs(value: string | undefined | null, now = Date.now()): number | null {
+function retryAfterMs(value: string | undefined | null, now = Date.now()): number | null {
   if (!value) return null;
   const secs = Number(value);
   if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
@@ -31,7 +31,7 @@ export function retryAfterMs(value: string | undefined | null, now = Date.now())
 }
 
 /** 429, 5xx and no answer are worth retrying; 409 only while the same key is still being processed. */
-export function classify<T>(r: SdkResult<T>): Outcome<T> {
+function classify<T>(r: SdkResult<T>): Outcome<T> {
   if (!r.error && r.data) return { kind: "done", value: r.data };
   const status = r.error?.statusCode ?? null;
   const error = `${r.error?.name ?? "error"}: ${r.error?.message ?? "no answer"}`.slice(0, 500);

@@ -21,7 +21,7 @@ const OPTIONS: sanitizeHtml.IOptions = {
 };
 
 /** Larger HTML is not sanitised (the text part is shown instead): bounds the CPU one message costs. */
-export const MAX_SANITISED_CHARS = 1024 * 1024;
+const MAX_SANITISED_CHARS = 1024 * 1024;
 
 export function sanitizeMailHtml(html: string | null): string | null {
   if (html === null || html.length > MAX_SANITISED_CHARS) return null;

@@ -22,7 +22,7 @@ export interface PemPair {
   key: string;
 }
 
-export interface SmtpOptions {
+interface SmtpOptions {
   address: ListenAddress;
   maxBytes: number;
   baseDomain: string | null;
@@ -31,11 +31,11 @@ export interface SmtpOptions {
   defaultCertificate: PemPair;
 }
 
-export const MAX_CLIENTS = 100;
-export const MAX_CLIENTS_PER_ADDRESS = 10;
-export const CONNECTIONS_PER_MINUTE = 60; // per client address
-export const MESSAGES_PER_MINUTE = 60; // per client address
-export const MAX_RECIPIENTS = 100;
+const MAX_CLIENTS = 100;
+const MAX_CLIENTS_PER_ADDRESS = 10;
+const CONNECTIONS_PER_MINUTE = 60; // per client address
+const MESSAGES_PER_MINUTE = 60; // per client address
+const MAX_RECIPIENTS = 100;
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 

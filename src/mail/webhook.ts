@@ -13,9 +13,9 @@ import { MAX_ADDRESS_LENGTH } from "./address.ts";
 import { recipientSite, storeWebhookMetadata } from "./inbox.ts";
 import type { MailMetrics } from "./metrics.ts";
 
-export const TOLERANCE_SECONDS = 5 * 60;
+const TOLERANCE_SECONDS = 5 * 60;
 /** An email.received event is metadata: a few KiB (attachment names, many recipients at most). */
-export const WEBHOOK_BODY_LIMIT = 256 * 1024;
+const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /** The signing key of a "whsec_..." secret; null when it is not one. */
 export function webhookKey(secret: string): Buffer | null {
@@ -26,7 +26,7 @@ export function webhookKey(secret: string): Buffer | null {
   return key.length > 0 ? key : null;
 }
 
-export function signPayload(key: Buffer, id: string, timestamp: string, body: Uint8Array): string {
+function signPayload(key: Buffer, id: string, timestamp: string, body: Uint8Array): string {
   return createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest("base64");
 }
 

@@ -5,8 +5,8 @@
 // operator made (and by the registry's cap per metric).
 import type { Counter, CounterSeries, Registry } from "./registry.ts";
 
-export const HOST_CLASSES = ["site", "admin", "unknown"] as const;
-export type HostClass = 0 | 1 | 2; // index into HOST_CLASSES
+const HOST_CLASSES = ["site", "admin", "unknown"] as const;
+type HostClass = 0 | 1 | 2; // index into HOST_CLASSES
 export const SITE: HostClass = 0;
 export const ADMIN: HostClass = 1;
 export const UNKNOWN: HostClass = 2;

@@ -2,7 +2,7 @@
 // exposition format (version 0.0.4). Hot paths resolve a labelled child once
 // and keep it, so counting is one property increment with no allocation.
 
-export class MetricSeries {
+class MetricSeries {
   value = 0;
   constructor(readonly labelValues: readonly string[]) {}
 }
@@ -13,7 +13,7 @@ export class CounterSeries extends MetricSeries {
   }
 }
 
-export class GaugeSeries extends MetricSeries {
+class GaugeSeries extends MetricSeries {
   set(v: number): void {
     this.value = v;
   }
@@ -83,7 +83,7 @@ export class Counter extends Metric<CounterSeries> {
   }
 }
 
-export class Gauge extends Metric<GaugeSeries> {
+class Gauge extends Metric<GaugeSeries> {
   readonly type = "gauge";
   constructor(name: string, help: string, labelNames: readonly string[]) {
     super(name, help, labelNames, (v) => new GaugeSeries(v));

@@ -29,20 +29,20 @@ import {
 
 /** Files up to this size are kept in memory (with their variants). */
 const SMALL_FILE_MAX = 1024 * 1024;
-export const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
 /**
  * Answers for paths an attacker can vary freely (404s, SPA and rule
  * fallbacks, splat rules, non-canonical encodings, query-dependent keys)
  * live in their own small cache, so they never evict a site's files.
  */
-export const MISS_CACHE_BYTES = 4 * 1024 * 1024;
+const MISS_CACHE_BYTES = 4 * 1024 * 1024;
 /** Longer keys are not remembered as misses at all. */
 const MISS_KEY_MAX = 2048;
 /** Bookkeeping bytes charged per cache entry besides its key and body. */
 const ENTRY_OVERHEAD = 512;
 /** Request path bounds (raw, percent-encoded characters; decoded segments), checked before any lookup. */
-export const MAX_PATH_CHARS = 8192;
-export const MAX_PATH_SEGMENTS = 256;
+const MAX_PATH_CHARS = 8192;
+const MAX_PATH_SEGMENTS = 256;
 /** Compiled rules and 404 page directories of this many deploys (and this much weight) are kept across cache resets. */
 const DEPLOY_DATA_MAX = 256;
 const DEPLOY_DATA_WEIGHT = 16 * 1024 * 1024;
@@ -140,7 +140,7 @@ interface DeployContext {
  * and returns one instance per handler (no allocation per request): read it
  * before the next handle() call (handle is synchronous).
  */
-export interface Served {
+interface Served {
   response: Response;
   status: number;
   /** Body bytes sent (0 for HEAD, 304 and empty bodies). */

@@ -49,7 +49,7 @@ export function etagMatches(header: string, tag: string): boolean {
   return false;
 }
 
-export type RangeResult = { start: number; end: number } | "unsatisfiable" | null;
+type RangeResult = { start: number; end: number } | "unsatisfiable" | null;
 
 /**
  * A single "bytes=" range against a size. null: no usable range (serve the

@@ -19,10 +19,10 @@ export interface SiteRoute {
 }
 
 /** A site route as reached through one normalised host name. */
-export type HostRoute = SiteRoute & { host: string };
+type HostRoute = SiteRoute & { host: string };
 
 /** What a Host header leads to. */
-export type HostTarget = HostRoute | "admin" | null;
+type HostTarget = HostRoute | "admin" | null;
 
 const HOST_CACHE_MAX = 1024;
 

@@ -219,7 +219,7 @@ export function queryMatters(rules: CompiledRules, rawPath: string): boolean {
 }
 
 /** A matching rule, its parameters, and whether it matches this one path only (no placeholder, splat or query condition). */
-export interface RedirectMatch {
+interface RedirectMatch {
   rule: RedirectRule;
   params: Params;
   literal: boolean;

@@ -33,7 +33,7 @@ function onError(err: Error): Response {
   return new Response("internal error\n", { status: 500 });
 }
 
-export interface RunningServer {
+interface RunningServer {
   app: App;
   httpPort: number | null;
   httpsPort: number | null;
@@ -43,7 +43,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
+function createFetch(app: App): (req: Request, server: Server<undefined>) => Response | Promise<Response> {
   const api = createApi(app);
   const ui = createUi();
   const sites = new SiteHandler(new VfsReader(app.store));

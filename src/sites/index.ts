@@ -6,7 +6,7 @@ import { parseSettings, patchSettings, settingsJson, type SettingsPatch, type Si
 
 export { DEFAULT_SETTINGS, SettingsPatch, settingsJson, type SiteSettings } from "./settings.ts";
 
-export class SiteError extends HttpError {}
+class SiteError extends HttpError {}
 
 export interface Site {
   id: number;
@@ -18,7 +18,7 @@ export interface Site {
 }
 
 /** A site without its domains: what routing and per-site policies read. */
-export type SiteSummary = Omit<Site, "domains">;
+type SiteSummary = Omit<Site, "domains">;
 
 const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // Names that would shadow the admin host or preview hosts.
@@ -134,7 +134,7 @@ export function createSite(store: Store, name: unknown, domains: unknown[] = [],
 }
 
 /** Each domain costs a certificate order and a routing entry. */
-export const MAX_DOMAINS_PER_SITE = 100;
+const MAX_DOMAINS_PER_SITE = 100;
 
 function insertDomain(store: Store, siteId: number, domain: string): void {
   const { n } = store.write.query("SELECT count(*) AS n FROM domains WHERE site_id = ?").get(siteId) as { n: number };

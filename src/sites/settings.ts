@@ -47,7 +47,7 @@ const MAX_DEFAULT_HEADERS = 50;
 /** A form's name: a short slug (it is a URL segment and a CSV/mail label). */
 export const FORM_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 export const MAX_FORMS = 50;
-export const MAX_NOTIFY = 10;
+const MAX_NOTIFY = 10;
 
 const NotifyAddress = v.pipe(v.string(), v.maxLength(320), v.email("is not a mail address"));
 

@@ -10,14 +10,14 @@ import type { CertStorage } from "./storage.ts";
 import type { Locks } from "./locks.ts";
 import { log } from "../log/index.ts";
 
-export interface AcmeOptions {
+interface AcmeOptions {
   directory: string;
   email: string | null;
   /** Extra root CA (PEM) trusted for the ACME server's HTTPS, added to the system roots. */
   caRoot: string | null;
 }
 
-export interface IssuedCertificate {
+interface IssuedCertificate {
   certPem: string;
   keyPem: string;
 }

@@ -13,7 +13,7 @@ import type { Fetch } from "../http/fetch.ts";
 
 
 export { plainHttpFront } from "./front.ts";
-export { listCertificates, type CertificateView } from "./status.ts";
+export { listCertificates } from "./status.ts";
 export type { CertificateManager } from "./manager.ts";
 
 export interface Https {

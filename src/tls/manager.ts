@@ -11,7 +11,7 @@ import { defaultCertificate, type PemPair } from "./selfsigned.ts";
 import { log } from "../log/index.ts";
 import type { CounterSeries } from "../metrics/registry.ts";
 
-export interface ManagedCert {
+interface ManagedCert {
   name: string;
   certPem: string;
   keyPem: string;
@@ -31,7 +31,7 @@ export interface TlsEntry {
   serverName?: string;
 }
 
-export interface ManagerOptions {
+interface ManagerOptions {
   /** How often to look for missing, due or elsewhere-renewed certificates. */
   checkIntervalMs: number;
   /** Orders running at once. */

@@ -6,7 +6,7 @@ import type { Store } from "../db/index.ts";
 import type { TlsDeps } from "./deps.ts";
 import { GAVE_UP } from "./manager.ts";
 
-export interface CertificateView {
+interface CertificateView {
   names: string[];
   /** valid | expired | pending (being ordered) | failing (in back-off) | gave_up (30 days of failures) */
   state: "valid" | "expired" | "pending" | "failing" | "gave_up";

@@ -3,7 +3,7 @@
 // is a "file" and every proper prefix of it ending at a "/" is a "directory".
 import type { Store } from "../db/index.ts";
 
-export interface KeyInfo {
+interface KeyInfo {
   key: string;
   modified: number;
   size: number;

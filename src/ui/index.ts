@@ -44,7 +44,7 @@ const FILES: Record<string, [string, string]> = {
   "/ui/uplot.css": [uplotCss, CSS],
 };
 
-export const UI_HEADERS: Record<string, string> = {
+const UI_HEADERS: Record<string, string> = {
   "content-security-policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -84,7 +84,7 @@ export async function uiBytes(): Promise<number> {
   return total;
 }
 
-export type UiHandler = (req: Request) => Response | Promise<Response> | null;
+type UiHandler = (req: Request) => Response | Promise<Response> | null;
 
 /** Answers the UI's paths; null for every other path (the API's). */
 export function createUi(): UiHandler {

@@ -12,13 +12,12 @@ import { SQLiteError } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
 import { CHUNK_SIZE, StagedBlob } from "./content.ts";
 import type { DeployBuilder } from "./builder.ts";
-import { formatBytes } from "./builder.ts";
-import { badArchive, tooLarge, VfsError } from "./errors.ts";
+import { badArchive, deployTooLarge, tooManyFiles, VfsError } from "./errors.ts";
 import { GcHint } from "./gc-hint.ts";
 
-export type ArchiveKind = "tar" | "tar.gz" | "zip";
+type ArchiveKind = "tar" | "tar.gz" | "zip";
 
-export interface ArchiveLimits {
+interface ArchiveLimits {
   maxDeployBytes: number;
   maxFiles: number;
 }
@@ -29,7 +28,7 @@ function archiveBudget(l: ArchiveLimits): number {
 }
 
 function budgetError(l: ArchiveLimits) {
-  return tooLarge("deploy_too_large", `the archive is larger than the deploy size limit allows (${formatBytes(l.maxDeployBytes)}; --max-deploy-bytes)`);
+  return deployTooLarge(l.maxDeployBytes, ", counting the archive's own framing");
 }
 
 interface ByteReader {
@@ -37,7 +36,7 @@ interface ByteReader {
   cancel(): Promise<void>;
 }
 
-export function detectArchive(head: Uint8Array): ArchiveKind | null {
+function detectArchive(head: Uint8Array): ArchiveKind | null {
   if (head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
   if (head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))) return "zip";
   if (head.length >= 262 && Buffer.from(head.subarray(257, 262)).toString("latin1") === "ustar") return "tar";
@@ -167,7 +166,7 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
     const directoryOffset = zip.readEntryCursor as unknown as number;
     assertDirectoryFits(zip.entryCount, directoryOffset, size);
     if (zip.entryCount > limits.maxFiles) {
-      throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
+      throw tooManyFiles(limits.maxFiles);
     }
     const extents = new Extents(directoryOffset);
     for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {

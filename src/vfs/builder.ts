@@ -7,7 +7,7 @@ import { randomId } from "../core/ids.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import type { DeployEvents } from "./events.ts";
-import { formatBytes, VfsError, tooLarge } from "./errors.ts";
+import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { DiskGuard } from "./disk.ts";
 import { mimeFor } from "./mime.ts";
 import { GcHint } from "./gc-hint.ts";
@@ -15,13 +15,12 @@ import { deployPath, isHiddenPath, isReservedPath } from "./paths.ts";
 import { log } from "../log/index.ts";
 
 /** An upload lives this long without progress before GC may drop it. */
-export const UPLOAD_TTL_MS = 60 * 60 * 1000;
+const UPLOAD_TTL_MS = 60 * 60 * 1000;
 
 // Small files are buffered and written together: one transaction per batch.
 const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_FILES = 500;
 
-export { formatBytes, MiB } from "./errors.ts";
 
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
@@ -33,7 +32,7 @@ export function openUpload(store: Store, siteId: number, kind: "stream" | "incre
   return id;
 }
 
-export function touchUpload(store: Store, uploadId: string): void {
+function touchUpload(store: Store, uploadId: string): void {
   store.write.query("UPDATE uploads SET expires_at = ? WHERE id = ?").run(Date.now() + UPLOAD_TTL_MS, uploadId);
 }
 
@@ -78,7 +77,7 @@ export class DeployBuilder {
     if ((!this.includeDotfiles && isHiddenPath(path)) || isReservedPath(path)) return null;
     if (this.paths.has(path)) throw new VfsError(400, "duplicate_path", `the archive holds ${path} more than once`);
     if (this.paths.size + 1 > this.limits.maxFiles) {
-      throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${this.limits.maxFiles}; --max-files)`);
+      throw tooManyFiles(this.limits.maxFiles);
     }
     if (declaredSize !== undefined) this.checkSize(path, declaredSize, declaredSize);
     this.paths.add(path);
@@ -148,17 +147,14 @@ export class DeployBuilder {
 
   private checkSize(path: string, fileBytes: number, addedBytes: number): void {
     if (fileBytes > this.limits.maxFileBytes) {
-      throw tooLarge("file_too_large", `${path} is larger than the file size limit (${formatBytes(this.limits.maxFileBytes)}; --max-file-bytes)`);
+      throw fileTooLarge(path, this.limits.maxFileBytes);
     }
     if (this.reserved + this.bytes + addedBytes > this.limits.maxDeployBytes) throw this.deployTooLarge();
   }
 
   private deployTooLarge(): VfsError {
     const spool = this.reserved > 0 ? ", counting the zip itself, which is kept while it is read" : "";
-    return tooLarge(
-      "deploy_too_large",
-      `the deploy is larger than the deploy size limit (${formatBytes(this.limits.maxDeployBytes)}; --max-deploy-bytes${spool})`,
-    );
+    return deployTooLarge(this.limits.maxDeployBytes, spool);
   }
 
   private flush(): void {
@@ -235,7 +231,7 @@ export async function storeContent(
   const disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
   const content = await receiveContent(store, uploadId, body, (size, piece) => {
     if (size > limits.maxFileBytes) {
-      throw tooLarge("file_too_large", `the content is larger than the file size limit (${formatBytes(limits.maxFileBytes)}; --max-file-bytes)`);
+      throw fileTooLarge("the content", limits.maxFileBytes);
     }
     disk.check(piece);
   });

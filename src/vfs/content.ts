@@ -31,7 +31,7 @@ export function putContent(store: Store, bytes: Uint8Array, hash = sha256Hex(byt
   return { blobId: id, hash, size: bytes.length };
 }
 
-export function findBlob(store: Store, hash: string): BlobRef | null {
+function findBlob(store: Store, hash: string): BlobRef | null {
   const row = store.write.query("SELECT id, size FROM blobs WHERE hash = ?").get(hash) as { id: number; size: number } | null;
   return row ? { blobId: row.id, hash, size: row.size } : null;
 }

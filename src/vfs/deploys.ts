@@ -28,7 +28,7 @@ export interface DeployInfo {
   createdBy: string | null;
 }
 
-export interface CreateDeployOptions {
+interface CreateDeployOptions {
   activate: boolean;
   config?: unknown;
   /** The upload whose content this deploy now references; it ends in the same transaction. */
@@ -142,7 +142,7 @@ export function activateDeploy(store: Store, siteId: number, deployId: string): 
  * Delete all but the newest `keep` deploys of a site, never the live one nor
  * the one that was live before it (the rollback target). Returns how many went.
  */
-export function pruneDeploys(store: Store, siteId: number, keep: number): number {
+function pruneDeploys(store: Store, siteId: number, keep: number): number {
   return store.write
     .query(
       `DELETE FROM deploys WHERE site_id = ?1
@@ -155,7 +155,7 @@ export function pruneDeploys(store: Store, siteId: number, keep: number): number
     .run(siteId, keep).changes;
 }
 
-export interface DeployRow extends DeployInfo {
+interface DeployRow extends DeployInfo {
   live: boolean;
 }
 

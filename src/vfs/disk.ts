@@ -5,7 +5,7 @@
 import { statfsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { VfsError } from "./errors.ts";
-import { formatBytes } from "./errors.ts";
+import { formatLimit } from "../core/bytes.ts";
 
 // Between two looks at the file system, at most this much is written.
 const RECHECK_BYTES = 4 * 1024 * 1024;
@@ -33,7 +33,7 @@ export class DiskGuard {
       throw new VfsError(
         507,
         "insufficient_storage",
-        `the disk holding the database is nearly full (less than ${formatBytes(this.reserveBytes)} would stay free; --min-free-disk-bytes); nothing was deployed`,
+        `the disk holding the database is nearly full (less than ${formatLimit(this.reserveBytes)} would stay free; --min-free-disk-bytes); nothing was deployed`,
       );
     }
     this.allowance = Math.min(RECHECK_BYTES, spare - bytes);

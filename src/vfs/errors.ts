@@ -1,6 +1,7 @@
 // Errors of the write side, each with the HTTP status and code the API answers with.
 import { SQLiteError } from "bun:sqlite";
 import { HttpError } from "../http/errors.ts";
+import { formatLimit } from "../core/bytes.ts";
 
 export class VfsError extends HttpError {}
 
@@ -8,7 +9,7 @@ export function badArchive(message: string): VfsError {
   return new VfsError(400, "invalid_archive", message);
 }
 
-export function tooLarge(code: string, message: string): VfsError {
+function tooLarge(code: string, message: string): VfsError {
   return new VfsError(413, code, message);
 }
 
@@ -20,10 +21,17 @@ export function storageError(err: unknown): unknown {
   return err;
 }
 
-export const MiB = 1024 * 1024;
+/** One file over --max-file-bytes; `what` names it ("/a.js", "the content"). */
+export function fileTooLarge(what: string, maxFileBytes: number): VfsError {
+  return tooLarge("file_too_large", `${what} is larger than the file size limit (${formatLimit(maxFileBytes)}; --max-file-bytes)`);
+}
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
-  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
-  return `${n} bytes`;
+/** More files than --max-files. */
+export function tooManyFiles(maxFiles: number): VfsError {
+  return tooLarge("too_many_files", `the deploy has more files than the file count limit (${maxFiles}; --max-files)`);
+}
+
+/** The deploy over --max-deploy-bytes; `note` says what was counted beyond the files. */
+export function deployTooLarge(maxDeployBytes: number, note = ""): VfsError {
+  return tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatLimit(maxDeployBytes)}; --max-deploy-bytes${note})`);
 }

@@ -1,14 +1,14 @@
 // "A deploy was written" and "a deploy went live", announced once, after the
 // transaction committed: the serving caches, the routing table and the
 // variant maker listen here instead of every caller remembering to tell them.
-export interface DeployEvent {
+interface DeployEvent {
   siteId: number;
   deployId: string;
   /** The site's live deploy changed to this one. */
   live: boolean;
 }
 
-export type DeployListener = (event: DeployEvent) => void;
+type DeployListener = (event: DeployEvent) => void;
 
 export class DeployEvents {
   private readonly listeners = new Set<DeployListener>();

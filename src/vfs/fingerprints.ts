@@ -12,7 +12,7 @@
 // A path whose content changed under the same name is never immutable: that
 // name does not address its content.
 
-export type Evidence = "kept" | "folder" | "name" | "shape" | "changed";
+type Evidence = "kept" | "folder" | "name" | "shape" | "changed";
 
 export interface NewFile {
   path: string;
@@ -32,7 +32,7 @@ type Tier = "A" | "B" | "C";
 /** How a hash part sits in a file name. */
 type Placement = "." | "-" | "first" | "whole";
 
-export interface HashedName {
+interface HashedName {
   dir: string;
   /** The name without hash and suffix: `index` for `index-DbBObRe-.js`. */
   base: string;
@@ -99,7 +99,7 @@ function isDocument(mime: string): boolean {
   return mime.startsWith("text/html");
 }
 
-export function inImmutableFolder(path: string): boolean {
+function inImmutableFolder(path: string): boolean {
   for (const { folder, except } of IMMUTABLE_FOLDERS) {
     const at = path.indexOf(folder);
     if (at >= 0 && !(except && path.indexOf(except) === at)) return true;
@@ -159,7 +159,7 @@ function isNewHash(old: string, hash: string): boolean {
 }
 
 /** The most convincing hash part of a path's file name, or null when none looks like one. */
-export function hashedName(path: string): HashedName | null {
+function hashedName(path: string): HashedName | null {
   const slash = path.lastIndexOf("/");
   const name = path.slice(slash + 1);
   if (name.length > MAX_NAME) return null;

@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite";
 import { FORM_NAME_RE, MAX_FORMS } from "../sites/settings.ts";
 
 /** Bytes read from the start of each HTML file (a form is rarely further in). */
-export const SCAN_FILE_BYTES = 512 * 1024;
+const SCAN_FILE_BYTES = 512 * 1024;
 /** Bytes scanned per deploy over all HTML files; files past it are not scanned (declare their forms in settings). */
 export const SCAN_TOTAL_BYTES = 16 * 1024 * 1024;
 
@@ -15,7 +15,7 @@ const ATTRIBUTE = Buffer.from("data-fazt-form");
 // After the attribute name: = and a quoted or bare value (HTML attribute syntax).
 const VALUE_RE = /^\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))/;
 
-export interface ScannedEntry {
+interface ScannedEntry {
   path: string;
   blobId: number;
   mime: string;

@@ -18,7 +18,7 @@ const UNREFERENCED = `NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id =
   AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)
   AND NOT EXISTS (SELECT 1 FROM blob_holds h WHERE h.blob_id = b.id)`;
 
-export interface GcResult {
+interface GcResult {
   uploads: number;
   blobs: number;
   bytes: number;

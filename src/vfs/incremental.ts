@@ -6,12 +6,12 @@ import type { Limits } from "../core/config.ts";
 import { linkToUpload, SHA256_RE } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import type { DeployEvents } from "./events.ts";
-import { formatBytes, openUpload } from "./builder.ts";
-import { tooLarge, VfsError } from "./errors.ts";
+import { openUpload } from "./builder.ts";
+import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
 import { assertPublishable, deployPath } from "./paths.ts";
 
-export interface IncrementalUpload {
+interface IncrementalUpload {
   id: string;
   /** Hashes this site must upload: all but the contents its own deploys and uploads already reference. */
   required: string[];
@@ -37,7 +37,7 @@ export function openIncremental(
   const paths = Object.keys(files);
   if (paths.length === 0) throw new VfsError(400, "empty_archive", "the manifest lists no files");
   if (paths.length > limits.maxFiles) {
-    throw tooLarge("too_many_files", `the deploy has more files than the file count limit (${limits.maxFiles}; --max-files)`);
+    throw tooManyFiles(limits.maxFiles);
   }
   const manifest: Record<string, string> = {};
   for (const p of paths) {
@@ -66,7 +66,7 @@ interface UploadRow {
 }
 
 /** The manifest of an open incremental upload of this site, or 404. */
-export function uploadManifest(store: Store, siteId: number, uploadId: string): Record<string, string> {
+function uploadManifest(store: Store, siteId: number, uploadId: string): Record<string, string> {
   const row = store.write
     .query("SELECT manifest FROM uploads WHERE id = ? AND site_id = ? AND kind = 'incremental' AND expires_at >= ?")
     .get(uploadId, siteId, Date.now()) as UploadRow | null;
@@ -92,7 +92,7 @@ export function assertInManifest(store: Store, siteId: number, uploadId: string,
   if (!hashes.has(hash)) throw new VfsError(400, "not_in_manifest", `content ${hash} is not in this upload's manifest`);
 }
 
-export interface CommitOptions {
+interface CommitOptions {
   limits: Limits;
   activate: boolean;
   createdBy?: string;
@@ -122,7 +122,7 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
       continue;
     }
     if (blob.size > limits.maxFileBytes) {
-      throw tooLarge("file_too_large", `${path} is larger than the file size limit (${formatBytes(limits.maxFileBytes)}; --max-file-bytes)`);
+      throw fileTooLarge(path, limits.maxFileBytes);
     }
     bytes += blob.size;
     entries.push({ path, blobId: blob.id, size: blob.size, mime: mimeFor(path) });
@@ -131,7 +131,7 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
     throw new VfsError(409, "missing_content", `${missing.size} content(s) not uploaded yet, e.g. ${[...missing].slice(0, 3).join(", ")}`);
   }
   if (bytes > limits.maxDeployBytes) {
-    throw tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatBytes(limits.maxDeployBytes)}; --max-deploy-bytes)`);
+    throw deployTooLarge(limits.maxDeployBytes);
   }
   hashSets.delete(uploadId);
   return createDeploy(store, siteId, entries, { ...opts, uploadId, keepDeploys: limits.keepDeploys });

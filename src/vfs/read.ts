@@ -14,14 +14,14 @@ export interface FileMeta {
 }
 
 /** A precompressed form of a content ("br" or "gzip"). */
-export interface Variant {
+interface Variant {
   encoding: "br" | "gzip";
   blobId: number;
   size: number;
   chunks: number;
 }
 
-export interface DeployRecord {
+interface DeployRecord {
   siteId: number;
   createdAt: number;
 }
@@ -56,7 +56,7 @@ export class VfsReader {
   private configStmt: Statement;
   private notFoundStmt: Statement;
 
-  constructor(private readonly store: Store) {
+  constructor(store: Store) {
     const db = store.read;
     // Hot files are served from the handler's memory cache, so the reader
     // gains little from mmap, and mapped pages of big files count as resident

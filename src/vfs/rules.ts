@@ -29,7 +29,7 @@ export interface SiteRules {
 type RulesFile = "_redirects" | "_headers";
 
 /** A rules file's size, rule count and line length are bounded: a request never scans an unbounded list. */
-export const RULES_LIMITS = {
+const RULES_LIMITS = {
   fileBytes: 1024 * 1024,
   rules: 10_000,
   /** Rules with a placeholder, glob or splat (the ones a request may have to try one by one). */
@@ -93,7 +93,7 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
 }
 
 /** Whether a pattern matches more than one path (a placeholder, glob or splat). */
-export function isDynamic(segments: readonly PatternSegment[]): boolean {
+function isDynamic(segments: readonly PatternSegment[]): boolean {
   return segments.some((s) => s.kind !== "literal");
 }
 

@@ -17,8 +17,8 @@ const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
 /** Smaller files gain too little; bigger ones cost too much CPU per deploy. */
-export const VARIANT_MIN_BYTES = 1024;
-export const VARIANT_MAX_BYTES = 32 * 1024 * 1024;
+const VARIANT_MIN_BYTES = 1024;
+const VARIANT_MAX_BYTES = 32 * 1024 * 1024;
 // Brotli 6 and gzip 6: within ~10% of their best ratio at a small fraction of the CPU.
 const BROTLI_QUALITY = 6;
 const GZIP_LEVEL = 6;
