@@ -32,9 +32,9 @@ async function queue(body: unknown, token?: string): Promise<string> {
 
 /** Wait until the message has a final status. */
 function settled(id: string): Promise<Record<string, any>> {
-  let m: Record<string, any> = {};
+  let m = {} as Awaited<ReturnType<typeof settled>>;
   const final = async () => {
-    m = await json<Record<string, any>>(api(f, `/api/mail/outbox/${id}`));
+    m = await json<typeof m>(api(f, `/api/mail/outbox/${id}`));
     return m.status === "sent" || m.status === "failed" ? m : null;
   };
   return waitFor(final, { what: () => `message ${id} sent or failed (it is ${JSON.stringify(m)})`, timeoutMs: 15_000, everyMs: 25 });

@@ -152,7 +152,7 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
   return res;
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** The clock routing reads (see App); the system clock unless an in-process test passes its own. */
   clock?: Clock;
 }
