@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import * as x509 from "@peculiar/x509";
 import { cleanup, runFazt, startFazt, tempDir } from "./helpers/fazt.ts";
 import { Store } from "../src/db/index.ts";
-import { CertStorage } from "../src/tls/storage.ts";
+import { CertStorage, certificateKeyPrefix } from "../src/tls/storage.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
@@ -109,9 +109,12 @@ test("an expired certificate FAILs, a valid one is ok", async () => {
   const day = 86_400_000;
   const now = Date.now();
   try {
+    // Certificates without their keys: the listing reads the certificate alone.
     new CertStorage(store).storeAll({
-      "certificates/acme-test/old.example.com/old.example.com.crt": await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
-      "certificates/acme-test/new.example.com/new.example.com.crt": await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
+      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]:
+        await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
+      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]:
+        await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
     });
   } finally {
     store.close();

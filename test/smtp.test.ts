@@ -95,10 +95,7 @@ test("an oversized message is refused (552) and not stored", async () => {
 test("STARTTLS presents the certificate stored in the database for the SNI name", async () => {
   const pair = await selfSigned("shop.example.com");
   const store = Store.open(f.db);
-  new CertStorage(store).storeAll({
-    "certificates/test-ca/shop.example.com/shop.example.com.crt": pair.cert,
-    "certificates/test-ca/shop.example.com/shop.example.com.key": pair.key,
-  });
+  new CertStorage(store).storeCertificate("test-ca", "shop.example.com", pair, new Date(Date.now() + 86_400_000));
   store.close();
   const peer = join(f.dir, "peer.pem");
   const r = await swaks(["--to", "orders@shop.example.com", "--from", "x@y.example", "--header", "Subject: over tls", "--tls", "--tls-sni", "shop.example.com", "--tls-get-peer-cert", peer]);

@@ -2,7 +2,8 @@
 import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
-import { CertStorage, NotFoundError } from "../src/tls/storage.ts";
+import { Database } from "bun:sqlite";
+import { CertReader, CertStorage, accountKeys, certificateKeyPrefix, orderKey, parseCertificateKey } from "../src/tls/storage.ts";
 import { Locks } from "../src/tls/locks.ts";
 import { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../src/tls/manager.ts";
 import { issuerKey } from "../src/tls/acme.ts";
@@ -15,43 +16,84 @@ let n = 0;
 const open = () => Store.open(join(dir, `s${++n}.db`));
 
 describe("certificate storage", () => {
-  test("store, load, exists, stat on files and directories", () => {
+  test("store, load and delete keys; a missing key is null", () => {
     const s = new CertStorage(open());
-    s.store("certificates/ca/a.com/a.com.crt", "CERT");
-    s.store("/certificates/ca/a.com/a.com.key/", new Uint8Array([1, 2, 3]));
-    expect(new TextDecoder().decode(s.load("certificates/ca/a.com/a.com.crt"))).toBe("CERT");
-    expect([...s.load("certificates/ca/a.com/a.com.key")]).toEqual([1, 2, 3]);
-    expect(s.exists("certificates/ca/a.com")).toBe(true);
-    expect(s.exists("certificates/ca/a.co")).toBe(false); // a prefix, not a path component
-    const file = s.stat("certificates/ca/a.com/a.com.crt");
-    expect(file).toMatchObject({ isTerminal: true, size: 4 });
-    expect(s.stat("certificates/ca")).toMatchObject({ key: "certificates/ca", isTerminal: false });
-    expect(() => s.load("nope")).toThrow(NotFoundError);
-    expect(() => s.stat("certificates/c")).toThrow(NotFoundError);
-    s.store("certificates/ca/a.com/a.com.crt", "NEW");
-    expect(s.loadText("certificates/ca/a.com/a.com.crt")).toBe("NEW");
+    s.store("acme/ca/orders/a.com.json", "ORDER");
+    expect(s.loadText("acme/ca/orders/a.com.json")).toBe("ORDER");
+    s.storeAll({ "acme/ca/users/u/account.key": "K", "acme/ca/users/u/account.json": "{}" });
+    expect(s.loadText("acme/ca/users/u/account.key")).toBe("K");
+    s.store("acme/ca/orders/a.com.json", "NEW");
+    expect(s.loadText("acme/ca/orders/a.com.json")).toBe("NEW");
+    expect(s.delete("acme/ca/orders/a.com.json")).toBe(true);
+    expect(s.delete("acme/ca/orders/a.com.json")).toBe(false);
+    expect(s.loadText("acme/ca/orders/a.com.json")).toBeNull();
+    expect(s.loadText("acme/ca/users/u/account.json")).toBe("{}");
   });
 
-  test("list by path component, recursive or not; LIKE wildcards are literal", () => {
-    const s = new CertStorage(open());
-    for (const k of ["acme/x/users/u/account.key", "acme/x/orders/a.com.json", "acme/x_y/z", "acme/x%/w", "acme/xy/q", "certs/top"]) s.store(k, "v");
-    expect(s.list("acme", false).sort()).toEqual(["acme/x", "acme/x%", "acme/x_y", "acme/xy"]);
-    expect(s.list("acme/x", false).sort()).toEqual(["acme/x/orders", "acme/x/users"]);
-    expect(s.list("acme/x", true).sort()).toEqual(["acme/x/orders/a.com.json", "acme/x/users/u/account.key"]);
-    expect(s.list("acme/x_y", true)).toEqual(["acme/x_y/z"]);
-    expect(s.list("acme/x%", true)).toEqual(["acme/x%/w"]);
-    expect(s.list("", false).sort()).toEqual(["acme", "certs"]);
-    expect(() => s.list("acme/none", false)).toThrow(NotFoundError);
+  test("certificate keys round-trip names, IDN (punycode) and wildcard-looking ones; anything else is refused", () => {
+    const names = ["a.com", "xn--mnchen-3ya.de", "xn--80ak6aa92e.com", "*.example.com", "a_b.example", "100%.example", "a\\b", "[::1]"];
+    for (const name of names) {
+      const prefix = certificateKeyPrefix("acme-v02.api.letsencrypt.org-directory", name);
+      expect(parseCertificateKey(`${prefix}.crt`)).toEqual({ issuer: "acme-v02.api.letsencrypt.org-directory", name });
+    }
+    expect(certificateKeyPrefix("ca", "a.com")).toBe("certificates/ca/a.com/a.com");
+    for (const bad of ["", ".", "..", "a/b", "../x"]) expect(() => certificateKeyPrefix("ca", bad)).toThrow(/storage key component/);
+    expect(() => certificateKeyPrefix("a/b", "a.com")).toThrow(/storage key component/);
+    expect(() => orderKey("ca", "../../certificates/x")).toThrow(/storage key component/);
+    const c = "certificates/ca";
+    for (const other of [`${c}/a.com/a.com.key`, `${c}/a.com/b.com.crt`, `${c}/x/a.com/a.com.crt`, "acme/ca/orders/a.com.json"]) {
+      expect(parseCertificateKey(other)).toBeNull();
+    }
+    const account = "acme/ca/users/ops@example.com/account";
+    expect(accountKeys("ca", "ops@example.com")).toEqual({ key: `${account}.key`, json: `${account}.json` });
+    expect(accountKeys("ca", "a/b c@x")).toEqual({ key: "acme/ca/users/a_b_c@x/account.key", json: "acme/ca/users/a_b_c@x/account.json" });
   });
 
-  test("delete removes a key or a whole directory, and nothing beside it", () => {
+  test("listing one name escapes LIKE wildcards: a name never matches another name's certificates", () => {
     const s = new CertStorage(open());
-    for (const k of ["c/a.com/a.com.crt", "c/a.com/a.com.key", "c/a.com.evil/x", "c/a_com/y"]) s.store(k, "v");
-    s.delete("c/a.com");
-    expect(s.list("c", true).sort()).toEqual(["c/a.com.evil/x", "c/a_com/y"]);
-    s.delete("c/a_com/y");
-    expect(s.exists("c/a_com")).toBe(false);
-    expect(() => s.delete("c/a.com")).toThrow(NotFoundError);
+    const pair = (n: string) => ({ cert: `CERT ${n}`, key: `KEY ${n}` });
+    const later = new Date(Date.now() + 86_400_000);
+    const names = ["*.example.com", "100%.example", "100x.example", "a\\b", "a_b.example", "ab", "axb.example"];
+    for (const n of names) s.storeCertificate("ca", n, pair(n), later);
+    s.store("certificates/ca/x/a_b.example/a_b.example.crt", "NOT A CERTIFICATE KEY");
+    expect(s.listCertificates("a_b.example").map((r) => r.keyPrefix)).toEqual(["certificates/ca/a_b.example/a_b.example"]);
+    expect(s.listCertificates("a%").length).toBe(0);
+    expect(s.listCertificates("%").length).toBe(0);
+    expect(s.listCertificates("a.b.example").length).toBe(0); // "." is literal in LIKE too
+    for (const n of names) expect(s.loadCertificate(n)).toEqual(pair(n));
+    expect(s.loadCertificate("a/b")).toBeNull();
+    expect(s.listCertificates().map((r) => r.name)).toEqual(names); // sorted by key, as names are here
+    expect(JSON.parse(s.loadText("certificates/ca/ab/ab.json")!)).toEqual({ names: ["ab"], issuer: "ca", not_after: later.toISOString() });
+  });
+
+  test("one name from several issuers: the most recently stored pair with its key; refs carry issuer and time", () => {
+    let now = Date.now();
+    const s = new CertStorage(open(), () => now);
+    const later = new Date(now + 86_400_000);
+    s.storeCertificate("old-ca", "a.com", { cert: "OLD", key: "OLDKEY" }, later);
+    now += 1;
+    s.storeCertificate("new-ca", "a.com", { cert: "NEW", key: "NEWKEY" }, later);
+    expect(s.loadCertificate("a.com")).toEqual({ cert: "NEW", key: "NEWKEY" });
+    const refs = s.listCertificates("a.com");
+    expect(refs.map((r) => r.issuer)).toEqual(["new-ca", "old-ca"]);
+    expect(refs[0]!.updatedAt).toBeGreaterThan(refs[1]!.updatedAt);
+    expect(s.certificatePem(refs[1]!)).toBe("OLD");
+    // Without its key the newer one is not usable: the older pair is.
+    s.delete(`${refs[0]!.keyPrefix}.key`);
+    expect(s.certificatePair(refs[0]!)).toBeNull();
+    expect(s.loadCertificate("a.com")).toEqual({ cert: "OLD", key: "OLDKEY" });
+    expect(s.loadCertificate("b.com")).toBeNull();
+  });
+
+  test("a read-only connection reads what the server stored", () => {
+    const path = join(dir, "ro.db");
+    const s = new CertStorage(Store.open(path));
+    s.storeCertificate("ca", "a.com", { cert: "C", key: "K" }, new Date());
+    s.storeDefaultCertificate({ cert: "DC", key: "DK" });
+    const ro = new CertReader(new Database(path, { readonly: true }));
+    expect(ro.listCertificates().map((r) => [r.issuer, r.name])).toEqual([["ca", "a.com"]]);
+    expect(ro.loadCertificate("a.com")).toEqual({ cert: "C", key: "K" });
+    expect(ro.defaultCertificate()).toEqual({ cert: "DC", key: "DK" });
   });
 });
 

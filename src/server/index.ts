@@ -24,7 +24,7 @@ import { listSites } from "../sites/index.ts";
 import { watchEventLoop } from "../metrics/event-loop.ts";
 import { startMail } from "../mail/index.ts";
 import { FORMS_PREFIX, FormReceiver } from "../forms/index.ts";
-import { CertStorage, storedCertificate } from "../tls/storage.ts";
+import { CertStorage } from "../tls/storage.ts";
 import { defaultCertificate } from "../tls/selfsigned.ts";
 import type { Clock } from "../core/clock.ts";
 
@@ -203,7 +203,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   let smtpPort: number | null = null;
   try {
     const certs = new CertStorage(store);
-    smtpPort = await startMail(app, { certificateFor: (name) => storedCertificate(certs, name), defaultCertificate: () => defaultCertificate(certs) });
+    smtpPort = await startMail(app, {
+      certificateFor: (name) => certs.loadCertificate(name),
+      defaultCertificate: () => defaultCertificate(certs),
+    });
   } catch (err) {
     if (http) await drain(http);
     await app.shutdown();

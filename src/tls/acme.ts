@@ -6,7 +6,8 @@ import * as acme from "acme-client";
 import https from "node:https";
 import { rootCertificates } from "node:tls";
 import type { Store } from "../db/index.ts";
-import type { CertStorage } from "./storage.ts";
+import { accountKeys, orderKey, type CertStorage } from "./storage.ts";
+import { clearChallenges, saveChallenge } from "./challenges.ts";
 import type { Locks } from "./locks.ts";
 import { log } from "../log/index.ts";
 
@@ -108,20 +109,13 @@ export class AcmeIssuer {
     configureHttp(opts.caRoot);
   }
 
-  private get userDir(): string {
-    return `acme/${this.key}/users/${(this.opts.email ?? "default").replace(/[^A-Za-z0-9@.+_-]/g, "_")}`;
-  }
-
-  private orderKey(name: string): string {
-    return `acme/${this.key}/orders/${name}.json`;
-  }
-
   /** The ACME account, created once per issuer and email and kept in the database. */
   private account(): Promise<acme.Client> {
     this.client ??= this.locks
       .withLock(`acme_account:${this.key}`, async () => {
-        let keyPem = this.storage.loadText(`${this.userDir}/account.key`);
-        const saved = this.storage.loadText(`${this.userDir}/account.json`);
+        const keys = accountKeys(this.key, this.opts.email);
+        let keyPem = this.storage.loadText(keys.key);
+        const saved = this.storage.loadText(keys.json);
         if (!keyPem) keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
         const accountUrl = saved ? (JSON.parse(saved) as { url: string }).url : undefined;
         const client = new acme.Client({
@@ -138,8 +132,8 @@ export class AcmeIssuer {
             ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}),
           });
           this.storage.storeAll({
-            [`${this.userDir}/account.key`]: keyPem,
-            [`${this.userDir}/account.json`]: JSON.stringify({ url: client.getAccountUrl(), email: this.opts.email }),
+            [keys.key]: keyPem,
+            [keys.json]: JSON.stringify({ url: client.getAccountUrl(), email: this.opts.email }),
           });
           log.info("acme account created", { issuer: this.key, url: client.getAccountUrl() });
         }
@@ -173,7 +167,7 @@ export class AcmeIssuer {
       const keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
       order = await client.createOrder({ identifiers: [{ type: "dns", value: name }] });
       pending = { url: order.url, keyPem, createdAt: Date.now() };
-      this.storage.store(this.orderKey(name), JSON.stringify(pending));
+      this.storage.store(orderKey(this.key, name), JSON.stringify(pending));
       log.info("acme order created", { name, order: order.url });
     }
 
@@ -185,9 +179,7 @@ export class AcmeIssuer {
           if (!challenge) throw new Error(`the CA offers no http-01 challenge for ${name}`);
           const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
           log.debug("acme http-01 challenge stored", { name, token: challenge.token, status: challenge.status });
-          this.db.write
-            .query("INSERT OR REPLACE INTO acme_challenges (token, key_authorization, domain, created_at) VALUES (?, ?, ?, ?)")
-            .run(challenge.token, keyAuthorization, name, Date.now());
+          saveChallenge(this.db, challenge.token, keyAuthorization, name);
           if (challenge.status === "pending") await client.completeChallenge(challenge);
           log.debug("acme waiting for validation", { name, authz: authz.url });
           await client.waitForValidStatus(authz).catch((e: Error) => {
@@ -213,17 +205,17 @@ export class AcmeIssuer {
     } finally {
       // By name, not by token: a resumed order may have been validated before
       // this process saw its challenge. Only the lock holder orders this name.
-      this.db.write.query("DELETE FROM acme_challenges WHERE domain = ?").run(name);
+      clearChallenges(this.db, name);
     }
   }
 
   /** The order is done (its certificate stored): no resuming it. */
   forgetOrder(name: string): void {
-    if (this.storage.exists(this.orderKey(name))) this.storage.delete(this.orderKey(name));
+    this.storage.delete(orderKey(this.key, name));
   }
 
   private loadPendingOrder(name: string): PendingOrder | null {
-    const text = this.storage.loadText(this.orderKey(name));
+    const text = this.storage.loadText(orderKey(this.key, name));
     if (!text) return null;
     try {
       return JSON.parse(text) as PendingOrder;

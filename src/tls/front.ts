@@ -8,6 +8,7 @@ import { pathStart } from "../serve/http.ts";
 import type { CertificateManager } from "./manager.ts";
 import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
 import type { Fetch } from "../http/fetch.ts";
+import { challengeAnswer } from "./challenges.ts";
 
 
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
@@ -18,11 +19,9 @@ const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
  */
 function answerChallenge(app: TlsDeps, req: Request, token: string): Response {
   const host = normalizeHost(req.headers.get("host"));
-  const row = app.store.read
-    .query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?")
-    .get(token, host) as { key_authorization: string } | null;
-  if (!row) return new Response("no such challenge\n", { status: 404, headers: { "content-type": "text/plain" } });
-  return new Response(row.key_authorization, { headers: { "content-type": "application/octet-stream" } });
+  const answer = challengeAnswer(app.store, token, host);
+  if (answer === null) return new Response("no such challenge\n", { status: 404, headers: { "content-type": "text/plain" } });
+  return new Response(answer, { headers: { "content-type": "application/octet-stream" } });
 }
 
 /** The plain HTTP listener: challenges first, then 308 to HTTPS for hosts that have a certificate. */

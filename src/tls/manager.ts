@@ -4,10 +4,12 @@
 import * as acme from "acme-client";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { TlsDeps } from "./deps.ts";
-import type { CertStorage } from "./storage.ts";
+import type { CertStorage, CertificateRef, PemPair } from "./storage.ts";
 import type { Locks } from "./locks.ts";
 import { RateLimitedError, type AcmeIssuer } from "./acme.ts";
-import { defaultCertificate, type PemPair } from "./selfsigned.ts";
+import { defaultCertificate } from "./selfsigned.ts";
+import { expireChallenges } from "./challenges.ts";
+import { GAVE_UP, attemptsOf, forgetGaveUp, recordAttempt, recordFailure, recordSuccess } from "./attempts.ts";
 import { log } from "../log/index.ts";
 import type { CounterSeries } from "../metrics/registry.ts";
 
@@ -20,8 +22,8 @@ interface ManagedCert {
   notAfter: number;
   /** When to renew: a third of the lifetime left, minus a little jitter. */
   renewAt: number;
-  /** The storage key prefix ("certificates/ISSUER/NAME/NAME") and its stored time. */
-  storageKey: string;
+  /** Where it is stored and when: a changed one is loaded again. */
+  keyPrefix: string;
   storedAt: number;
 }
 
@@ -41,9 +43,6 @@ interface ManagerOptions {
 export const BACKOFF_MIN_MS = 60_000;
 export const BACKOFF_MAX_MS = 6 * 3600_000;
 const GIVE_UP_AFTER_MS = 30 * 86_400_000;
-/** next_attempt_at of a name given up on: no automatic attempt until it is added again. */
-export const GAVE_UP = Number.MAX_SAFE_INTEGER;
-const DAY_MS = 86_400_000;
 
 /** Names that can never get a public certificate. */
 function certifiable(name: string): boolean {
@@ -52,12 +51,6 @@ function certifiable(name: string): boolean {
 
 export function backoffDelay(failures: number): number {
   return Math.min(BACKOFF_MIN_MS * 2 ** Math.max(0, failures - 1), BACKOFF_MAX_MS);
-}
-
-interface StatusRow {
-  failures: number;
-  first_failure_at: number | null;
-  next_attempt_at: number;
 }
 
 export class CertificateManager {
@@ -88,8 +81,7 @@ export class CertificateManager {
   /** The default certificate and what the database holds; no ordering yet. */
   async load(): Promise<void> {
     this.fallback = await defaultCertificate(this.storage);
-    // Challenge answers of orders long gone (a process killed mid-order long ago).
-    this.app.store.write.query("DELETE FROM acme_challenges WHERE created_at < ?").run(Date.now() - 7 * DAY_MS);
+    expireChallenges(this.app.store);
     this.wanted = this.computeWanted();
     this.reloadStored();
   }
@@ -142,7 +134,7 @@ export class CertificateManager {
     this.wanted = this.computeWanted();
     const added = [...this.wanted].filter((n) => !before.has(n));
     // A name given up on gets a fresh start when it is (re)added.
-    for (const n of added) this.app.store.write.query("DELETE FROM certificate_status WHERE name = ? AND next_attempt_at >= ?").run(n, GAVE_UP);
+    for (const n of added) forgetGaveUp(this.app.store, n);
     const removed = [...before].filter((n) => !this.wanted.has(n));
     // The served set changes only when a name that has a certificate comes or goes.
     if ([...added, ...removed].some((n) => this.certs.has(n))) this.changed();
@@ -194,14 +186,8 @@ export class CertificateManager {
   }
 
   private due(name: string): boolean {
-    const s = this.status(name);
+    const s = attemptsOf(this.app.store, name);
     return !s || Date.now() >= s.next_attempt_at;
-  }
-
-  private status(name: string): StatusRow | null {
-    return this.app.store.write
-      .query("SELECT failures, first_failure_at, next_attempt_at FROM certificate_status WHERE name = ?")
-      .get(name) as StatusRow | null;
   }
 
   private async obtain(name: string): Promise<void> {
@@ -218,25 +204,21 @@ export class CertificateManager {
       if (this.reloadStored()) this.changed();
       const have = this.certs.get(name);
       if ((have && Date.now() < have.renewAt) || !this.wanted.has(name) || !this.due(name)) return;
-      this.recordAttempt(name);
+      recordAttempt(this.app.store, name);
+      this.attempts.inc();
       const renewing = have !== undefined;
       log.info(renewing ? "renewing certificate" : "obtaining certificate", { name, issuer: this.issuer.key });
       const issued = await this.issuer.obtain(name);
       if (this.stopped) return;
-      const base = `certificates/${this.issuer.key}/${name}/${name}`;
       const info = acme.crypto.readCertificateInfo(issued.certPem);
-      this.storage.storeAll({
-        [`${base}.crt`]: issued.certPem,
-        [`${base}.key`]: issued.keyPem,
-        [`${base}.json`]: JSON.stringify({ names: [name], issuer: this.issuer.key, not_after: info.notAfter.toISOString() }),
-      });
+      this.storage.storeCertificate(this.issuer.key, name, { cert: issued.certPem, key: issued.keyPem }, info.notAfter);
       this.issuer.forgetOrder(name);
-      this.recordSuccess(name);
+      recordSuccess(this.app.store, name);
       this.reloadStored();
       log.info(renewing ? "certificate renewed" : "certificate obtained", { name, not_after: info.notAfter.toISOString() });
       this.changed();
     } catch (e) {
-      if (!this.stopped) this.recordFailure(name, e as Error);
+      if (!this.stopped) this.failed(name, e as Error);
     } finally {
       try {
         this.locks.release(lock);
@@ -246,36 +228,17 @@ export class CertificateManager {
     }
   }
 
-  private recordAttempt(name: string): void {
-    this.attempts.inc();
-    this.app.store.write
-      .query(
-        `INSERT INTO certificate_status (name, last_attempt_at, updated_at) VALUES (?1, ?2, ?2)
-         ON CONFLICT(name) DO UPDATE SET last_attempt_at = ?2, updated_at = ?2`,
-      )
-      .run(name, Date.now());
-  }
-
-  private recordSuccess(name: string): void {
-    this.app.store.write
-      .query("UPDATE certificate_status SET failures = 0, first_failure_at = NULL, last_error = NULL, next_attempt_at = 0, updated_at = ? WHERE name = ?")
-      .run(Date.now(), name);
-  }
-
-  private recordFailure(name: string, err: Error): void {
+  private failed(name: string, err: Error): void {
     const now = Date.now();
-    const prev = this.status(name);
+    const prev = attemptsOf(this.app.store, name);
     const failures = (prev?.failures ?? 0) + 1;
     const firstFailure = prev?.first_failure_at ?? now;
     let next = now + backoffDelay(failures);
     if (err instanceof RateLimitedError) next = Math.max(next, err.retryAt);
     const gaveUp = now - firstFailure >= GIVE_UP_AFTER_MS;
     if (gaveUp) next = GAVE_UP;
-    this.app.store.write
-      .query(
-        `UPDATE certificate_status SET failures = ?, first_failure_at = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE name = ?`,
-      )
-      .run(failures, firstFailure, err.message.slice(0, 1000), next, now, name);
+    const lastError = err.message.slice(0, 1000);
+    recordFailure(this.app.store, { name, failures, first_failure_at: firstFailure, last_error: lastError, next_attempt_at: next });
     log.warn(gaveUp ? "certificate: giving up after 30 days of failures" : "certificate order failed", {
       name,
       failures,
@@ -286,31 +249,24 @@ export class CertificateManager {
 
   /** Load stored certificates that are new or changed; true when the served set changed. */
   private reloadStored(): boolean {
-    const rows = this.app.store.write
-      .query("SELECT key, updated_at FROM certificates WHERE key LIKE 'certificates/%.crt'")
-      .all() as { key: string; updated_at: number }[];
     let changed = false;
-    for (const { key, updated_at } of rows) {
-      const m = /^certificates\/[^/]+\/([^/]+)\/\1\.crt$/.exec(key);
-      if (!m) continue;
-      const name = m[1]!;
-      const current = this.certs.get(name);
-      const prefix = key.slice(0, -4);
-      if (current && current.storageKey === prefix && current.storedAt === updated_at) continue;
-      const loaded = this.loadCert(name, prefix, updated_at);
+    for (const ref of this.storage.listCertificates()) {
+      const current = this.certs.get(ref.name);
+      if (current && current.keyPrefix === ref.keyPrefix && current.storedAt === ref.updatedAt) continue;
+      const loaded = this.loadCert(ref);
       // Several issuers may hold one name: serve the one that lasts longest.
-      if (loaded && (!current || loaded.notAfter > current.notAfter || current.storageKey === prefix)) {
-        this.certs.set(name, loaded);
+      if (loaded && (!current || loaded.notAfter > current.notAfter || current.keyPrefix === ref.keyPrefix)) {
+        this.certs.set(ref.name, loaded);
         changed = true;
       }
     }
     return changed;
   }
 
-  private loadCert(name: string, prefix: string, storedAt: number): ManagedCert | null {
-    const certPem = this.storage.loadText(`${prefix}.crt`);
-    const keyPem = this.storage.loadText(`${prefix}.key`);
-    if (!certPem || !keyPem) return null;
+  private loadCert(ref: CertificateRef): ManagedCert | null {
+    const pair = this.storage.certificatePair(ref);
+    if (!pair) return null;
+    const { cert: certPem, key: keyPem } = pair;
     try {
       // A pair Bun.serve would refuse must never reach the listener (it would not start).
       if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) throw new Error("certificate and key do not match");
@@ -320,18 +276,18 @@ export class CertificateManager {
       const lifetime = Math.max(0, notAfter - notBefore);
       const jitter = Math.random() * (lifetime / 30);
       return {
-        name,
+        name: ref.name,
         certPem,
         keyPem,
         issuer: info.issuer.commonName ?? "",
         notBefore,
         notAfter,
         renewAt: notAfter - lifetime / 3 - jitter,
-        storageKey: prefix,
-        storedAt,
+        keyPrefix: ref.keyPrefix,
+        storedAt: ref.updatedAt,
       };
     } catch (e) {
-      log.warn("unreadable stored certificate", { name, key: prefix, err: e as Error });
+      log.warn("unreadable stored certificate", { name: ref.name, key: ref.keyPrefix, err: e as Error });
       return null;
     }
   }

@@ -2,16 +2,9 @@
 // we have a certificate for (or none at all). Self-signed, made once, kept
 // in the database like every other key.
 import * as x509 from "@peculiar/x509";
-import type { CertStorage } from "./storage.ts";
+import type { CertStorage, PemPair } from "./storage.ts";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-const CERT_KEY = "default/fazt-default.crt";
-const KEY_KEY = "default/fazt-default.key";
-
-export interface PemPair {
-  cert: string;
-  key: string;
-}
 
 async function createSelfSigned(): Promise<PemPair> {
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
@@ -30,10 +23,9 @@ async function createSelfSigned(): Promise<PemPair> {
 }
 
 export async function defaultCertificate(storage: CertStorage): Promise<PemPair> {
-  const cert = storage.loadText(CERT_KEY);
-  const key = storage.loadText(KEY_KEY);
-  if (cert && key) return { cert, key };
+  const stored = storage.defaultCertificate();
+  if (stored) return stored;
   const made = await createSelfSigned();
-  storage.storeAll({ [CERT_KEY]: made.cert, [KEY_KEY]: made.key });
+  storage.storeDefaultCertificate(made);
   return made;
 }

@@ -4,7 +4,8 @@
 import * as acme from "acme-client";
 import type { Store } from "../db/index.ts";
 import type { TlsDeps } from "./deps.ts";
-import { GAVE_UP } from "./manager.ts";
+import { GAVE_UP, allAttempts } from "./attempts.ts";
+import { CertReader } from "./storage.ts";
 
 interface CertificateView {
   names: string[];
@@ -18,13 +19,6 @@ interface CertificateView {
   next_attempt_at: string | null;
 }
 
-interface StatusRow {
-  name: string;
-  failures: number;
-  last_error: string | null;
-  next_attempt_at: number;
-}
-
 interface StoredCert {
   name: string;
   issuer: string;
@@ -34,15 +28,14 @@ interface StoredCert {
 
 /** Stored ACME certificates, the longest-lasting one per name. */
 function storedCertificates(store: Pick<Store, "read">): StoredCert[] {
-  const rows = store.read
-    .query("SELECT key, value FROM certificates WHERE key LIKE 'certificates/%.crt'")
-    .all() as { key: string; value: Uint8Array }[];
+  const storage = new CertReader(store.read);
   const best = new Map<string, StoredCert>();
-  for (const { key, value } of rows) {
-    const name = /^certificates\/[^/]+\/([^/]+)\/\1\.crt$/.exec(key)?.[1];
-    if (!name) continue;
+  for (const ref of storage.listCertificates()) {
+    const pem = storage.certificatePem(ref);
+    if (!pem) continue;
+    const name = ref.name;
     try {
-      const info = acme.crypto.readCertificateInfo(new TextDecoder().decode(value));
+      const info = acme.crypto.readCertificateInfo(pem);
       const c = { name, issuer: info.issuer.commonName ?? "", notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
       if ((best.get(name)?.notAfter ?? -Infinity) < c.notAfter) best.set(name, c);
     } catch {
@@ -55,9 +48,7 @@ function storedCertificates(store: Pick<Store, "read">): StoredCert[] {
 /** Every certificate's state, read through the store's reading connection (fazt doctor passes a read-only one). */
 export function listCertificates(store: Pick<Store, "read">): CertificateView[] {
   const certs = new Map(storedCertificates(store).map((c) => [c.name, c]));
-  const status = new Map(
-    (store.read.query("SELECT name, failures, last_error, next_attempt_at FROM certificate_status").all() as StatusRow[]).map((s) => [s.name, s]),
-  );
+  const status = new Map(allAttempts(store).map((s) => [s.name, s]));
   const names = new Set([...certs.keys(), ...status.keys()]);
   const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
   return [...names].sort().map((name) => {
