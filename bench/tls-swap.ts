@@ -9,7 +9,8 @@
 // Needs pebble, pebble-challtestsrv (Debian package `pebble`), wrk, curl, openssl.
 import { parseArgs } from "node:util";
 import { startFazt, tempDir, cleanup, api } from "../test/helpers/fazt.ts";
-import { startPebble, freePort, seedSite, curlHttps, until } from "../test/helpers/pebble.ts";
+import { startPebble, freePort, seedSite, curlHttps } from "../test/helpers/pebble.ts";
+import { waitFor } from "../test/helpers/wait.ts";
 import { wrk, type WrkResult } from "../test/helpers/wrk.ts";
 
 const { values } = parseArgs({
@@ -48,7 +49,7 @@ function report(label: string, r: WrkResult, swapped: number) {
 
 try {
   // The first certificate is live once its swap is logged (the old listener retired).
-  await until("the first certificate", () => swapCount() >= 1, 30_000);
+  await waitFor(() => swapCount() >= 1, { what: "the first certificate", timeoutMs: 30_000, everyMs: 100 });
   const url = `https://127.0.0.1:${httpsPort}/`;
   const opts = { seconds, connections, threads, headers: { Host: "blog.example.com" } };
   console.log(`wrk -t${threads} -c${connections} -d${seconds}s over HTTPS (TLS keep-alive), fazt from source, pebble CA`);
@@ -63,7 +64,8 @@ try {
     await Bun.sleep(gap);
     const domain = `d${i}-${Date.now()}.example.com`;
     await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain } });
-    await until(`${domain}'s certificate`, async () => (await curlHttps(httpsPort, domain, pebble.issuerRootFile)).code === 0, 30_000);
+    const served = async () => (await curlHttps(httpsPort, domain, pebble.issuerRootFile)).code === 0;
+    await waitFor(served, { what: `${domain}'s certificate`, timeoutMs: 30_000, everyMs: 100 });
   }
   report("with swaps", await load, swapCount() - s1);
 } finally {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { AccessLog } from "../src/log/access.ts";
 import { api, cleanup, hostFetch, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 import { deploySite, siteFiles } from "./helpers/ops.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 interface AccessLine {
   time: string;
@@ -22,16 +23,6 @@ function accessLines(stderr: string): AccessLine[] {
     .split("\n")
     .filter((l) => l.startsWith('{"time"'))
     .map((l) => JSON.parse(l) as AccessLine);
-}
-
-async function waitFor<T>(fn: () => T | null | undefined, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
 }
 
 describe("access log buffer", () => {
@@ -111,7 +102,7 @@ describe("access log and debug level on a running server", () => {
     const lines = await waitFor(() => {
       const l = accessLines(f.stderr());
       return l.some((x) => x.host === "stranger.example") && l.some((x) => x.status === 401) ? l : null;
-    }, "access lines");
+    }, { what: "the access lines of the stranger's 404 and the 401", timeoutMs: 10_000 });
     const site = lines.filter((l) => l.host === "blog.localhost");
     const get = site.find((l) => l.path === "/index.html?utm=1")!;
     expect(get).toMatchObject({ method: "GET", status: 200, bytes: indexBytes, client: "127.0.0.1" });
@@ -132,7 +123,7 @@ describe("access log and debug level on a running server", () => {
       const m = f.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { level?: string; msg?: string });
       const texts = m.filter((x) => x.level === "debug").map((x) => x.msg);
       return texts.includes("deploy: committed") && texts.includes("gc run started") ? m : null;
-    }, "debug lines");
+    }, { what: "the debug lines of a deploy commit and a GC run", timeoutMs: 10_000 });
     const debug = messages.filter((x) => x.level === "debug").map((x) => x.msg);
     expect(debug).toContain("deploy: receiving");
     expect(debug).toContain("deploy: content stored, committing");

@@ -9,6 +9,8 @@ import { Database } from "bun:sqlite";
 import { startFazt, hostFetch, api, tempDir, cleanup, type FaztProcess } from "./helpers/fazt.ts";
 import { seedSite } from "./helpers/seed.ts";
 import { UA } from "./helpers/agents.ts";
+import { waitFor } from "./helpers/wait.ts";
+import { metric } from "./helpers/metrics.ts";
 import type { AnalyticsReport } from "../src/analytics/index.ts";
 import { MAX_EVENT_ROWS_PER_HOUR } from "../src/analytics/writer.ts";
 import { MAX_NAMES_PER_DAY } from "../src/analytics/breakdowns.ts";
@@ -74,22 +76,6 @@ async function report(f: FaztProcess, site: string): Promise<AnalyticsReport> {
   return (await res.json()) as AnalyticsReport;
 }
 
-/** Poll (the server's own state, no fixed sleep) until check() holds; fail after 15 s. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-async function metric(f: FaztProcess, name: string): Promise<number> {
-  const text = await (await api(f, "/metrics")).text();
-  const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
-  if (!m) throw new Error(`${name} missing from /metrics`);
-  return Number(m[1]);
-}
-
 describe("analytics byte budget", () => {
   test("hostile distinct long paths and referrers grow the database by a bounded amount; normal traffic's report stays exact", async () => {
     const dir = tempDir();
@@ -117,19 +103,22 @@ describe("analytics byte budget", () => {
         }
       }
       // Wait for the first flush so the baseline includes the schema's and the first writes' pages.
-      await until("the normal traffic's views", async () => (await report(f, "blog")).totals.views === views);
+      const viewsCounted = async () => (await report(f, "blog")).totals.views === views;
+      await waitFor(viewsCounted, { what: "the normal traffic's views", timeoutMs: 15_000 });
       const before = dbBytes(db);
 
       const n = 2400; // SPA documents per round: more than the site's raw rows per hour
       expect(n).toBeGreaterThan(MAX_EVENT_ROWS_PER_HOUR);
       await hostileRound(f, n);
       const missBytes = n * NOT_FOUND_BYTES;
-      await until("round 1 written", async () => (await report(f, "spa")).totals.requests === n + n / 4);
+      const spaRequests = async () => (await report(f, "spa")).totals.requests;
+      await waitFor(async () => (await spaRequests()) === n + n / 4, { what: "round 1 written", timeoutMs: 15_000 });
       const afterFirst = dbBytes(db);
       await hostileRound(f, n);
-      await until("round 2 written", async () => (await report(f, "spa")).totals.requests === 2 * (n + n / 4));
+      await waitFor(async () => (await spaRequests()) === 2 * (n + n / 4), { what: "round 2 written", timeoutMs: 15_000 });
       // Pruning follows the write that went over the budget, in the background.
-      await until("raw events pruned to the budget", async () => (await metric(f, "fazt_analytics_event_bytes")) <= BUDGET);
+      const pruned = async () => (await metric(f, "fazt_analytics_event_bytes")) <= BUDGET;
+      await waitFor(pruned, { what: "raw events pruned to the budget", timeoutMs: 15_000 });
       expect(await metric(f, "fazt_analytics_dropped_events_total")).toBe(0);
       const after = dbBytes(db);
 

@@ -43,22 +43,18 @@ function endlessBody(): ReadableStream<Uint8Array> {
 
 async function callWithin(f: FaztProcess, route: Route, site: string, token: string | null): Promise<number> {
   const withBody = route.method !== "GET";
-  const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), 3000);
   try {
     const res = await api(f, concrete(route.path, site), {
       method: route.method,
       token,
       body: withBody ? endlessBody() : undefined,
-      signal: ctrl.signal,
+      signal: AbortSignal.timeout(3000),
       duplex: "half",
     });
     await res.arrayBuffer();
     return res.status;
   } catch (err) {
     throw new Error(`${route.method} ${route.path}: no answer within 3 s (${(err as Error).message})`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

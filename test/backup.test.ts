@@ -9,6 +9,8 @@ import { gunzipSync } from "node:zlib";
 import { api, cleanup, runFazt, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 import { deploySite, expectServesAll, siteFiles, type SiteFiles } from "./helpers/ops.ts";
 import { wrk } from "./helpers/wrk.ts";
+import { metric } from "./helpers/metrics.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 function integrity(path: string): string {
   const db = new Database(path, { readonly: true });
@@ -46,8 +48,11 @@ describe("backups", () => {
   });
 
   test("a backup streamed under wrk load and during deploys: no failed request, intact copy, every file byte-identical", async () => {
+    const served = () => metric(f, "fazt_http_requests_total", { host: "site", code: "2xx" });
+    const before = await served();
     const load = wrk(`${f.url}/index.html`, { seconds: 4, connections: 16, headers: { Host: "alpha.localhost" } });
-    await Bun.sleep(500); // let wrk reach steady state before the backup starts
+    // The backup starts once the load is flowing: the server has answered some of it.
+    await waitFor(async () => (await served()) >= before + 200, { what: "200 requests of the load answered", timeoutMs: 3000 });
     // A deploy racing the backup: the snapshot holds either the old or the new deploy, never a mix.
     const gammaBefore = sites.gamma!;
     const gammaAfter = siteFiles("gamma2", 2 * 1024 * 1024);

@@ -3,6 +3,7 @@
 // deleted while its upload streams.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, cleanup, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { makeTar, makeTarGz, makeZip } from "./helpers/archives.ts";
 import { seedDeploy } from "./helpers/sites.ts";
 import { errorOf, expectHealthy, page, readDb, type Survivor } from "./helpers/hostile.ts";
@@ -152,10 +153,7 @@ test("a site deleted while its upload streams: 404 site_not_found, nothing left 
   // The upload is open (its row exists) and has staged its first chunk.
   const staged = () =>
     readDb(f, (d) => d.query("SELECT count(*) AS n FROM upload_blobs ub JOIN uploads u ON u.id = ub.upload_id").get() as { n: number }).n;
-  for (let i = 0; staged() === 0; i++) {
-    expect(i).toBeLessThan(500);
-    await Bun.sleep(10);
-  }
+  await waitFor(() => staged() > 0, { what: "the upload's first chunk staged", timeoutMs: 5000 });
   expect((await api(f, "/api/sites/doomed", { method: "DELETE" })).status).toBe(200);
   release();
   expect(await errorOf(await pending)).toMatchObject({ status: 404, code: "site_not_found" });

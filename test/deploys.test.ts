@@ -4,6 +4,7 @@
 import { describe, expect, test, beforeAll, afterAll } from "bun:test";
 import { Database } from "bun:sqlite";
 import { startFazt, api, hostFetch, cleanup, type FaztProcess } from "./helpers/fazt.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { makeTar, makeTarGz, makeZip } from "./helpers/archives.ts";
 
 const MiB = 1024 * 1024;
@@ -296,15 +297,11 @@ describe("bad input leaves the live deploy and the database intact", () => {
     socket.write(sent);
     socket.flush();
     // Wait until the server has written some of it, then hang up.
-    let staged = 0;
-    for (let i = 0; i < 300 && staged === 0; i++) {
-      staged = db((d) => (d.query("SELECT count(*) AS n FROM upload_blobs").get() as { n: number }).n);
-      if (staged === 0) await Bun.sleep(10);
-    }
-    expect(staged).toBeGreaterThan(0);
+    const count = (table: string) => db((d) => (d.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+    await waitFor(() => count("upload_blobs") > 0, { what: "part of the upload staged", timeoutMs: 3000 });
     socket.end();
     await closed.promise;
-    for (let i = 0; i < 200 && db((d) => (d.query("SELECT count(*) AS n FROM uploads").get() as { n: number }).n) > 0; i++) await Bun.sleep(10);
+    await waitFor(() => count("uploads") === 0, { what: "the cut-off upload ended by the server", timeoutMs: 3000 });
     await gc();
     expect(db((d) => d.query(CONTENT).get())).toEqual(blobsBefore);
     await expectUntouched();
@@ -330,8 +327,7 @@ describe("incremental uploads", () => {
     expect(await page("other", "/kept.html")).toBe(text);
     // Its precompressed variants (made in the background) survive GC while it is live.
     const variants = () => db((d) => (d.query("SELECT count(*) AS n FROM blob_variants v JOIN blobs b ON b.id = v.blob_id WHERE b.hash = ?").get(sha(text)) as { n: number }).n);
-    for (let i = 0; i < 300 && variants() === 0; i++) await Bun.sleep(10);
-    expect(variants()).toBeGreaterThan(0);
+    await waitFor(() => variants() > 0, { what: "the precompressed variants of the live content", timeoutMs: 5000 });
     await gc();
     expect(variants()).toBeGreaterThan(0);
     const br = await hostFetch(f, "other.localhost", "/kept.html", { headers: { "accept-encoding": "br" } });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parse as parseCsv } from "csv-parse/sync";
 import { api, cleanup, hostFetch, startFazt, type FaztProcess } from "./helpers/fazt.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { makeTar } from "./helpers/archives.ts";
 import { errorOf, expectHealthy, readDb } from "./helpers/hostile.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
@@ -421,13 +422,15 @@ describe("notifications", () => {
     expect(String(request.body.text)).toContain("message: Ping, please");
     expect(String(request.body.text)).toContain(id);
     // The outbox row ends sent; nothing else goes out for it.
-    for (;;) {
-      const out = (await (await api(f, "/api/mail/outbox")).json()) as { messages: { subject: string; status: string }[] };
-      const mine = out.messages.filter((m) => m.subject.includes("contact on blog"));
-      expect(mine.length).toBe(1);
-      if (mine[0]!.status === "sent") break;
-      await Bun.sleep(50);
-    }
+    await waitFor(
+      async () => {
+        const out = (await (await api(f, "/api/mail/outbox")).json()) as { messages: { subject: string; status: string }[] };
+        const mine = out.messages.filter((m) => m.subject.includes("contact on blog"));
+        expect(mine.length).toBe(1);
+        return mine[0]!.status === "sent";
+      },
+      { what: "the notification's outbox row sent", timeoutMs: 10_000, everyMs: 50 },
+    );
     expect(resend.deliveries.filter((d) => d.subject.includes("contact on blog")).length).toBe(1);
     expect(resend.requests.filter((r) => r.subject.includes("contact on blog")).length).toBe(1);
     // A form declared only in settings is accepted too.

@@ -8,6 +8,7 @@ import { cleanup, runFazt, startFazt, tempDir, type FaztProcess } from "./helper
 import { deploySite, expectServesAll, siteFiles, type SiteFiles } from "./helpers/ops.ts";
 import { replicate, restore, type Replicator } from "./helpers/litestream.ts";
 import { wrk } from "./helpers/wrk.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 describe("litestream", () => {
   const dirs: string[] = [];
@@ -70,18 +71,19 @@ describe("litestream", () => {
     const empty = dir("fazt-ls-restore-");
     expect(readdirSync(empty)).toEqual([]);
     const restored = join(empty, "fazt.db");
-    const deadline = Date.now() + 30_000;
-    for (let attempt = 0; ; attempt++) {
-      const probe = join(empty, `probe-${attempt}.db`);
+    let attempt = 0;
+    const replicaHasMarker = async () => {
+      const probe = join(empty, `probe-${attempt++}.db`);
       await restore(replicaUrl, probe);
       const db = new Database(probe, { readonly: true });
       const live = db.query("SELECT live_deploy_id AS id FROM sites WHERE name = 'marker'").get() as { id: string } | null;
       db.close();
-      if (live?.id === markerDeploy) break;
-      for (const suffix of ["", "-wal", "-shm"]) cleanup(probe + suffix);
-      if (Date.now() > deadline) throw new Error(`the replica never caught up with the last deploy:\n${ls.output()}`);
-      await Bun.sleep(250); // Litestream syncs every second: wait for its next sync, not for a fixed result
-    }
+      if (live?.id !== markerDeploy) for (const suffix of ["", "-wal", "-shm"]) cleanup(probe + suffix);
+      return live?.id === markerDeploy;
+    };
+    // Litestream syncs every second: restore until a sync carried the last deploy.
+    const what = () => `the replica to catch up with the last deploy:\n${ls.output()}`;
+    await waitFor(replicaHasMarker, { what, timeoutMs: 30_000, everyMs: 250 });
     await ls.stop();
     for (const name of readdirSync(empty)) cleanup(join(empty, name));
     await restore(replicaUrl, restored);

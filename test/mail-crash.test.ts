@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { api, cleanup, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const MESSAGES = 60;
 const KILLS = 20;
@@ -42,13 +43,13 @@ test(`${KILLS} SIGKILLs mid-send: every message delivered once, none lost`, asyn
   expect(kills).toBe(KILLS);
   await resend.deliveredCount(MESSAGES);
   // Every row ends 'sent' with the id the provider gave its key.
-  const deadline = Date.now() + 20_000;
   let rows: { id: string; status: string; provider_id: string; subject: string }[] = [];
-  for (;;) {
-    rows = ((await (await api(f, "/api/mail/outbox?limit=200", { token })).json()) as { messages: typeof rows }).messages;
-    if (rows.every((r) => r.status === "sent") || Date.now() > deadline) break;
-    await Promise.race([resend.nextRequest(), new Promise((r) => setTimeout(r, 100))]);
-  }
+  const allSent = async () => {
+    rows = ((await (await api(f!, "/api/mail/outbox?limit=200", { token })).json()) as { messages: typeof rows }).messages;
+    return rows.every((r) => r.status === "sent");
+  };
+  const unsent = () => JSON.stringify(rows.filter((r) => r.status !== "sent"));
+  await waitFor(allSent, { what: () => `every outbox row sent (not yet: ${unsent()})`, timeoutMs: 20_000, everyMs: 50 });
   expect(rows.length).toBe(MESSAGES);
   expect(rows.filter((r) => r.status !== "sent")).toEqual([]);
   const subjects = resend.deliveries.map((d) => d.subject).sort();

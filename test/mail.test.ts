@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { api, cleanup, runFazt, startFazt, type FaztProcess } from "./helpers/fazt.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const SECRET = "whsec_" + Buffer.from("fazt-test-webhook-secret-32bytes!").toString("base64");
 const MAX_FAILURES = 3;
@@ -29,15 +30,14 @@ async function queue(body: unknown, token?: string): Promise<string> {
   return (await json<{ id: string }>(res)).id;
 }
 
-/** Wait (by the stand-in's requests) until the message has a final status. */
-async function settled(id: string): Promise<Record<string, any>> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const m = await json<Record<string, any>>(api(f, `/api/mail/outbox/${id}`));
-    if (m.status === "sent" || m.status === "failed") return m;
-    if (Date.now() > deadline) throw new Error(`message ${id} still ${m.status}: ${JSON.stringify(m)}`);
-    await Promise.race([resend.nextRequest(), new Promise((r) => setTimeout(r, 100))]);
-  }
+/** Wait until the message has a final status. */
+function settled(id: string): Promise<Record<string, any>> {
+  let m = {} as Awaited<ReturnType<typeof settled>>;
+  const final = async () => {
+    m = await json<typeof m>(api(f, `/api/mail/outbox/${id}`));
+    return m.status === "sent" || m.status === "failed" ? m : null;
+  };
+  return waitFor(final, { what: () => `message ${id} sent or failed (it is ${JSON.stringify(m)})`, timeoutMs: 15_000, everyMs: 25 });
 }
 
 beforeAll(async () => {
@@ -261,13 +261,11 @@ describe("inbound webhook", () => {
     expect(id).toMatch(/^in_/);
     // The same delivery again (same svix-id) is a replay.
     expect((await fetch(`${f.url}/api/hooks/email`, { method: "POST", headers, body })).status).toBe(401);
-    const deadline = Date.now() + 10_000;
-    let m: Record<string, any>;
-    for (;;) {
-      m = await json(api(f, `/api/mail/inbox/${id}`));
-      if (m.body !== "pending" || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const fetched = async () => {
+      const m = await json<Record<string, any>>(api(f, `/api/mail/inbox/${id}`));
+      return m.body !== "pending" ? m : null;
+    };
+    const m = await waitFor(fetched, { what: "the delivery's body fetched in the background", timeoutMs: 10_000, everyMs: 50 });
     expect({ body: m.body, error: m.fetch_error }).toEqual({ body: "complete", error: null });
     expect(resend.receivedFetches.filter((x) => x === "em_1").length).toBeGreaterThanOrEqual(2);
     expect(m.subject).toBe("hello em_1");

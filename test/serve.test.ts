@@ -5,6 +5,7 @@ import { describe, expect, test, beforeAll, afterAll } from "bun:test";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { startFazt, tempDir, cleanup, hostFetch, api, type FaztProcess } from "./helpers/fazt.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { seedDeploy } from "./helpers/sites.ts";
 import { makeTarGz } from "./helpers/archives.ts";
 
@@ -373,14 +374,12 @@ describe("HTTP semantics", () => {
 
 describe("precompressed variants", () => {
   async function waitForVariant(path: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
+    const served = async () => {
       const r = await blog(path, { "accept-encoding": "br" });
       await r.arrayBuffer();
-      if (r.headers.get("content-encoding") === "br") return;
-      await Bun.sleep(50);
-    }
-    throw new Error(`no br variant of ${path} in time`);
+      return r.headers.get("content-encoding") === "br";
+    };
+    await waitFor(served, { what: `the br variant of ${path}`, timeoutMs: 15_000, everyMs: 50 });
   }
 
   test("br and gzip for compressible files, negotiated, with Vary and their own ETags", async () => {

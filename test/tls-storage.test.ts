@@ -8,7 +8,7 @@ import { Locks } from "../src/tls/locks.ts";
 import { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../src/tls/manager.ts";
 import { issuerKey } from "../src/tls/acme.ts";
 import { tempDir, cleanup } from "./helpers/fazt.ts";
-import { until } from "./helpers/pebble.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
@@ -66,12 +66,12 @@ describe("certificate storage", () => {
     expect(JSON.parse(s.loadText("certificates/ca/ab/ab.json")!)).toEqual({ names: ["ab"], issuer: "ca", not_after: later.toISOString() });
   });
 
-  test("one name from several issuers: the most recently stored pair with its key; refs carry issuer and time", async () => {
-    const s = new CertStorage(open());
-    const later = new Date(Date.now() + 86_400_000);
+  test("one name from several issuers: the most recently stored pair with its key; refs carry issuer and time", () => {
+    let now = Date.now();
+    const s = new CertStorage(open(), () => now);
+    const later = new Date(now + 86_400_000);
     s.storeCertificate("old-ca", "a.com", { cert: "OLD", key: "OLDKEY" }, later);
-    const first = s.listCertificates("a.com")[0]!.updatedAt;
-    await until("the clock to move on", () => Date.now() > first, 1_000, 1);
+    now += 1;
     s.storeCertificate("new-ca", "a.com", { cert: "NEW", key: "NEWKEY" }, later);
     expect(s.loadCertificate("a.com")).toEqual({ cert: "NEW", key: "NEWKEY" });
     const refs = s.listCertificates("a.com");
@@ -100,25 +100,33 @@ describe("certificate storage", () => {
 describe("locks", () => {
   test("one holder at a time across two processes' connections; stale locks are taken over", async () => {
     const path = join(dir, "locks.db");
-    const a = new Locks(Store.open(path), 300);
-    const b = new Locks(Store.open(path), 300);
+    // Both processes' clock, moved on by hand: expiry is judged by it, the keep-alive timer is real.
+    let now = Date.now();
+    const clock = () => now;
+    const a = new Locks(Store.open(path), 300, clock);
+    const b = new Locks(Store.open(path), 300, clock);
+    const store = Store.open(path);
+    const expiry = store.write.query("SELECT expires_at AS t FROM locks WHERE name = ?");
+    const expiresAt = (name: string) => (expiry.get(name) as { t: number }).t;
     expect(a.tryAcquire("cert:a.com")).toBe(true);
     expect(b.tryAcquire("cert:a.com")).toBe(false);
     expect(a.tryAcquire("cert:a.com")).toBe(true); // re-entrant for its owner
-    // Held past several expiries: the holder keeps extending it.
-    await Bun.sleep(700);
+    // Held for a minute (200 expiries, far more than real time can pass during the wait): its keep-alive extends it.
+    now += 60_000;
+    await waitFor(() => expiresAt("cert:a.com") > now, { what: "the holder's keep-alive to extend the lock", timeoutMs: 5000 });
     expect(b.tryAcquire("cert:a.com")).toBe(false);
     a.release("cert:a.com");
     expect(b.tryAcquire("cert:a.com")).toBe(true);
     b.release("cert:a.com");
 
-    // A holder that died (no keep-alive) leaves a lock that expires and is taken over.
-    const store = Store.open(path);
-    store.write.query("INSERT INTO locks (name, owner, expires_at) VALUES ('cert:b.com', 'dead', ?)").run(Date.now() + 200);
+    // A holder that died (no keep-alive) leaves a lock that expires and is taken over by a waiting acquire.
+    store.write.query("INSERT INTO locks (name, owner, expires_at) VALUES ('cert:b.com', 'dead', ?)").run(now + 200);
     expect(b.tryAcquire("cert:b.com")).toBe(false);
-    const t0 = Date.now();
-    await b.acquire("cert:b.com", 5_000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    const waiting = b.acquire("cert:b.com", 5_000);
+    now += 199;
+    expect(b.tryAcquire("cert:b.com")).toBe(false);
+    now += 2;
+    await waiting;
     expect(store.write.query("SELECT owner FROM locks WHERE name = 'cert:b.com'").get()).toEqual({ owner: b.owner });
     b.releaseAll();
     expect(store.write.query("SELECT COUNT(*) AS n FROM locks").get()).toEqual({ n: 0 });

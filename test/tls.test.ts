@@ -4,8 +4,10 @@ import { describe, expect, test, afterEach, beforeAll } from "bun:test";
 import { readdirSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { startFazt, tempDir, cleanup, api, ROOT, type FaztProcess } from "./helpers/fazt.ts";
-import { startPebble, freePort, seedSite, curlHttps, peerCert, until, type Pebble } from "./helpers/pebble.ts";
+import { startPebble, freePort, seedSite, curlHttps, peerCert, type Pebble } from "./helpers/pebble.ts";
 import { wrk } from "./helpers/wrk.ts";
+import { waitFor } from "./helpers/wait.ts";
+import { metric } from "./helpers/metrics.ts";
 
 // One test runs the compiled binary: acme-client, x509 and TLS must work inside it too.
 beforeAll(() => {
@@ -58,7 +60,22 @@ async function serve(env: Env, extra: { args?: string[]; env?: Record<string, st
 /** Wait until the TLS listener serves a new certificate for name to every new connection (the n-th time). */
 async function live(f: FaztProcess, name: string, n = 1): Promise<void> {
   const swaps = () => f.stderr().split("\n").filter((l) => l.includes('"msg":"tls listener swapped"') && l.includes(`"${name}"`)).length;
-  await until(`${name} live (${n})`, () => swaps() >= n, 30_000, 50);
+  await waitFor(() => swaps() >= n, { what: `${name} live (${n})`, timeoutMs: 30_000, everyMs: 50 });
+}
+
+/** Wait until fazt has run `n` more certificate checks than `since`: each would have started any order that was due. */
+async function checksAfter(f: FaztProcess, since: number, n: number): Promise<void> {
+  const ran = async () => (await metric(f, "fazt_acme_checks_total")) >= since + n;
+  await waitFor(ran, { what: `${n} more certificate checks than ${since}`, timeoutMs: 10_000 });
+}
+
+/** The first certificate the API lists with an error, once there is one. */
+async function firstFailure(f: FaztProcess): Promise<Record<string, unknown>> {
+  const failed = async () => {
+    const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
+    return list.certificates.find((c) => c.last_error !== null);
+  };
+  return waitFor(failed, { what: "a certificate failure in the API", timeoutMs: 20_000, everyMs: 100 });
 }
 
 function logCount(f: FaztProcess, msg: string, name: string): number {
@@ -147,11 +164,15 @@ describe("automatic HTTPS with pebble", () => {
     expect((await peerCert(f.httpsPort, null)).subject).toContain("fazt default certificate");
 
     // Handshakes and requests for hosts no site owns: no ACME order, no status row.
+    const checks = await metric(f, "fazt_acme_checks_total");
+    const attempts = await metric(f, "fazt_acme_attempts_total");
     await curlHttps(f.httpsPort, "evil.example.net", env.pebble.issuerRootFile);
     const insecure = Bun.spawn(["curl", "-sk", "--resolve", `evil.example.net:${f.httpsPort}:127.0.0.1`, `https://evil.example.net:${f.httpsPort}/`], { stdout: "pipe" });
     await insecure.exited;
     await fetch(`${f.url}/`, { headers: { host: "evil.example.net" } });
-    await Bun.sleep(600); // a few of fazt's 250 ms checks
+    // An order would start within the request or the next check: after two checks, none has.
+    await checksAfter(f, checks, 2);
+    expect(await metric(f, "fazt_acme_attempts_total")).toBe(attempts);
     expect(f.stderr()).not.toContain("evil.example.net");
     const list = (await (await api(f, "/api/certificates")).json()) as { certificates: { names: string[] }[] };
     expect(list.certificates.map((c) => c.names[0]).sort()).toEqual(["blog.example.com", "shop.example.org"]);
@@ -186,7 +207,8 @@ describe("automatic HTTPS with pebble", () => {
     const first = await serve(env, knobs);
     const db = new Database(env.db, { readonly: true });
     stops.push(async () => db.close());
-    await until("a challenge waiting for validation", () => db.query("SELECT 1 FROM acme_challenges").get() !== null);
+    const challenged = () => db.query("SELECT 1 FROM acme_challenges").get() !== null;
+    await waitFor(challenged, { what: "a challenge waiting for validation", timeoutMs: 20_000, everyMs: 100 });
     expect(await first.stop("SIGKILL")).not.toBe(0);
     const created = /"msg":"acme order created".*"order":"([^"]+)"/.exec(first.stderr())?.[1];
     expect(created).toBeDefined();
@@ -194,10 +216,11 @@ describe("automatic HTTPS with pebble", () => {
     expect(db.query("SELECT COUNT(*) AS n FROM locks WHERE name = 'cert:blog.example.com'").get()).toEqual({ n: 1 });
 
     const second = await serve(env, knobs);
-    const res = await until("the certificate after restart", async () => {
+    const served = async () => {
       const r = await curlHttps(second.httpsPort, "blog.example.com", env.pebble.issuerRootFile);
       return r.code === 0 ? r : null;
-    }, 30_000, 200);
+    };
+    const res = await waitFor(served, { what: "the certificate after restart", timeoutMs: 30_000, everyMs: 200 });
     expect(res.body).toBe("<h1>blog</h1>");
     const log2 = second.stderr();
     const notResumable = `"msg":"acme order not resumable, ordering afresh","name":"blog.example.com","order":"${created}"`;
@@ -211,7 +234,8 @@ describe("automatic HTTPS with pebble", () => {
       // Validation was instant and the first process finished just before the kill.
       expect(logCount(second, "obtaining certificate", "blog.example.com")).toBe(0);
     }
-    await until("no lock left", () => (db.query("SELECT COUNT(*) AS n FROM locks").get() as { n: number }).n === 0, 5_000);
+    const unlocked = () => (db.query("SELECT COUNT(*) AS n FROM locks").get() as { n: number }).n === 0;
+    await waitFor(unlocked, { what: "no lock left", timeoutMs: 5_000, everyMs: 100 });
     expect(db.query("SELECT COUNT(*) AS n FROM acme_challenges").get()).toEqual({ n: 0 });
   }, 60_000);
 
@@ -224,8 +248,12 @@ describe("automatic HTTPS with pebble", () => {
     const connections = 8;
     const load = wrk(`https://127.0.0.1:${f.httpsPort}/`, { seconds: 4, connections, headers: { Host: "blog.example.com" } });
     const added = ["a.example.com", "b.example.com", "c.example.com"];
+    const answered = () => metric(f, "fazt_http_requests_total", { host: "site", code: "2xx" });
     for (const d of added) {
-      await Bun.sleep(400);
+      // Each change lands while the load is being answered.
+      const before = await answered();
+      const loadAnswered = async () => (await answered()) >= before + 100;
+      await waitFor(loadAnswered, { what: `100 requests of the load answered before adding ${d}`, timeoutMs: 5000 });
       expect((await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain: d } })).status).toBe(201);
       await live(f, d);
       expect((await curlHttps(f.httpsPort, d, env.pebble.issuerRootFile)).status).toBe(200);
@@ -291,7 +319,8 @@ describe("automatic HTTPS with pebble", () => {
     for (const f of [a, b]) {
       for (const name of ["blog.example.com", "www.example.com"]) {
         // b may have loaded them at start (no swap) or picked them up later.
-        await until(`${name} on ${f.httpsPort}`, async () => (await peerCert(f.httpsPort, name)).issuer.includes("Pebble"));
+        const served = async () => (await peerCert(f.httpsPort, name)).issuer.includes("Pebble");
+        await waitFor(served, { what: `${name} on ${f.httpsPort}`, timeoutMs: 20_000, everyMs: 100 });
       }
     }
     for (const name of ["blog.example.com", "www.example.com"]) {
@@ -309,20 +338,19 @@ describe("automatic HTTPS with pebble", () => {
       dir: env.dir,
       db: env.db,
       args: ["--http", `127.0.0.1:${env.httpPort}`, "--https", "127.0.0.1:0", "--acme-directory", env.pebble.directory],
-      env: { FAZT_ACME_CHECK_MS: "100" },
+      env: { FAZT_ACME_CHECK_MS: "50" },
     });
     stops.push(() => f.stop());
-    const entry = await until("the failure in the API", async () => {
-      const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
-      return list.certificates.find((c) => c.last_error !== null);
-    });
+    const entry = await firstFailure(f);
     expect(entry.names).toEqual(["blog.example.com"]);
     expect(entry.state).toBe("failing");
     expect(entry.not_after).toBeNull();
     expect(entry.failures).toBe(1);
     expect(String(entry.last_error)).toMatch(/certificate|self.signed|verify/i);
     expect(Date.parse(entry.next_attempt_at as string) - Date.now()).toBeGreaterThan(50_000);
-    await Bun.sleep(500); // five of fazt's 100 ms checks: still one attempt
+    // Five more checks, each of which would order a name that is due: still one attempt.
+    await checksAfter(f, await metric(f, "fazt_acme_checks_total"), 5);
+    expect(await metric(f, "fazt_acme_attempts_total")).toBe(1);
     expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(1);
     // Bad input for the flag itself: a clear start-up error, exit 1.
     const bad = await startFazt({ args: ["--https", "127.0.0.1:0", "--acme-ca-root", "/nonexistent.pem"] }).catch((e: Error) => e);
@@ -332,17 +360,28 @@ describe("automatic HTTPS with pebble", () => {
   test("on demand: the first request for an owned host without a certificate orders one", async () => {
     const env = await ca();
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
-    // An earlier failure put the name in back-off until shortly after start,
-    // and the periodic check is far away: only a request can trigger the order.
+    // An earlier failure put the name in back-off when the server starts, and the periodic
+    // check is an hour away: once the back-off is over, only a request can trigger the order.
     const store = new Database(env.db);
-    store.run("INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at) VALUES ('blog.example.com', 1, ?1, 'earlier', ?2, ?1)", [Date.now(), Date.now() + 1_000]);
-    store.close();
+    stops.push(async () => store.close());
+    store.run("PRAGMA busy_timeout = 5000");
+    store.run(
+      `INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at)
+       VALUES ('blog.example.com', 1, ?1, 'earlier', ?2, ?1)`,
+      [Date.now(), Date.now() + 3600_000],
+    );
     const f = await serve(env, { env: { FAZT_ACME_CHECK_MS: "3600000" } });
-    await Bun.sleep(1_200);
-    expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(0);
+    // The check at start (before the server was ready) saw the back-off.
+    expect(await metric(f, "fazt_acme_checks_total")).toBe(1);
+    expect(await metric(f, "fazt_acme_attempts_total")).toBe(0);
+    // The back-off ends: its row says so (no waiting for the time to pass).
+    store.run("UPDATE certificate_status SET next_attempt_at = ? WHERE name = 'blog.example.com'", [Date.now() - 1]);
     const plain = await fetch(`${f.url}/`, { headers: { host: "blog.example.com" }, redirect: "manual" });
     expect(plain.status).toBe(200); // no certificate yet: served over HTTP meanwhile
     await live(f, "blog.example.com");
+    // No check ran since the start: the request started the one order.
+    expect(await metric(f, "fazt_acme_checks_total")).toBe(1);
+    expect(await metric(f, "fazt_acme_attempts_total")).toBe(1);
     expect((await curlHttps(f.httpsPort, "blog.example.com", env.pebble.issuerRootFile)).body).toBe("<h1>blog</h1>");
     const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
     expect(list.certificates[0]).toMatchObject({ names: ["blog.example.com"], last_error: null, failures: 0 });
@@ -353,10 +392,7 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     // fazt listens elsewhere than where pebble validates: nobody answers the challenge.
     const f = await serve({ ...env, httpPort: freePort() });
-    const entry = await until("the failure in the API", async () => {
-      const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
-      return list.certificates.find((c) => c.last_error !== null);
-    });
+    const entry = await firstFailure(f);
     expect(String(entry.last_error)).toMatch(/^validation of blog\.example\.com failed: .*\(urn:ietf:params:acme:error:connection\)$/);
     expect(entry.state).toBe("failing");
     // The failed order is not kept for resuming: the next attempt orders afresh.
@@ -378,23 +414,25 @@ describe("automatic HTTPS with pebble", () => {
       dir: env.dir,
       db: env.db,
       args: ["--http", `127.0.0.1:${env.httpPort}`, "--https", "127.0.0.1:0", "--acme-directory", env.pebble.directory],
-      env: { FAZT_ACME_CHECK_MS: "100" },
+      env: { FAZT_ACME_CHECK_MS: "50" },
     });
     stops.push(() => f.stop());
     const state = async () => {
       const list = (await (await api(f, "/api/certificates")).json()) as { certificates: Record<string, unknown>[] };
       return list.certificates[0]!;
     };
-    await until("given up", async () => (await state()).state === "gave_up");
+    await waitFor(async () => (await state()).state === "gave_up", { what: "given up", timeoutMs: 20_000, everyMs: 100 });
     expect(f.stderr()).toContain("giving up after 30 days of failures");
     expect((await state()).next_attempt_at).toBeNull();
-    await Bun.sleep(300);
+    // Three more checks: a name given up on is not attempted again.
+    await checksAfter(f, await metric(f, "fazt_acme_checks_total"), 3);
+    expect(await metric(f, "fazt_acme_attempts_total")).toBe(1);
     expect(logCount(f, "obtaining certificate", "blog.example.com")).toBe(1);
     // Removing and adding the domain again starts afresh.
     expect((await api(f, "/api/sites/blog/domains/blog.example.com", { method: "DELETE" })).status).toBe(200);
     expect((await api(f, "/api/sites/blog/domains", { method: "POST", json: { domain: "blog.example.com" } })).status).toBe(201);
-    await until("a new attempt", () => logCount(f, "obtaining certificate", "blog.example.com") === 2);
-    await until("a fresh failure streak", async () => (await state()).failures === 1);
+    await waitFor(() => logCount(f, "obtaining certificate", "blog.example.com") === 2, { what: "a new attempt", timeoutMs: 20_000 });
+    await waitFor(async () => (await state()).failures === 1, { what: "a fresh failure streak", timeoutMs: 20_000, everyMs: 100 });
     expect((await state()).state).toBe("failing");
   }, 60_000);
 

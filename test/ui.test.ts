@@ -536,7 +536,7 @@ test("system screen with recent errors, garbage collection; every screen fits a 
     await page.goto(`${admin}/${hash}`);
     await page.locator("h1").waitFor();
     // Rendered once nothing says "Loading…" (the outbox keeps polling, so the network never goes idle).
-    await page.waitForFunction('!document.body.innerText.includes("Loading…")');
+    await page.waitForFunction('!document.body.innerText.includes("Loading…")'); // a string: the tests compile without DOM types
     // Nothing wider than the screen except inside scrollable tables.
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     expect({ hash, overflow }).toEqual({ hash, overflow: 0 });

@@ -3,6 +3,7 @@
 import type { Store } from "../db/index.ts";
 import { allDomains, siteSummaries, type SiteSettings } from "../sites/index.ts";
 import { LOCAL_ADMIN_HOSTS, normalizeHost } from "../http/host.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 
 export interface SiteRoute {
   siteId: number;
@@ -36,6 +37,8 @@ export class RoutingTable {
   constructor(
     private readonly store: Store,
     readonly baseDomain: string | null,
+    /** Stamps liveSince when a live deploy is seen. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.siteSuffix = baseDomain ? `.${baseDomain}` : ".localhost";
     this.adminHosts = baseDomain ? new Set([`admin.${baseDomain}`]) : new Set(LOCAL_ADMIN_HOSTS);
@@ -46,7 +49,7 @@ export class RoutingTable {
     const next = new Map<string, SiteRoute>();
     const byId = new Map<number, SiteRoute>();
     const previous = new Map([...this.hosts.values()].map((r) => [r.siteId, r]));
-    const now = Date.now();
+    const now = this.clock();
     for (const s of siteSummaries(this.store)) {
       const before = previous.get(s.id);
       const liveSince = before && before.deployId === s.liveDeployId ? before.liveSince : now;

@@ -6,6 +6,7 @@ import { Registry } from "../metrics/registry.ts";
 import type { ServerConfig } from "../core/config.ts";
 import { GarbageCollector } from "../vfs/gc.ts";
 import { DeployEvents } from "../vfs/events.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 
 type Listener = () => void;
 
@@ -27,9 +28,11 @@ export class App {
   constructor(
     readonly store: Store,
     readonly config: ServerConfig,
+    /** The time routing stamps on deploys made live (their Last-Modified floor); tests move it instead of sleeping. */
+    clock: Clock = systemClock,
   ) {
     this.ports = { http: config.http?.port ?? null, https: config.https?.port ?? null };
-    this.routes = new RoutingTable(store, config.domain);
+    this.routes = new RoutingTable(store, config.domain, clock);
     this.gc = new GarbageCollector(store);
     this.deploys.on((e) => {
       if (e.live) this.sitesChanged();

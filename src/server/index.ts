@@ -27,6 +27,7 @@ import { startMail } from "../mail/index.ts";
 import { FORMS_PREFIX, FormReceiver } from "../forms/index.ts";
 import { CertStorage } from "../tls/storage.ts";
 import { defaultCertificate } from "../tls/selfsigned.ts";
+import type { Clock } from "../core/clock.ts";
 
 function onError(err: Error): Response {
   log.error("request failed", { err });
@@ -174,11 +175,16 @@ function after(res: Response | Promise<Response>, fn: (res: Response) => void): 
   return res;
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+interface StartOptions {
+  /** The clock routing reads (see App); the system clock unless an in-process test passes its own. */
+  clock?: Clock;
+}
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const store = Store.open(config.dbPath, { warn: (message) => log.warn(message) });
   if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
   if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
-  const app = new App(store, config);
+  const app = new App(store, config, opts.clock);
   app.onShutdown(() => store.close());
   const decided = decideOlderDeploys(store);
   if (decided > 0) log.info("fingerprinted files decided for deploys made before decisions were stored", { deploys: decided });

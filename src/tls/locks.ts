@@ -3,6 +3,7 @@
 // holds the lock, so a crashed holder's lock goes stale and is taken over.
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 
 export const DEFAULT_LOCK_TTL_MS = 60_000;
 
@@ -15,11 +16,13 @@ export class Locks {
   constructor(
     private readonly db: Store,
     readonly ttlMs = DEFAULT_LOCK_TTL_MS,
+    /** The time expiries are written and judged by; how long acquire() waits is real time. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Take the lock if free, stale (expired) or already ours. */
   tryAcquire(name: string): boolean {
-    const now = Date.now();
+    const now = this.clock();
     const taken = this.db.tx(() => {
       const row = this.db.write.query("SELECT owner, expires_at FROM locks WHERE name = ?").get(name) as {
         owner: string;
@@ -74,7 +77,7 @@ export class Locks {
   }
 
   private extend(): void {
-    const expires = Date.now() + this.ttlMs;
+    const expires = this.clock() + this.ttlMs;
     const q = this.db.write.query("UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ?");
     for (const name of this.held) {
       // Lost it (taken over after we stalled past the expiry): stop claiming it.

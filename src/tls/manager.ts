@@ -11,6 +11,7 @@ import { defaultCertificate } from "./selfsigned.ts";
 import { expireChallenges } from "./challenges.ts";
 import { GAVE_UP, attemptsOf, forgetGaveUp, recordAttempt, recordFailure, recordSuccess } from "./attempts.ts";
 import { log } from "../log/index.ts";
+import type { CounterSeries } from "../metrics/registry.ts";
 
 interface ManagedCert {
   name: string;
@@ -62,6 +63,9 @@ export class CertificateManager {
   private stopped = false;
   private fallback: PemPair | null = null;
   private lastDemand = new Map<string, number>();
+  /** Checks run (the loop is alive) and orders started: what an operator, or a test, watches instead of the clock. */
+  private readonly checks: CounterSeries;
+  private readonly attempts: CounterSeries;
 
   constructor(
     private readonly app: TlsDeps,
@@ -69,7 +73,10 @@ export class CertificateManager {
     private readonly storage: CertStorage,
     private readonly locks: Locks,
     private readonly opts: ManagerOptions,
-  ) {}
+  ) {
+    this.checks = app.metrics.counter("fazt_acme_checks_total", "Certificate checks run (periodic, at start, on site changes).").labels();
+    this.attempts = app.metrics.counter("fazt_acme_attempts_total", "Certificate orders started (first ones and renewals).").labels();
+  }
 
   /** The default certificate and what the database holds; no ordering yet. */
   async load(): Promise<void> {
@@ -143,6 +150,7 @@ export class CertificateManager {
   /** Order what is missing or due, and pick up certificates stored by another process. */
   private check(): void {
     if (this.stopped) return;
+    this.checks.inc();
     try {
       if (this.reloadStored()) this.changed();
       const now = Date.now();
@@ -197,6 +205,7 @@ export class CertificateManager {
       const have = this.certs.get(name);
       if ((have && Date.now() < have.renewAt) || !this.wanted.has(name) || !this.due(name)) return;
       recordAttempt(this.app.store, name);
+      this.attempts.inc();
       const renewing = have !== undefined;
       log.info(renewing ? "renewing certificate" : "obtaining certificate", { name, issuer: this.issuer.key });
       const issued = await this.issuer.obtain(name);

@@ -7,6 +7,7 @@
 //   default/fazt-default.crt|.key                  the self-signed default certificate
 import type { Database } from "bun:sqlite";
 import type { Store } from "../db/index.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 
 export interface PemPair {
   cert: string;
@@ -119,7 +120,11 @@ export class CertReader {
 
 /** Reading and writing, for the running server (reads on the writing connection: it sees its own writes). */
 export class CertStorage extends CertReader {
-  constructor(private readonly db: Store) {
+  constructor(
+    private readonly db: Store,
+    /** The time stored as updated_at (which of two pairs is newer); tests pass one they move. */
+    private readonly clock: Clock = systemClock,
+  ) {
     super(db.write);
   }
 
@@ -129,7 +134,7 @@ export class CertStorage extends CertReader {
         `INSERT INTO certificates (key, value, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       )
-      .run(key, new TextEncoder().encode(value), Date.now());
+      .run(key, new TextEncoder().encode(value), this.clock());
   }
 
   /** Store several keys at once (a certificate with its key and metadata). */

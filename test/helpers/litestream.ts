@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ROOT } from "./fazt.ts";
+import { waitFor } from "./wait.ts";
 
 export const LITESTREAM = join(ROOT, "node_modules", "@flydotio", `litestream-${process.platform}-${process.arch}`, "litestream");
 
@@ -36,13 +37,15 @@ export async function replicate(config: string, timeoutMs = 20_000): Promise<Rep
       await proc.exited;
     },
   };
-  const end = Date.now() + timeoutMs;
-  while (!out.includes("snapshot written")) {
-    if (proc.exitCode !== null || Date.now() > end) {
-      await r.stop();
-      throw new Error(`litestream did not start replicating:\n${out}`);
-    }
-    await Bun.sleep(50);
+  const snapshotWritten = () => {
+    if (proc.exitCode !== null) throw new Error(`litestream exited (${proc.exitCode}) before replicating:\n${out}`);
+    return out.includes("snapshot written");
+  };
+  try {
+    await waitFor(snapshotWritten, { what: () => `litestream's first snapshot:\n${out}`, timeoutMs, everyMs: 50 });
+  } catch (e) {
+    await r.stop();
+    throw e;
   }
   return r;
 }

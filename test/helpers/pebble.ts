@@ -8,6 +8,7 @@ import { Store } from "../../src/db/index.ts";
 import { createSite } from "../../src/sites/index.ts";
 import { putContent } from "../../src/vfs/content.ts";
 import { createDeploy } from "../../src/vfs/deploys.ts";
+import { waitFor } from "./wait.ts";
 
 export interface Pebble {
   /** The ACME directory URL (HTTPS). */
@@ -39,21 +40,21 @@ async function run(cmd: string[]): Promise<void> {
   if ((await p.exited) !== 0) throw new Error(`${cmd[0]} failed: ${await new Response(p.stderr).text()}`);
 }
 
-async function waitFor(url: string, ca: string, what: string, procs: Subprocess[], anyStatus = false): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/** Wait until url answers (OK, or any status), failing early when one of procs exits. */
+async function answering(url: string, ca: string, what: string, procs: Subprocess[], anyStatus = false): Promise<void> {
   let last = "";
-  while (Date.now() < deadline) {
+  const ready = async () => {
     for (const p of procs) if (p.exitCode !== null) throw new Error(`${what}: a process exited early (${p.exitCode})`);
     try {
       const r = await fetch(url, { tls: { ca } });
-      if (r.ok || anyStatus) return;
       last = `HTTP ${r.status}`;
+      return r.ok || anyStatus;
     } catch (e) {
       last = (e as Error).message;
+      return false;
     }
-    await Bun.sleep(50);
-  }
-  throw new Error(`${what} not ready: ${last}`);
+  };
+  await waitFor(ready, { what: () => `${what} to answer (last: ${last})`, timeoutMs: 10_000, everyMs: 50 });
 }
 
 /**
@@ -114,9 +115,9 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
       }),
     );
     const apiCa = await Bun.file(cert).text();
-    await waitFor(`http://127.0.0.1:${challMgmtPort}/`, apiCa, "challtestsrv", procs, true);
+    await answering(`http://127.0.0.1:${challMgmtPort}/`, apiCa, "challtestsrv", procs, true);
     const directory = `https://127.0.0.1:${acmePort}/dir`;
-    await waitFor(directory, apiCa, "pebble", procs);
+    await answering(directory, apiCa, "pebble", procs);
     const root = await fetch(`https://127.0.0.1:${mgmtPort}/roots/0`, { tls: { ca: apiCa } });
     const issuerRootFile = join(dir, "issuer-root.pem");
     writeFileSync(issuerRootFile, await root.text());
@@ -178,16 +179,4 @@ export async function peerCert(port: number, serverName: string | null): Promise
   await x.exited;
   const field = (k: string) => new RegExp(`^${k}=\\s*(.*)$`, "m").exec(out)?.[1]?.trim() ?? "";
   return { subject: field("subject"), issuer: field("issuer"), serial: field("serial") };
-}
-
-/** Poll until fn returns a truthy value (or fail with the last value seen). */
-export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
