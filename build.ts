@@ -87,7 +87,9 @@ async function releaseTarget(name: string, work: string, defines: Record<string,
   await runAsync(["tar", "-czf", join(DIST, archive), ...owner, "-C", work, base, "-C", process.cwd(), "LICENSE"]);
   rmSync(join(work, base));
   console.log(`built ${join(DIST, archive)}: ${MB(statSync(join(DIST, archive)).size)} in ${seconds(t0)}`);
-  return `${createHash("sha256").update(readFileSync(join(DIST, archive))).digest("hex")}  ${archive}`;
+  return `${createHash("sha256")
+    .update(readFileSync(join(DIST, archive)))
+    .digest("hex")}  ${archive}`;
 }
 
 async function release(targets: string[], defines: Record<string, string>): Promise<void> {
@@ -107,7 +109,7 @@ async function release(targets: string[], defines: Record<string, string>): Prom
     rmSync(work, { recursive: true, force: true });
   }
   // `sha256sum -c SHA256SUMS` format (two spaces: text mode), in target order.
-  writeFileSync(join(DIST, "SHA256SUMS"), targets.map((t) => sums.get(t)).join("\n") + "\n");
+  writeFileSync(join(DIST, "SHA256SUMS"), `${targets.map((t) => sums.get(t)).join("\n")}\n`);
 }
 
 async function main(): Promise<void> {

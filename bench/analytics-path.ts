@@ -27,9 +27,21 @@ const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
 
 const dir = tempDir("fazt-bench-");
 const config: ServerConfig = {
-  dbPath: join(dir, "fazt.db"), http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-  smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS,
-  mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
+  dbPath: join(dir, "fazt.db"),
+  http: null,
+  https: null,
+  domain: null,
+  acmeEmail: null,
+  acmeDirectory: LETS_ENCRYPT,
+  acmeCaRoot: null,
+  smtp: null,
+  mailWebhookSecret: null,
+  trustProxy: false,
+  accessLog: false,
+  limits: DEFAULT_LIMITS,
+  analytics: DEFAULT_ANALYTICS,
+  mail: DEFAULT_MAIL,
+  forms: DEFAULT_FORMS,
 };
 const store = Store.open(config.dbPath);
 const app = new App(store, config);
@@ -53,7 +65,15 @@ const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   async fetch(req, srv) {
-    const hit = (status: number, bytes: number, pathClass: number) => ({ req, server: srv, siteId: site.id, host: "bench.localhost", status, bytes, pathClass });
+    const hit = (status: number, bytes: number, pathClass: number) => ({
+      req,
+      server: srv,
+      siteId: site.id,
+      host: "bench.localhost",
+      status,
+      bytes,
+      pathClass,
+    });
     const asset304 = hit(304, 0, PATH_CLASSES.indexOf("style"));
     const file = hit(200, 102400, PATH_CLASSES.indexOf("other"));
     const page = hit(200, 4096, CLASS_PAGE);

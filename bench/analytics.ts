@@ -62,8 +62,23 @@ function cpuSeconds(pid: number): number {
 
 async function runWrk(port: number, secs: number, pid: number): Promise<Run> {
   const cpu0 = cpuSeconds(pid);
-  const args = ["wrk", `-t${threads}`, `-c${connections}`, `-d${secs}s`, "--latency", "--timeout", "5s", "-s", script, "-H", "Host: blog.localhost"];
-  const p = Bun.spawn([...args, `http://127.0.0.1:${port}`, ...(clients > 0 ? ["--", String(clients)] : [])], { stdout: "pipe", stderr: "pipe" });
+  const args = [
+    "wrk",
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${secs}s`,
+    "--latency",
+    "--timeout",
+    "5s",
+    "-s",
+    script,
+    "-H",
+    "Host: blog.localhost",
+  ];
+  const p = Bun.spawn([...args, `http://127.0.0.1:${port}`, ...(clients > 0 ? ["--", String(clients)] : [])], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`wrk failed (${code}): ${err}`);
   const pct = (q: string) => ms(new RegExp(`^\\s+${q}%\\s+(\\S+)`, "m").exec(out)?.[1]);
@@ -84,7 +99,11 @@ async function runWrk(port: number, secs: number, pid: number): Promise<Run> {
 async function withServer<T>(analytics: boolean, fn: (f: FaztProcess) => Promise<T>): Promise<T> {
   const dir = tempDir("fazt-bench-");
   seedSite(join(dir, "fazt.db"), "blog", { "/index.html": "<!doctype html><h1>hello</h1>\n", "/about.html": "<p>about</p>\n".repeat(40) });
-  const f = await startFazt({ dir, binary: values.binary, env: { FAZT_ANALYTICS: analytics ? "on" : "off", FAZT_TRUST_PROXY: String(clients > 0) } });
+  const f = await startFazt({
+    dir,
+    binary: values.binary,
+    env: { FAZT_ANALYTICS: analytics ? "on" : "off", FAZT_TRUST_PROXY: String(clients > 0) },
+  });
   try {
     await runWrk(f.port, 2, f.proc.pid); // warm-up
     return await fn(f);
@@ -107,7 +126,9 @@ function rssMiB(pid: number): number {
 const fmt = (r: Run) =>
   `${r.rps.toFixed(0).padStart(7)} req/s  ${r.cpuUs.toFixed(1).padStart(5)} us CPU/req  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
 
-console.log(`wrk -t${threads} -c${connections} -d${seconds}s, rotating 7 User-Agents and 4 paths${clients > 0 ? `, ${clients} client addresses` : ""}; fazt ${values.binary ? "binary" : "from source"}; ${rounds} rounds`);
+console.log(
+  `wrk -t${threads} -c${connections} -d${seconds}s, rotating 7 User-Agents and 4 paths${clients > 0 ? `, ${clients} client addresses` : ""}; fazt ${values.binary ? "binary" : "from source"}; ${rounds} rounds`,
+);
 const results: Record<"on" | "off", Run[]> = { on: [], off: [] };
 for (let i = 0; i < rounds; i++) {
   for (const mode of i % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
@@ -135,10 +156,14 @@ for (let i = 0; i < rounds; i++) {
 const mean = (rs: Run[], k: keyof Run) => rs.reduce((n, r) => n + r[k], 0) / rs.length;
 const on = mean(results.on, "rps");
 const off = mean(results.off, "rps");
-console.log(`\nmean req/s: off ${off.toFixed(0)}, on ${on.toFixed(0)}; analytics cost ${(((off - on) / off) * 100).toFixed(1)}% (budget 10%)`);
+console.log(
+  `\nmean req/s: off ${off.toFixed(0)}, on ${on.toFixed(0)}; analytics cost ${(((off - on) / off) * 100).toFixed(1)}% (budget 10%)`,
+);
 const cpuOff = mean(results.off, "cpuUs");
 const cpuOn = mean(results.on, "cpuUs");
-console.log(`server CPU per request: off ${cpuOff.toFixed(1)} us, on ${cpuOn.toFixed(1)} us (+${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)}%)`);
+console.log(
+  `server CPU per request: off ${cpuOff.toFixed(1)} us, on ${cpuOn.toFixed(1)} us (+${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)}%)`,
+);
 console.log(`mean p99: off ${mean(results.off, "p99").toFixed(2)} ms, on ${mean(results.on, "p99").toFixed(2)} ms`);
 
 if (soak > 0) {
@@ -156,7 +181,10 @@ if (soak > 0) {
       }, 5000);
       const run = await load;
       clearInterval(sampler);
-      const extra = mode === "on" ? `, dropped ${await metric(f, "fazt_analytics_dropped_events_total")}, longest write ${((await metric(f, "fazt_analytics_max_write_seconds")) * 1000).toFixed(1)} ms` : "";
+      const extra =
+        mode === "on"
+          ? `, dropped ${await metric(f, "fazt_analytics_dropped_events_total")}, longest write ${((await metric(f, "fazt_analytics_max_write_seconds")) * 1000).toFixed(1)} ms`
+          : "";
       console.log(`soak analytics ${mode.padEnd(3)} ${fmt(run)}${extra}`);
       console.log(`  RSS MiB every 5 s: ${samples.join(", ")}`);
       const half = Math.floor(rss.length / 2);

@@ -17,14 +17,22 @@ const honest: CorpusEntry[] = [
   {
     name: "honest-zip-19-files-1.3MiB",
     about: "",
-    bytes: () => makeZip(Array.from({ length: 19 }, (_, i) => ({ name: `f${i}.bin`, data: crypto.getRandomValues(new Uint8Array(70 * 1024)), deflate: i % 2 === 0 }))),
+    bytes: () =>
+      makeZip(
+        Array.from({ length: 19 }, (_, i) => ({
+          name: `f${i}.bin`,
+          data: crypto.getRandomValues(new Uint8Array(70 * 1024)),
+          deflate: i % 2 === 0,
+        })),
+      ),
     status: 201,
     code: "(none)",
   },
   {
     name: "honest-tar.gz-19-files-1.3MiB",
     about: "",
-    bytes: () => makeTarGz(Array.from({ length: 19 }, (_, i) => ({ name: `f${i}.bin`, data: crypto.getRandomValues(new Uint8Array(70 * 1024)) }))),
+    bytes: () =>
+      makeTarGz(Array.from({ length: 19 }, (_, i) => ({ name: `f${i}.bin`, data: crypto.getRandomValues(new Uint8Array(70 * 1024)) }))),
     status: 201,
     code: "(none)",
   },
@@ -54,7 +62,9 @@ try {
       if (status !== entry.status) throw new Error(`${entry.name}: ${status}, expected ${entry.status}`);
     }
     const mid = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1);
-    console.log(`| ${entry.name} | ${status} | ${mid(times)} | ${times.at(-1)!.toFixed(1)} | ${mid(holds)} | ${holds.at(-1)!.toFixed(1)} |`);
+    console.log(
+      `| ${entry.name} | ${status} | ${mid(times)} | ${times.at(-1)!.toFixed(1)} | ${mid(holds)} | ${holds.at(-1)!.toFixed(1)} |`,
+    );
   }
 } finally {
   await f.stop();

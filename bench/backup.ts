@@ -34,7 +34,8 @@ for (let s = 0; s * 20 < mb; s++) {
   seedDeploy(db, `site${s}`, files);
 }
 
-const rssMiB = (pid: number, field = "VmRSS") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+const rssMiB = (pid: number, field = "VmRSS") =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 const f = await startFazt({ dir: out, db });
 /** utime + stime of a process, in seconds. */
 const cpuSeconds = (pid: number) => {
@@ -81,11 +82,15 @@ try {
         `${(b.bytes / 1024 / 1024 / b.secs).toFixed(0)} | ${Math.max(...backups.map((x) => x.maxRss)).toFixed(0)} |`,
     );
   }
-  console.log("| round | req/s alone | req/s during backups | ratio | failed requests | backups streamed | backup MiB/s | max RSS MiB during backups |");
+  console.log(
+    "| round | req/s alone | req/s during backups | ratio | failed requests | backups streamed | backup MiB/s | max RSS MiB during backups |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(r);
   ratios.sort((a, b) => a - b);
-  console.log(`median ratio ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}; server peak RSS (VmHWM) ${rssMiB(f.proc.pid, "VmHWM").toFixed(0)} MiB`);
+  console.log(
+    `median ratio ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}; server peak RSS (VmHWM) ${rssMiB(f.proc.pid, "VmHWM").toFixed(0)} MiB`,
+  );
   // Robust to other load on the machine: the server's own CPU time while one backup streams with no traffic.
   const cpu0 = cpuSeconds(f.proc.pid);
   const idle = await oneBackup();

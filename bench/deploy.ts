@@ -11,7 +11,12 @@ import { parseArgs } from "node:util";
 import { startFazt, runFazt, api, ROOT } from "../test/helpers/fazt.ts";
 
 const { values } = parseArgs({
-  options: { binary: { type: "boolean" }, files: { type: "string", default: "5000" }, mb: { type: "string", default: "50" }, runs: { type: "string", default: "3" } },
+  options: {
+    binary: { type: "boolean" },
+    files: { type: "string", default: "5000" },
+    mb: { type: "string", default: "50" },
+    runs: { type: "string", default: "3" },
+  },
 });
 const FILES = Number(values.files);
 const BYTES = Number(values.mb) * 1024 * 1024;
@@ -30,7 +35,10 @@ for (let i = 0; i < FILES; i++) {
   mkdirSync(dir, { recursive: true });
   const left = BYTES - written;
   const filesLeft = FILES - i;
-  const size = i % 100 === 0 ? Math.min(left, 400 * 1024) : Math.max(0, Math.min(left, Math.round((left / filesLeft) * (0.5 + ((i * 7919) % 100) / 100))));
+  const size =
+    i % 100 === 0
+      ? Math.min(left, 400 * 1024)
+      : Math.max(0, Math.min(left, Math.round((left / filesLeft) * (0.5 + ((i * 7919) % 100) / 100))));
   const data = new Uint8Array(size);
   for (let off = 0; off < size; off += seed.length) data.set(seed.subarray(0, Math.min(seed.length, size - off)), off);
   data.set(new TextEncoder().encode(`file ${i} `).subarray(0, size));
@@ -42,7 +50,9 @@ for (let i = 0; i < FILES; i++) {
 const archive = join(out, "site.tar.gz");
 const tar = Bun.spawnSync(["tar", "czf", archive, "-C", tree, "."]);
 if (tar.exitCode !== 0) throw new Error(tar.stderr.toString());
-console.log(`tree: ${FILES} files, ${(written / 1024 / 1024).toFixed(1)} MiB; archive ${(statSync(archive).size / 1024 / 1024).toFixed(1)} MiB`);
+console.log(
+  `tree: ${FILES} files, ${(written / 1024 / 1024).toFixed(1)} MiB; archive ${(statSync(archive).size / 1024 / 1024).toFixed(1)} MiB`,
+);
 
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -51,7 +61,7 @@ function peakRssMiB(pid: number): number {
 
 for (let run = 1; run <= RUNS; run++) {
   mkdirSync(join(out, `run${run}`));
-  const f = await startFazt({ binary: values.binary === true, dir: join(out, `run${run}`), });
+  const f = await startFazt({ binary: values.binary === true, dir: join(out, `run${run}`) });
   try {
     await api(f, "/api/sites", { method: "POST", json: { name: "bench" } });
     const before = peakRssMiB(f.proc.pid);
@@ -62,7 +72,10 @@ for (let run = 1; run <= RUNS; run++) {
     if (res.status !== 201) throw new Error(`deploy failed: ${JSON.stringify(body)}`);
     const peak = peakRssMiB(f.proc.pid);
     const t1 = performance.now();
-    const again = await runFazt(["deploy", tree, "--site", "bench"], { env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! }, binary: values.binary === true });
+    const again = await runFazt(["deploy", tree, "--site", "bench"], {
+      env: { FAZT_SERVER: f.url, FAZT_TOKEN: f.token! },
+      binary: values.binary === true,
+    });
     const redeploy = (performance.now() - t1) / 1000;
     if (again.code !== 0 || !again.stderr.includes("uploading 0 new")) throw new Error(`redeploy uploaded content: ${again.stderr}`);
     console.log(
@@ -87,7 +100,9 @@ for (let run = 1; run <= RUNS; run++) {
     const res = await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(zip) });
     const secs = (performance.now() - t0) / 1000;
     if (res.status !== 201) throw new Error(`zip deploy failed: ${await res.text()}`);
-    console.log(`zip: ${(statSync(zip).size / 1024 / 1024).toFixed(1)} MiB deployed in ${secs.toFixed(2)} s, server peak RSS ${peakRssMiB(f.proc.pid).toFixed(0)} MiB`);
+    console.log(
+      `zip: ${(statSync(zip).size / 1024 / 1024).toFixed(1)} MiB deployed in ${secs.toFixed(2)} s, server peak RSS ${peakRssMiB(f.proc.pid).toFixed(0)} MiB`,
+    );
   } finally {
     await f.stop();
   }

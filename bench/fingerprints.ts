@@ -12,10 +12,13 @@ const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const hash = () => Array.from({ length: 8 }, () => alphabet[Math.floor(Math.random() * 64)]).join("");
 
 const shapes = [(i: number) => `/assets/chunk-${i}-${hash()}.js`, (i: number) => `/docs/page-${i}/index.html`];
-shapes.push((i) => `/img/photo-${i}.jpg`, (i) => `/assets/guide_${i}.md.${hash()}.lean.js`);
+shapes.push(
+  (i) => `/img/photo-${i}.jpg`,
+  (i) => `/assets/guide_${i}.md.${hash()}.lean.js`,
+);
 const realistic = (i: number) => shapes[i % 4]!(i);
 // Longest names examined (255), full of the separators the parser tries.
-const hostile = (i: number) => `/d${i % 50}/` + "a-".repeat(100) + `${i}.` + "b.".repeat(20) + "js";
+const hostile = (i: number) => `/d${i % 50}/${"a-".repeat(100)}${i}.${"b.".repeat(20)}js`;
 
 function manifest(path: (i: number) => string): { files: NewFile[]; previous: PreviousFile[] } {
   const files = Array.from({ length: N }, (_, i) => ({ path: path(i), blobId: i, mime: "text/javascript" }));
@@ -25,7 +28,10 @@ function manifest(path: (i: number) => string): { files: NewFile[]; previous: Pr
 
 console.log(`| manifest (${N.toLocaleString()} files) | best ms | us per file | immutable |`);
 console.log("|---|--:|--:|--:|");
-for (const [name, path] of [["realistic", realistic], ["hostile names", hostile]] as const) {
+for (const [name, path] of [
+  ["realistic", realistic],
+  ["hostile names", hostile],
+] as const) {
   const { files, previous } = manifest(path);
   let best = Infinity;
   let chosen = 0;

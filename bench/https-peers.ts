@@ -37,8 +37,24 @@ mkdirSync(www);
 writeFileSync(join(www, "index.html"), PAGE);
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
-Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-  "-days", "2", "-subj", "/CN=bench.localhost"]);
+Bun.spawnSync([
+  "openssl",
+  "req",
+  "-x509",
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:P-256",
+  "-nodes",
+  "-keyout",
+  key,
+  "-out",
+  cert,
+  "-days",
+  "2",
+  "-subj",
+  "/CN=bench.localhost",
+]);
 
 async function waitTls(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -77,7 +93,7 @@ try {
   const db = join(dir, "fazt.db");
   seedSite(db, "blog", [], PAGE);
   const httpsPort = freePort();
-  const f = await startFazt({ dir, db, binary: values.binary, args: ["--https", `127.0.0.1:${httpsPort}`]});
+  const f = await startFazt({ dir, db, binary: values.binary, args: ["--https", `127.0.0.1:${httpsPort}`] });
   try {
     await waitTls(httpsPort);
     await measure(values.binary ? "fazt bin" : "fazt", httpsPort);

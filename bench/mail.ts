@@ -40,10 +40,16 @@ function ms(text: string | undefined): number {
 }
 
 async function wrk(url: string): Promise<{ rps: number; p50: number; p99: number }> {
-  const p = Bun.spawn(["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", "Host: blog.example.com", url], { stdout: "pipe" });
+  const p = Bun.spawn(["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", "Host: blog.example.com", url], {
+    stdout: "pipe",
+  });
   const out = await new Response(p.stdout).text();
   await p.exited;
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p50: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]), p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]) };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+  };
 }
 
 const resend = new ResendStandIn().start();
@@ -51,7 +57,7 @@ resend.ratePerSecond = rate;
 resend.retryAfter = 1;
 const dir = tempDir("fazt-bench-mail-");
 const db = `${dir}/fazt.db`;
-seedDeploy(db, "blog", { "/index.html": "<!doctype html><h1>hello</h1>\n" + "x".repeat(4000) }, { domains: ["blog.example.com"] });
+seedDeploy(db, "blog", { "/index.html": `<!doctype html><h1>hello</h1>\n${"x".repeat(4000)}` }, { domains: ["blog.example.com"] });
 const f = await startFazt({ dir, db, args: ["--mail-rate", "1000000"], env: resend.env() });
 const windows: Window[] = [];
 const site = `${f.url}/`;
@@ -65,7 +71,10 @@ try {
   const queueing = (async () => {
     const worker = async () => {
       for (let i = next++; i < messages; i = next++) {
-        const res = await api(f, "/api/mail", { method: "POST", json: { from: "news@blog.example.com", to: [`r${i}@x.example`], subject: `m${i}`, text: "hello" } });
+        const res = await api(f, "/api/mail", {
+          method: "POST",
+          json: { from: "news@blog.example.com", to: [`r${i}@x.example`], subject: `m${i}`, text: "hello" },
+        });
         if (res.status !== 202) throw new Error(`queue: HTTP ${res.status} ${await res.text()}`);
       }
     };
@@ -97,7 +106,9 @@ try {
   console.log(`serving a 4 KB page, wrk -t1 -c${connections} -d${seconds}s:`);
   console.log("window        req/s      p50 ms   p99 ms   delivered at end");
   for (const w of windows) {
-    console.log(`${w.label.padEnd(12)} ${w.rps.toFixed(0).padStart(7)}   ${w.p50.toFixed(2).padStart(7)}  ${w.p99.toFixed(2).padStart(7)}   ${w.sent}`);
+    console.log(
+      `${w.label.padEnd(12)} ${w.rps.toFixed(0).padStart(7)}   ${w.p50.toFixed(2).padStart(7)}  ${w.p99.toFixed(2).padStart(7)}   ${w.sent}`,
+    );
   }
 } finally {
   await f.stop();

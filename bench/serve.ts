@@ -55,8 +55,15 @@ function ensureTool(cmd: string, pkg: string): void {
   if (Bun.which(cmd)) return;
   console.error(`installing ${pkg} from Debian...`);
   const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
-  for (const args of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", pkg]]) {
-    const r = Bun.spawnSync([...sudo, ...args], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdout: "inherit", stderr: "inherit" });
+  for (const args of [
+    ["apt-get", "update", "-qq"],
+    ["apt-get", "install", "-y", "-qq", pkg],
+  ]) {
+    const r = Bun.spawnSync([...sudo, ...args], {
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
     if (r.exitCode !== 0) throw new Error(`cannot install ${pkg}`);
   }
 }
@@ -82,14 +89,23 @@ async function waitUp(url: string, headers: Record<string, string> = {}): Promis
 }
 
 function spawn(cmd: string[], env: Record<string, string> = {}): Subprocess<"ignore", "pipe", "pipe"> {
-  const p = Bun.spawn(["taskset", "-c", SERVER_CPU, ...cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["taskset", "-c", SERVER_CPU, ...cmd], {
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   started.push(p);
   return p;
 }
 
 // ---- the sample site --------------------------------------------------------
 
-const page = Buffer.from("<!doctype html><html><head><title>bench</title></head><body>\n" + "<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(78) + "</body></html>\n").subarray(0, 4096);
+const page = Buffer.from(
+  "<!doctype html><html><head><title>bench</title></head><body>\n" +
+    "<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(78) +
+    "</body></html>\n",
+).subarray(0, 4096);
 const file100k = crypto.getRandomValues(new Uint8Array(100 * 1024));
 const css = Buffer.from("body { font: 16px/1.5 system-ui, sans-serif; color: #222; }\n".repeat(32));
 const files: Record<string, Uint8Array> = { "index.html": page, "file-100k.bin": file100k, "style.css": css };
@@ -110,7 +126,9 @@ interface Target {
 async function startFazt(name: string, analytics: "on" | "off"): Promise<Target> {
   const port = await freePort();
   const cmd = opts.binary ? [join(ROOT, "dist/fazt")] : [process.execPath, join(ROOT, "src/main.ts")];
-  const p = spawn([...cmd, "serve", "--db", join(dir, `${name}.db`), "--http", `127.0.0.1:${port}`, "--analytics", analytics], { FAZT_LOG_LEVEL: "info" });
+  const p = spawn([...cmd, "serve", "--db", join(dir, `${name}.db`), "--http", `127.0.0.1:${port}`, "--analytics", analytics], {
+    FAZT_LOG_LEVEL: "info",
+  });
   let err = "";
   const token = await (async () => {
     const decoder = new TextDecoder();
@@ -126,7 +144,11 @@ async function startFazt(name: string, analytics: "on" | "off"): Promise<Target>
   })();
   const admin = `http://127.0.0.1:${port}`;
   const auth = { authorization: `Bearer ${token}` };
-  const site = await fetch(`${admin}/api/sites`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "bench" }) });
+  const site = await fetch(`${admin}/api/sites`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench" }),
+  });
   if (site.status !== 201) throw new Error(`create site: ${site.status} ${await site.text()}`);
   for (const [name, data] of Object.entries(files)) {
     const r = await fetch(`${admin}/api/sites/bench/files/${name}`, { method: "PUT", headers: auth, body: data });
@@ -180,7 +202,12 @@ http {
 async function startCaddy(): Promise<Target> {
   ensureTool("caddy", "caddy");
   const port = await freePort();
-  const p = spawn(["caddy", "file-server", "--root", docroot, "--listen", `127.0.0.1:${port}`], { GOMAXPROCS: "1", HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
+  const p = spawn(["caddy", "file-server", "--root", docroot, "--listen", `127.0.0.1:${port}`], {
+    GOMAXPROCS: "1",
+    HOME: dir,
+    XDG_DATA_HOME: dir,
+    XDG_CONFIG_HOME: dir,
+  });
   void new Response(p.stdout).text();
   void new Response(p.stderr).text();
   await waitUp(`http://127.0.0.1:${port}/`);
@@ -307,17 +334,26 @@ async function main(): Promise<void> {
   }
   const mem = rss(targets[0]!.pid);
   const fmt = (n: number) => n.toFixed(0).padStart(9);
-  console.log(`\nfazt serving benchmark: best of ${REPEAT} × ${DURATION}s, ${CONNECTIONS} connections, server on CPU ${SERVER_CPU}, wrk on CPU ${CLIENT_CPU}, analytics ${opts.analytics}`);
-  for (const [title, pick] of [["req/s", (r: Run) => r.rps], ["req per CPU-second of the server", (r: Run) => r.perCpu]] as const) {
+  console.log(
+    `\nfazt serving benchmark: best of ${REPEAT} × ${DURATION}s, ${CONNECTIONS} connections, server on CPU ${SERVER_CPU}, wrk on CPU ${CLIENT_CPU}, analytics ${opts.analytics}`,
+  );
+  for (const [title, pick] of [
+    ["req/s", (r: Run) => r.rps],
+    ["req per CPU-second of the server", (r: Run) => r.perCpu],
+  ] as const) {
     console.log(`\n${title}`);
     const offHead = both ? `${"fazt-off".padStart(9)}` : "";
-    console.log(`${"scenario".padEnd(18)}${"fazt".padStart(9)}${offHead}${"nginx".padStart(9)}${"caddy".padStart(9)}${"floor".padStart(9)}  fazt/nginx  fazt/caddy  fazt/floor  floor/nginx${both ? "  on/off" : ""}`);
+    console.log(
+      `${"scenario".padEnd(18)}${"fazt".padStart(9)}${offHead}${"nginx".padStart(9)}${"caddy".padStart(9)}${"floor".padStart(9)}  fazt/nginx  fazt/caddy  fazt/floor  floor/nginx${both ? "  on/off" : ""}`,
+    );
     for (const [name, row] of results) {
       const [f, n, c, b] = ["fazt", "nginx", "caddy", "floor"].map((k) => pick(row.get(k)!)) as [number, number, number, number];
       const off = both ? pick(row.get("fazt-off")!) : 0;
       const ratio = (x: number, w = 9) => `${x.toFixed(2).padStart(w)}x`;
       const offCols = both ? [fmt(off), ratio(f / off, 6)] : ["", ""];
-      console.log(`${name.padEnd(18)}${fmt(f)}${offCols[0]}${fmt(n)}${fmt(c)}${fmt(b)}  ${ratio(f / n)}  ${ratio(f / c)}  ${ratio(f / b)}  ${ratio(b / n, 10)}${offCols[1] ? `  ${offCols[1]}` : ""}`);
+      console.log(
+        `${name.padEnd(18)}${fmt(f)}${offCols[0]}${fmt(n)}${fmt(c)}${fmt(b)}  ${ratio(f / n)}  ${ratio(f / c)}  ${ratio(f / b)}  ${ratio(b / n, 10)}${offCols[1] ? `  ${offCols[1]}` : ""}`,
+      );
     }
   }
   console.log(`fazt RSS after the run: ${mem.rss.toFixed(1)} MB (peak ${mem.peak.toFixed(1)} MB)`);

@@ -34,7 +34,16 @@ seedSite(db, "blog", ["blog.example.com"], "<!doctype html><h1>hello</h1>\n");
 const f = await startFazt({
   dir,
   db,
-  args: ["--http", `127.0.0.1:${httpPort}`, "--https", "127.0.0.1:0", "--acme-directory", pebble.directory, "--acme-ca-root", pebble.apiCaFile],
+  args: [
+    "--http",
+    `127.0.0.1:${httpPort}`,
+    "--https",
+    "127.0.0.1:0",
+    "--acme-directory",
+    pebble.directory,
+    "--acme-ca-root",
+    pebble.apiCaFile,
+  ],
   env: { FAZT_LOG_LEVEL: "info", FAZT_ACME_CHECK_MS: "250" },
 });
 const httpsPort = Number(/"https_port":(\d+)/.exec(f.stderr())?.[1]);

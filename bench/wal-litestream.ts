@@ -30,7 +30,7 @@ rmSync(root, { recursive: true, force: true });
 
 const walMiB = (db: string) => {
   try {
-    return statSync(db + "-wal").size / 1024 / 1024;
+    return statSync(`${db}-wal`).size / 1024 / 1024;
   } catch {
     return 0;
   }
@@ -50,11 +50,18 @@ async function run(withLitestream: boolean): Promise<string> {
     }
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(walMiB(f.db)), 50);
-    const load = wrk(`${f.url}/index.html`, { seconds: SECONDS, connections: Number(values.connections), headers: { Host: "load.localhost" } });
+    const load = wrk(`${f.url}/index.html`, {
+      seconds: SECONDS,
+      connections: Number(values.connections),
+      headers: { Host: "load.localhost" },
+    });
     const end = Date.now() + SECONDS * 1000;
     let deploys = 0;
     while (Date.now() < end) {
-      await deploySite(f, "churn", { "/index.html": new TextEncoder().encode(`<p>${deploys}</p>`), "/data.bin": new Uint8Array(randomBytes(1024 * 1024)) });
+      await deploySite(f, "churn", {
+        "/index.html": new TextEncoder().encode(`<p>${deploys}</p>`),
+        "/data.bin": new Uint8Array(randomBytes(1024 * 1024)),
+      });
       deploys++;
       if (INTERVAL > 0) await Bun.sleep(INTERVAL);
     }

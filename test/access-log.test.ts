@@ -29,7 +29,16 @@ describe("access log buffer", () => {
   test("records are held until a flush writes them as one batch; past the byte bound they are dropped and counted", () => {
     const writes: string[] = [];
     const log = new AccessLog({ maxBytes: 2000, flushMs: 60_000, write: (t) => (writes.push(t), true) });
-    const rec = (path: string) => ({ time: 0, host: "a.localhost", method: "GET", path, status: 200, bytes: 5, duration: 0.25, client: "::1" });
+    const rec = (path: string) => ({
+      time: 0,
+      host: "a.localhost",
+      method: "GET",
+      path,
+      status: 200,
+      bytes: 5,
+      duration: 0.25,
+      client: "::1",
+    });
     for (let i = 0; i < 100; i++) log.record(rec(`/p${i}`));
     expect(writes).toEqual([]); // nothing written on the request path
     const kept = 100 - log.dropped;
@@ -39,7 +48,12 @@ describe("access log buffer", () => {
     expect(log.dropped).toBe(101 - kept);
     log.flush();
     expect(writes.length).toBe(1);
-    expect(writes[0]!.trimEnd().split("\n").map((l) => JSON.parse(l).path)).toEqual(Array.from({ length: kept }, (_, i) => `/p${i}`));
+    expect(
+      writes[0]!
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).path),
+    ).toEqual(Array.from({ length: kept }, (_, i) => `/p${i}`));
     log.stop();
   });
 
@@ -63,7 +77,16 @@ describe("access log buffer", () => {
   test("hostile fields are cut and escaped: one line per record, always valid JSON", () => {
     const writes: string[] = [];
     const log = new AccessLog({ flushMs: 60_000, write: (t) => (writes.push(t), true) });
-    log.record({ time: 0, host: 'e"vil\nhost', method: "GET", path: "/\u0000\u2028" + "a".repeat(10_000), status: 404, bytes: 0, duration: 1, client: "x" });
+    log.record({
+      time: 0,
+      host: 'e"vil\nhost',
+      method: "GET",
+      path: `/\u0000\u2028${"a".repeat(10_000)}`,
+      status: 404,
+      bytes: 0,
+      duration: 1,
+      client: "x",
+    });
     log.flush();
     const lines = writes.join("").trimEnd().split("\n");
     expect(lines.length).toBe(1);
@@ -99,10 +122,13 @@ describe("access log and debug level on a running server", () => {
     await (await hostFetch(f, "blog.localhost", "/index.html", { method: "HEAD" })).arrayBuffer();
     await (await hostFetch(f, "stranger.example", "/")).arrayBuffer();
     await (await api(f, "/api/sites", { token: null })).arrayBuffer();
-    const lines = await waitFor(() => {
-      const l = accessLines(f.stderr());
-      return l.some((x) => x.host === "stranger.example") && l.some((x) => x.status === 401) ? l : null;
-    }, { what: "the access lines of the stranger's 404 and the 401", timeoutMs: 10_000 });
+    const lines = await waitFor(
+      () => {
+        const l = accessLines(f.stderr());
+        return l.some((x) => x.host === "stranger.example") && l.some((x) => x.status === 401) ? l : null;
+      },
+      { what: "the access lines of the stranger's 404 and the 401", timeoutMs: 10_000 },
+    );
     const site = lines.filter((l) => l.host === "blog.localhost");
     const get = site.find((l) => l.path === "/index.html?utm=1")!;
     expect(get).toMatchObject({ method: "GET", status: 200, bytes: indexBytes, client: "127.0.0.1" });
@@ -119,11 +145,18 @@ describe("access log and debug level on a running server", () => {
     await deploySite(f, "docs", siteFiles("docs", 1000));
     await deploySite(f, "docs", siteFiles("docs2", 1000)); // leaves garbage for GC
     await (await hostFetch(f, "docs.localhost", "/")).arrayBuffer();
-    const messages = await waitFor(() => {
-      const m = f.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { level?: string; msg?: string });
-      const texts = m.filter((x) => x.level === "debug").map((x) => x.msg);
-      return texts.includes("deploy: committed") && texts.includes("gc run started") ? m : null;
-    }, { what: "the debug lines of a deploy commit and a GC run", timeoutMs: 10_000 });
+    const messages = await waitFor(
+      () => {
+        const m = f
+          .stderr()
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { level?: string; msg?: string });
+        const texts = m.filter((x) => x.level === "debug").map((x) => x.msg);
+        return texts.includes("deploy: committed") && texts.includes("gc run started") ? m : null;
+      },
+      { what: "the debug lines of a deploy commit and a GC run", timeoutMs: 10_000 },
+    );
     const debug = messages.filter((x) => x.level === "debug").map((x) => x.msg);
     expect(debug).toContain("deploy: receiving");
     expect(debug).toContain("deploy: content stored, committing");
@@ -132,7 +165,10 @@ describe("access log and debug level on a running server", () => {
 
   test("the first admin token is a log record and a plain line saying where to keep it", async () => {
     const f = await start([]);
-    const record = f.stderr().split("\n").find((l) => l.includes("created the first admin token"))!;
+    const record = f
+      .stderr()
+      .split("\n")
+      .find((l) => l.includes("created the first admin token"))!;
     // The record names the token by id only: logs are kept and shipped, the secret is not for them.
     expect(JSON.parse(record)).toMatchObject({ level: "info", token_id: f.token!.slice(4, 16) });
     expect(record).not.toContain(f.token!.slice(17));

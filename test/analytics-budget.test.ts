@@ -86,12 +86,21 @@ describe("analytics byte budget", () => {
     const f = await startFazt({ dir, env: { FAZT_TRUST_PROXY: "true", FAZT_ANALYTICS_MAX_BYTES: String(BUDGET) } });
     try {
       // Normal traffic: 3 visitors (address x browser), pages, an asset and revalidations of both.
-      const visitors = [["198.51.100.1", UA.chrome], ["198.51.100.2", UA.chrome], ["198.51.100.1", UA.iphone]] as const;
+      const visitors = [
+        ["198.51.100.1", UA.chrome],
+        ["198.51.100.2", UA.chrome],
+        ["198.51.100.1", UA.iphone],
+      ] as const;
       let views = 0;
       let bytes = 0;
       for (const [ip, ua] of visitors) {
         const headers = { "user-agent": ua, "x-forwarded-for": ip, referer: "https://news.example.com/item?id=7" };
-        for (const [path, body] of [["/", PAGE], ["/about.html", ABOUT], ["/app.css", CSS], ["/", PAGE]] as const) {
+        for (const [path, body] of [
+          ["/", PAGE],
+          ["/about.html", ABOUT],
+          ["/app.css", CSS],
+          ["/", PAGE],
+        ] as const) {
           const res = await hostFetch(f, "blog.localhost", path, { headers });
           expect(await res.text()).toBe(body);
           bytes += body.length;
@@ -146,7 +155,10 @@ describe("analytics byte budget", () => {
       expect(blog.totals.human_bytes).toBe(bytes + 2 * missBytes);
       expect(blog.totals.bot_bytes).toBe(0);
       expect(blog.status["4xx"]).toBe(2 * n);
-      expect(blog.paths).toEqual([{ path: "/", views: 12 }, { path: "/about.html", views: 6 }]);
+      expect(blog.paths).toEqual([
+        { path: "/", views: 12 },
+        { path: "/about.html", views: 6 },
+      ]);
       expect(blog.referrers).toEqual([{ referrer: "https://news.example.com", views }]);
       // The SPA's documents: every view counted, bots and their bytes apart.
       const spa = await report(f, "spa");

@@ -79,7 +79,10 @@ describe("analytics in the running server", () => {
       expect(report.totals.visitors).toBe(3);
       expect(report.totals.bytes).toBe(200 * "<h1>blog</h1>".length + 100 * "<p>about</p>".length);
       expect(report.series.at(-1)).toMatchObject({ views: 300, visitors: 3 });
-      expect(report.paths).toEqual([{ path: "/", views: 200 }, { path: "/about.html", views: 100 }]);
+      expect(report.paths).toEqual([
+        { path: "/", views: 200 },
+        { path: "/about.html", views: 100 },
+      ]);
       expect(report.referrers).toEqual([{ referrer: "https://news.example.com", views: 150 }]);
       expect(report.browsers.map((b) => b.name).sort()).toEqual(["Chrome", "Firefox", "Mobile Safari"]);
       // Raw events: 6 kinds of request (client x referrer), folded per flush interval into rows that count them.
@@ -129,7 +132,10 @@ describe("analytics in the running server", () => {
 
   // Saturated, full batches are written as soon as they fill; paced (~200 req/s), only the 1 s timer
   // writes, and the kill comes half-way between two timer flushes (the timer starts with the server).
-  for (const [label, workers, pauseMs, runMs] of [["saturated", 16, 0, 3000], ["paced", 4, 20, 3500]] as const) {
+  for (const [label, workers, pauseMs, runMs] of [
+    ["saturated", 16, 0, 3000],
+    ["paced", 4, 20, 3500],
+  ] as const) {
     test(`SIGKILL (${label} load) loses at most about the last flush interval`, async () => {
       const f = await serverWithSite();
       const l = load(f, workers, pauseMs);
@@ -154,7 +160,9 @@ describe("analytics in the running server", () => {
       const f = await serverWithSite(env);
       try {
         for (const ip of ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.3"]) {
-          const res = await hostFetch(f, "blog.localhost", "/", { headers: { "user-agent": UA.chrome, "x-forwarded-for": `6.6.6.6, ${ip}` } });
+          const res = await hostFetch(f, "blog.localhost", "/", {
+            headers: { "user-agent": UA.chrome, "x-forwarded-for": `6.6.6.6, ${ip}` },
+          });
           await res.arrayBuffer();
         }
       } finally {

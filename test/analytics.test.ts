@@ -26,8 +26,20 @@ let dbN = 0;
 
 function config(): ServerConfig {
   return {
-    dbPath: "", http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL,
+    dbPath: "",
+    http: null,
+    https: null,
+    domain: null,
+    acmeEmail: null,
+    acmeDirectory: LETS_ENCRYPT,
+    acmeCaRoot: null,
+    smtp: null,
+    mailWebhookSecret: null,
+    trustProxy: false,
+    accessLog: false,
+    limits: DEFAULT_LIMITS,
+    analytics: DEFAULT_ANALYTICS,
+    mail: DEFAULT_MAIL,
     forms: DEFAULT_FORMS,
   };
 }
@@ -35,7 +47,6 @@ function config(): ServerConfig {
 function freshStore(): Store {
   return Store.open(join(dir, `a${++dbN}.db`));
 }
-
 
 function hit(siteId: number, ts: number, over: Partial<Hit> = {}): Hit {
   const ip = "203.0.113.1";
@@ -51,8 +62,7 @@ function tally(siteId: number, ts: number, over: Partial<Tally> = {}): Tally {
 
 const INF = Number.MAX_SAFE_INTEGER;
 
-const count = (store: Store, sql: string, ...args: (string | number)[]) =>
-  (store.read.query(sql).get(...args) as { n: number }).n;
+const count = (store: Store, sql: string, ...args: (string | number)[]) => (store.read.query(sql).get(...args) as { n: number }).n;
 
 describe("client classification", () => {
   test("browser, OS and device families from the User-Agent; bots flagged", () => {
@@ -66,7 +76,7 @@ describe("client classification", () => {
 
   test("referrer origin: external http(s) origins only, no path or query", () => {
     expect(referrerOrigin("https://News.Example.com/item?id=1", "blog.localhost")).toBe("https://news.example.com");
-    expect(referrerOrigin("http://r.example:8080/" + "x".repeat(2000), "blog.localhost")).toBe("http://r.example:8080");
+    expect(referrerOrigin(`http://r.example:8080/${"x".repeat(2000)}`, "blog.localhost")).toBe("http://r.example:8080");
     expect(referrerOrigin("http://blog.localhost/other", "blog.localhost")).toBeNull();
     expect(referrerOrigin("android-app://com.example/", "blog.localhost")).toBeNull();
     expect(referrerOrigin("not a url", "blog.localhost")).toBeNull();
@@ -116,7 +126,10 @@ describe("batch writer", () => {
     expect(rows[1]).toMatchObject({ views: 2, visitors: 1, bots: 0, bytes: 10, bot_bytes: 0, s2xx: 2 });
     // Only people's documents are raw rows: the miss, the bot's page and the bot's error are counts.
     expect(store.read.query("SELECT path, status FROM analytics_events ORDER BY id").all()).toEqual([
-      { path: "/a", status: 200 }, { path: "/a", status: 304 }, { path: "/", status: 200 }, { path: "/", status: 200 },
+      { path: "/a", status: 200 },
+      { path: "/a", status: 304 },
+      { path: "/", status: 200 },
+      { path: "/", status: 200 },
     ]);
     // Every request is in the per-class counts (the bot's page too).
     const classes = "SELECT class, status, bot, requests, bytes FROM analytics_hourly_classes WHERE hour = ? ORDER BY 1, 2, 3";
@@ -146,13 +159,22 @@ describe("batch writer", () => {
       hit(site.id, h10 + 2, { ua: UA.googlebot, hits: 4 }),
     ]);
     expect(store.read.query("SELECT views, visitors, bots, bytes, bot_bytes, s2xx, s3xx FROM analytics_hourly").get()).toEqual({
-      views: 8, visitors: 1, bots: 4, bytes: 600, bot_bytes: 100, s2xx: 9, s3xx: 3,
+      views: 8,
+      visitors: 1,
+      bots: 4,
+      bytes: 600,
+      bot_bytes: 100,
+      s2xx: 9,
+      s3xx: 3,
     });
     expect(count(store, "SELECT sum(hits) AS n FROM analytics_events")).toBe(8);
     const top = (kind: string) => store.read.query("SELECT name, views FROM analytics_daily_top WHERE kind = ? ORDER BY name").all(kind);
     expect(top("path")).toEqual([{ name: "/a", views: 8 }]);
     expect(top("referrer")).toEqual([{ name: "https://r.example", views: 5 }]);
-    expect(top("status")).toEqual([{ name: "200", views: 9 }, { name: "304", views: 3 }]);
+    expect(top("status")).toEqual([
+      { name: "200", views: 9 },
+      { name: "304", views: 3 },
+    ]);
     store.close();
   });
 
@@ -214,13 +236,16 @@ describe("byte budget", () => {
     const w = new EventWriter(store);
     const stored = () => count(store, "SELECT bytes AS n FROM analytics_event_bytes");
     const now = Date.now();
-    const long = "/" + "x".repeat(400);
+    const long = `/${"x".repeat(400)}`;
     w.write(Array.from({ length: 300 }, (_, i) => hit(a.id, now - 1000 + i, { path: `${long}${i}`, referrer: "https://r.example/" })));
     w.write([hit(b.id, now, { path: "/b" })]);
     const estimate = (sql: string) =>
-      count(store, `SELECT coalesce(sum(64 + octet_length(path) + coalesce(octet_length(referrer), 0) + coalesce(octet_length(browser), 0)
+      count(
+        store,
+        `SELECT coalesce(sum(64 + octet_length(path) + coalesce(octet_length(referrer), 0) + coalesce(octet_length(browser), 0)
         + coalesce(octet_length(os), 0) + coalesce(octet_length(device), 0) + octet_length(visitor)), 0) AS n
-        FROM analytics_events ${sql}`);
+        FROM analytics_events ${sql}`,
+      );
     expect(stored()).toBe(estimate(""));
     expect(w.eventBytes).toBe(stored());
     expect(stored()).toBeGreaterThan(300 * 400);
@@ -262,7 +287,9 @@ describe("daily breakdowns", () => {
     store.write.run("DROP TRIGGER fail_events");
     expect(store.read.query("SELECT * FROM analytics_daily_top ORDER BY 1, 2, 3, 4").all()).toEqual(before);
     w.write([hit(site.id, now, { path: "/a" })]);
-    expect(store.read.query("SELECT views FROM analytics_daily_top WHERE kind = 'path' AND name = '/a' AND day = ?").get(today)).toEqual({ views: 3 });
+    expect(store.read.query("SELECT views FROM analytics_daily_top WHERE kind = 'path' AND name = '/a' AND day = ?").get(today)).toEqual({
+      views: 3,
+    });
     store.close();
   });
 });
@@ -444,7 +471,8 @@ describe("report API", () => {
     hit(blog.id, today + 5, { path: "/today" }),
     hit(other.id, d("2026-01-02") + 5),
   ]);
-  const get = (path: string, token = admin) => api(new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${token}` } }));
+  const get = (path: string, token = admin) =>
+    api(new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${token}` } }));
 
   test("from/to are inclusive UTC days; totals, series and breakdowns cover exactly that range", async () => {
     const res = await get("/api/sites/blog/analytics?from=2026-01-02&to=2026-01-03");
@@ -456,11 +484,23 @@ describe("report API", () => {
       ["2026-01-03", 0, 50, 70],
     ]);
     expect(r.paths).toEqual([{ path: "/x", views: 2 }]);
-    expect(r.referrers).toEqual([{ referrer: "https://a.example", views: 1 }, { referrer: "https://b.example", views: 1 }]);
-    expect(r.devices).toEqual([{ name: "desktop", views: 1 }, { name: "mobile", views: 1 }]);
+    expect(r.referrers).toEqual([
+      { referrer: "https://a.example", views: 1 },
+      { referrer: "https://b.example", views: 1 },
+    ]);
+    expect(r.devices).toEqual([
+      { name: "desktop", views: 1 },
+      { name: "mobile", views: 1 },
+    ]);
     expect(r.status).toEqual({ "2xx": 3, "3xx": 0, "4xx": 1, "5xx": 0 });
-    expect(r.status_codes).toEqual([{ code: 200, count: 3 }, { code: 404, count: 1 }]);
-    expect(r.classes).toEqual([{ class: "page", requests: 3, bytes: 250 }, { class: "image", requests: 1, bytes: 70 }]);
+    expect(r.status_codes).toEqual([
+      { code: 200, count: 3 },
+      { code: 404, count: 1 },
+    ]);
+    expect(r.classes).toEqual([
+      { class: "page", requests: 3, bytes: 250 },
+      { class: "image", requests: 1, bytes: 70 },
+    ]);
   });
 
   test("default range is the last 7 days including today", async () => {

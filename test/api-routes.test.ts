@@ -17,8 +17,20 @@ function listRoutes(): Route[] {
   const dir = tempDir();
   const store = Store.open(join(dir, "routes.db"));
   const app = new App(store, {
-    dbPath: "", http: null, https: null, domain: null, acmeEmail: null, acmeDirectory: LETS_ENCRYPT, acmeCaRoot: null,
-    smtp: null, mailWebhookSecret: null, trustProxy: false, accessLog: false, limits: DEFAULT_LIMITS, analytics: DEFAULT_ANALYTICS, mail: DEFAULT_MAIL,
+    dbPath: "",
+    http: null,
+    https: null,
+    domain: null,
+    acmeEmail: null,
+    acmeDirectory: LETS_ENCRYPT,
+    acmeCaRoot: null,
+    smtp: null,
+    mailWebhookSecret: null,
+    trustProxy: false,
+    accessLog: false,
+    limits: DEFAULT_LIMITS,
+    analytics: DEFAULT_ANALYTICS,
+    mail: DEFAULT_MAIL,
     forms: DEFAULT_FORMS,
   });
   const routes = apiRoutes(app);
@@ -29,7 +41,10 @@ function listRoutes(): Route[] {
 
 /** A concrete URL path for a route pattern, naming site `target`. */
 function concrete(path: string, site: string): string {
-  return path.replace(":site", site).replace(/:[a-z]+/g, "x1").replace("*", "a.txt");
+  return path
+    .replace(":site", site)
+    .replace(/:[a-z]+/g, "x1")
+    .replace("*", "a.txt");
 }
 
 /** A body that sends one chunk and then never ends. */

@@ -16,7 +16,10 @@ beforeAll(async () => {
   f = await startFazt({ args: ["--max-file-bytes", String(MiB), "--max-deploy-bytes", String(3 * MiB), "--max-files", "20"] });
   for (const site of ["blog", "other"]) {
     expect((await api(f, "/api/sites", { method: "POST", json: { name: site } })).status).toBe(201);
-    const r = await api(f, `/api/sites/${site}/deploys`, { method: "POST", body: await makeTarGz([{ name: "index.html", data: `<h1>${site}</h1>` }]) });
+    const r = await api(f, `/api/sites/${site}/deploys`, {
+      method: "POST",
+      body: await makeTarGz([{ name: "index.html", data: `<h1>${site}</h1>` }]),
+    });
     expect(r.status).toBe(201);
     survivors.push({ site, deployId: ((await r.json()) as { id: string }).id, pages: { "/": `<h1>${site}</h1>` } });
   }

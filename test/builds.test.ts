@@ -104,7 +104,10 @@ async function buildTwice(opts: {
 
   // The evidence behind the second deploy's answers: renamed files by their changed hash,
   // unchanged hashed files by the first deploy's decision.
-  const previous = firstManifest.map((file) => ({ ...file, immutable: firstAnswers.some(([p, cc]) => p === file.path && cc === IMMUTABLE) }));
+  const previous = firstManifest.map((file) => ({
+    ...file,
+    immutable: firstAnswers.some(([p, cc]) => p === file.path && cc === IMMUTABLE),
+  }));
   const evidence = fingerprintEvidence(manifestOf(dist, second), previous);
   for (const p of added) expect([p, evidence.get(p)]).toEqual([p, expect.arrayContaining(["changed"])]);
   for (const p of second.filter((p) => p.startsWith("/assets/") && !added.includes(p))) {
@@ -113,52 +116,44 @@ async function buildTwice(opts: {
 }
 
 describe("real builds served by fazt", () => {
-  test(
-    "Vite: hashed assets immutable, index.html and public/ files revalidate; a changed module renames only itself and its importer",
-    async () => {
-      await buildTwice({
-        site: "vite",
-        project: viteProject,
-        script: "vite/bin/vite.js",
-        args: ["build"],
-        out: "dist",
-        emitted: [
-          /^\/assets\/index-[\w-]{8}\.js$/,
-          /^\/assets\/index-[\w-]{8}\.css$/,
-          /^\/assets\/icon-[\w-]{8}\.svg$/,
-          /^\/assets\/Inter-SemiBold-[\w-]{8}\.woff2$/,
-          /^\/assets\/lazy-[\w-]{8}\.js$/,
-          /^\/fonts\/Inter-SemiBold\.woff2$/,
-          /^\/favicon\.ico$/,
-        ],
-        renamed: ["/assets/index-*.js", "/assets/lazy-*.js"],
-      });
-    },
-    240_000,
-  );
+  test("Vite: hashed assets immutable, index.html and public/ files revalidate; a changed module renames only itself and its importer", async () => {
+    await buildTwice({
+      site: "vite",
+      project: viteProject,
+      script: "vite/bin/vite.js",
+      args: ["build"],
+      out: "dist",
+      emitted: [
+        /^\/assets\/index-[\w-]{8}\.js$/,
+        /^\/assets\/index-[\w-]{8}\.css$/,
+        /^\/assets\/icon-[\w-]{8}\.svg$/,
+        /^\/assets\/Inter-SemiBold-[\w-]{8}\.woff2$/,
+        /^\/assets\/lazy-[\w-]{8}\.js$/,
+        /^\/fonts\/Inter-SemiBold\.woff2$/,
+        /^\/favicon\.ico$/,
+      ],
+      renamed: ["/assets/index-*.js", "/assets/lazy-*.js"],
+    });
+  }, 240_000);
 
-  test(
-    "VitePress: theme, page chunks and fonts immutable; pages, hashmap.json, vp-icons.css and public/ files revalidate; an edited page renames only its chunks",
-    async () => {
-      await buildTwice({
-        site: "vitepress",
-        project: vitepressProject,
-        script: "vitepress/bin/vitepress.js",
-        args: ["build", "docs"],
-        out: "docs/.vitepress/dist",
-        emitted: [
-          /^\/assets\/app\.[\w-]{8}\.js$/,
-          /^\/assets\/chunks\/framework\.[\w-]{8}\.js$/,
-          /^\/assets\/guide_setup\.md\.[\w-]{8}\.lean\.js$/,
-          /^\/assets\/inter-roman-latin\.[\w-]{8}\.woff2$/,
-          /^\/assets\/style\.[\w-]{8}\.css$/,
-          /^\/guide\/setup\.html$/,
-          /^\/hashmap\.json$/,
-          /^\/favicon\.ico$/,
-        ],
-        renamed: ["/assets/guide_setup.md.*.js", "/assets/guide_setup.md.*.lean.js"],
-      });
-    },
-    240_000,
-  );
+  test("VitePress: theme, page chunks and fonts immutable; pages, hashmap.json, vp-icons.css and public/ files revalidate; an edited page renames only its chunks", async () => {
+    await buildTwice({
+      site: "vitepress",
+      project: vitepressProject,
+      script: "vitepress/bin/vitepress.js",
+      args: ["build", "docs"],
+      out: "docs/.vitepress/dist",
+      emitted: [
+        /^\/assets\/app\.[\w-]{8}\.js$/,
+        /^\/assets\/chunks\/framework\.[\w-]{8}\.js$/,
+        /^\/assets\/guide_setup\.md\.[\w-]{8}\.lean\.js$/,
+        /^\/assets\/inter-roman-latin\.[\w-]{8}\.woff2$/,
+        /^\/assets\/style\.[\w-]{8}\.css$/,
+        /^\/guide\/setup\.html$/,
+        /^\/hashmap\.json$/,
+        /^\/favicon\.ico$/,
+      ],
+      renamed: ["/assets/guide_setup.md.*.js", "/assets/guide_setup.md.*.lean.js"],
+    });
+  }, 240_000);
 });

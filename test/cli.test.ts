@@ -25,7 +25,14 @@ describe("exit codes and help", () => {
   });
 
   test("unknown command, bad flag, bad value, missing argument: one line on stderr, exit 2", async () => {
-    for (const args of [["frobnicate"], ["serve", "--no-such-flag"], ["serve", "--http", "not an address"], ["backup"], ["version", "extra"], []]) {
+    for (const args of [
+      ["frobnicate"],
+      ["serve", "--no-such-flag"],
+      ["serve", "--http", "not an address"],
+      ["backup"],
+      ["version", "extra"],
+      [],
+    ]) {
       const r = await runFazt(args, { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -44,7 +51,10 @@ describe("exit codes and help", () => {
   test("runtime failure exits 1: a non-SQLite --db is refused and not overwritten", async () => {
     const path = join(dir, "notes.txt");
     writeFileSync(path, "not a database\n".repeat(50));
-    for (const args of [["token", "create", "--db", path], ["serve", "--db", path, "--http", "127.0.0.1:0"]]) {
+    for (const args of [
+      ["token", "create", "--db", path],
+      ["serve", "--db", path, "--http", "127.0.0.1:0"],
+    ]) {
       const r = await runFazt(args, { cwd: dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("not a Fazt database");
@@ -72,7 +82,7 @@ describe("local commands", () => {
       expect(f.token).toBeNull(); // an admin token existed: none printed
       const res = await api(f, "/api/sites", { token });
       expect(res.status).toBe(200);
-      expect((await api(f, "/api/sites", { token: token.slice(0, -2) + "zz" })).status).toBe(401);
+      expect((await api(f, "/api/sites", { token: `${token.slice(0, -2)}zz` })).status).toBe(401);
       expect((await api(f, "/api/sites", { token: null })).status).toBe(401);
     } finally {
       await f.stop();

@@ -82,7 +82,8 @@ describe("fazt client commands", () => {
     expect(await page("docs")).toBe("<h1>home</h1>");
     expect(await page("docs", "/d7/p4007.html")).toBe("<p>page 4007</p>");
     expect(await page("docs", "/.well-known/security.txt")).toBe("Contact: mailto:sec@example.com");
-    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore", "/.well-known/.secret"]) expect(await page("docs", hidden)).toBe("HTTP 404");
+    for (const hidden of ["/.env", "/.git/config", "/node_modules/x.js", "/debug.log", "/.faztignore", "/.well-known/.secret"])
+      expect(await page("docs", hidden)).toBe("HTTP 404");
 
     const blobs = blobCount();
     const again = await fazt(["deploy", dir, "--site", "docs"]);
@@ -104,7 +105,11 @@ describe("fazt client commands", () => {
     expect((await fazt(["site", "add", "tty"])).code).toBe(0);
     const cmd = [...faztCommand(), "deploy", dir, "--site", "tty"].map((a) => `'${a}'`).join(" ");
     // script(1) runs the command on a pseudo-terminal.
-    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { ...process.env, ...env, FAZT_LOG_LEVEL: "warn" }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], {
+      env: { ...process.env, ...env, FAZT_LOG_LEVEL: "warn" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toMatch(/\r\[#+-*\] +\d+% \d+\/30 files/);
@@ -136,9 +141,16 @@ describe("fazt client commands", () => {
 
     const json = await fazt(["deploys", "docs", "--json"]);
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { site: string; deploys: { id: string; live: boolean; preview: boolean; activated_at: string | null }[] };
+    const report = JSON.parse(json.stdout) as {
+      site: string;
+      deploys: { id: string; live: boolean; preview: boolean; activated_at: string | null }[];
+    };
     expect(report.site).toBe("docs");
-    expect(report.deploys.slice(0, 3).map((d) => [d.live, d.preview])).toEqual([[true, false], [false, true], [false, false]]);
+    expect(report.deploys.slice(0, 3).map((d) => [d.live, d.preview])).toEqual([
+      [true, false],
+      [false, true],
+      [false, false],
+    ]);
     expect(report.deploys[1]).toMatchObject({ id: previewId, activated_at: null });
     const history = await fazt(["deploys", "docs"]);
     const lines = history.stdout.trim().split("\n");

@@ -13,7 +13,7 @@ afterAll(() => cleanup(dir));
 
 /** Version v: every file names v; one file spans several chunks (the staged path). */
 async function version(v: string): Promise<Uint8Array> {
-  const entries: TarEntry[] = Array.from({ length: FILES }, (_, i) => ({ name: `p/${i}.html`, data: `${v}:${i}:` + "z".repeat(2000) }));
+  const entries: TarEntry[] = Array.from({ length: FILES }, (_, i) => ({ name: `p/${i}.html`, data: `${v}:${i}:${"z".repeat(2000)}` }));
   entries.push({ name: "index.html", data: v });
   const big = new Uint8Array(700 * 1024);
   crypto.getRandomValues(big.subarray(0, 65536));
@@ -63,7 +63,11 @@ test(`SIGKILL during deploys, ${ITERATIONS} times`, async () => {
   try {
     for (let i = 0; i < ITERATIONS; i++) {
       const next = live === "version-a" ? "version-b" : "version-a";
-      const upload = api(f, "/api/sites/crash/deploys", { method: "POST", body: next === "version-a" ? archives.a : archives.b, token }).catch(() => null);
+      const upload = api(f, "/api/sites/crash/deploys", {
+        method: "POST",
+        body: next === "version-a" ? archives.a : archives.b,
+        token,
+      }).catch(() => null);
       await Bun.sleep(Math.random() * windowMs);
       f.proc.kill("SIGKILL");
       await f.proc.exited;
@@ -84,7 +88,9 @@ test(`SIGKILL during deploys, ${ITERATIONS} times`, async () => {
     const orphans = `SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id)
       AND NOT EXISTS (SELECT 1 FROM blob_variants v JOIN deploy_files f ON f.blob_id = v.blob_id WHERE v.variant_blob_id = b.id)`;
     expect(d.query(orphans).get()).toEqual({ n: 0 });
-    expect(d.query("SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = c.blob_id)").get()).toEqual({ n: 0 });
+    expect(d.query("SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = c.blob_id)").get()).toEqual({
+      n: 0,
+    });
     d.close();
   } finally {
     await f.stop();

@@ -31,10 +31,15 @@ test("README curl round trip: tar.gz, zip, rollback", async () => {
     for (const line of lines) {
       const [cmd, comment] = line.split(/\s+#\s+/);
       const shell = cmd!.replaceAll("localhost:8080", `localhost:${f.port}`).replaceAll("FIRST_ID", firstId);
-      const r = Bun.spawnSync(["bash", "-c", shell], { cwd: dir, env: { ...process.env, TOKEN: f.token! }, stdout: "pipe", stderr: "pipe" });
+      const r = Bun.spawnSync(["bash", "-c", shell], {
+        cwd: dir,
+        env: { ...process.env, TOKEN: f.token! },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const out = r.stdout.toString().trim();
       expect({ line, code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ line, code: 0, stderr: "" });
-      if (comment?.startsWith("{\"id\":\"FIRST_ID\"")) firstId = (JSON.parse(out) as { id: string }).id;
+      if (comment?.startsWith('{"id":"FIRST_ID"')) firstId = (JSON.parse(out) as { id: string }).id;
       else if (comment?.startsWith("<")) expect(out).toBe(comment);
     }
     expect(firstId).toMatch(/^[a-z2-7]{10}$/);

@@ -11,12 +11,14 @@ afterAll(() => cleanup(dir));
 
 describe("migrations", () => {
   test("every file in migrations/ is embedded, numbered in order", () => {
-    const files = readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort();
+    const files = readdirSync(join(ROOT, "migrations"))
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     expect(migrations.map((m) => m.name)).toEqual(files);
     // Numbers are reserved per area, so gaps are allowed; order and names must agree.
     migrations.forEach((m, i) => {
       if (i > 0) expect(m.version).toBeGreaterThan(migrations[i - 1]!.version);
-      expect(m.name.startsWith(String(m.version).padStart(4, "0") + "_")).toBe(true);
+      expect(m.name.startsWith(`${String(m.version).padStart(4, "0")}_`)).toBe(true);
     });
   });
 
@@ -24,7 +26,22 @@ describe("migrations", () => {
     const store = Store.open(join(dir, "fresh.db"));
     expect(schemaVersion(store.write)).toBe(migrations.at(-1)!.version);
     const tables = (store.write.query("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((r) => r.name);
-    for (const t of ["sites", "domains", "deploys", "deploy_files", "blobs", "chunks", "certificates", "locks", "analytics_events", "mail_outbox", "mail_inbox", "users", "tokens", "settings"]) {
+    for (const t of [
+      "sites",
+      "domains",
+      "deploys",
+      "deploy_files",
+      "blobs",
+      "chunks",
+      "certificates",
+      "locks",
+      "analytics_events",
+      "mail_outbox",
+      "mail_inbox",
+      "users",
+      "tokens",
+      "settings",
+    ]) {
       expect(tables).toContain(t);
     }
     store.close();
@@ -61,10 +78,19 @@ describe("migrations", () => {
   test("0009 backfills activation history: the live deploy and older ones were live, newer ones count as previews", () => {
     const db = new Database(":memory:");
     db.run("PRAGMA foreign_keys = ON");
-    migrate(db, migrations.filter((m) => m.version < 9));
+    migrate(
+      db,
+      migrations.filter((m) => m.version < 9),
+    );
     db.run("INSERT INTO sites (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)");
     const add = db.prepare("INSERT INTO deploys (id, site_id, files, bytes, created_at) VALUES (?, ?, 0, 0, ?)");
-    for (const [id, site, t] of [["a1", 1, 10], ["a2", 1, 20], ["a3", 1, 30], ["b1", 2, 10]] as const) add.run(id, site, t);
+    for (const [id, site, t] of [
+      ["a1", 1, 10],
+      ["a2", 1, 20],
+      ["a3", 1, 30],
+      ["b1", 2, 10],
+    ] as const)
+      add.run(id, site, t);
     db.run("UPDATE sites SET live_deploy_id = 'a2' WHERE id = 1"); // a3 came later: a preview or rolled back from; b: nothing live
     migrate(db);
     expect(db.query("SELECT id, activated_at AS t FROM deploys ORDER BY id").all()).toEqual([

@@ -20,7 +20,13 @@ beforeAll(async () => {
   seedDeploy(`${dir}/fazt.db`, "dotty", { "/index.html": "dotty" }, { settings: { dotfiles: true } });
   f = await startFazt({ dir });
   for (const [site, files] of [
-    ["victim", [{ name: "index.html", data: "victim" }, { name: "secret.txt", data: SECRET }]],
+    [
+      "victim",
+      [
+        { name: "index.html", data: "victim" },
+        { name: "secret.txt", data: SECRET },
+      ],
+    ],
     ["attacker", [{ name: "index.html", data: "attacker" }]],
   ] as const) {
     expect((await api(f, "/api/sites", { method: "POST", json: { name: site } })).status).toBe(201);
@@ -56,7 +62,8 @@ describe("incremental uploads see only the site's own content", () => {
     expect(upload.required).toEqual([sha256(SECRET)]);
     const commit = () => api(f, `/api/sites/attacker/uploads/${upload.id}/commit`, { method: "POST", token, json: { activate: false } });
     expect(await errorOf(await commit())).toMatchObject({ status: 409, code: "missing_content" });
-    const put = (body: string) => api(f, `/api/sites/attacker/uploads/${upload.id}/blobs/${sha256(SECRET)}`, { method: "PUT", token, body });
+    const put = (body: string) =>
+      api(f, `/api/sites/attacker/uploads/${upload.id}/blobs/${sha256(SECRET)}`, { method: "PUT", token, body });
     expect(await errorOf(await put("a guess"))).toMatchObject({ status: 400, code: "hash_mismatch" });
     // Whoever really has the bytes may publish them; they are stored once.
     expect((await put(SECRET)).status).toBe(201);
@@ -68,18 +75,26 @@ describe("incremental uploads see only the site's own content", () => {
   test("an upload of this site in progress counts as present for the next one", async () => {
     const token = await siteToken("attacker");
     const fresh = "fresh content only the attacker uploaded";
-    const first = (await (await api(f, "/api/sites/attacker/uploads", { method: "POST", token, json: { files: { "/f.txt": sha256(fresh) } } })).json()) as {
+    const first = (await (
+      await api(f, "/api/sites/attacker/uploads", { method: "POST", token, json: { files: { "/f.txt": sha256(fresh) } } })
+    ).json()) as {
       id: string;
       required: string[];
     };
     expect(first.required).toEqual([sha256(fresh)]);
-    expect((await api(f, `/api/sites/attacker/uploads/${first.id}/blobs/${sha256(fresh)}`, { method: "PUT", token, body: fresh })).status).toBe(201);
-    const second = (await (await api(f, "/api/sites/attacker/uploads", { method: "POST", token, json: { files: { "/g.txt": sha256(fresh) } } })).json()) as {
+    expect(
+      (await api(f, `/api/sites/attacker/uploads/${first.id}/blobs/${sha256(fresh)}`, { method: "PUT", token, body: fresh })).status,
+    ).toBe(201);
+    const second = (await (
+      await api(f, "/api/sites/attacker/uploads", { method: "POST", token, json: { files: { "/g.txt": sha256(fresh) } } })
+    ).json()) as {
       required: string[];
     };
     expect(second.required).toEqual([]);
     const victim = await siteToken("victim");
-    const probe = (await (await api(f, "/api/sites/victim/uploads", { method: "POST", token: victim, json: { files: { "/g.txt": sha256(fresh) } } })).json()) as {
+    const probe = (await (
+      await api(f, "/api/sites/victim/uploads", { method: "POST", token: victim, json: { files: { "/g.txt": sha256(fresh) } } })
+    ).json()) as {
       required: string[];
     };
     expect(probe.required).toEqual([sha256(fresh)]);

@@ -13,11 +13,28 @@ let v1: string; // the live deploy bad input must leave alone
 
 beforeAll(async () => {
   f = await startFazt({
-    args: ["--max-file-bytes", String(MiB), "--max-deploy-bytes", String(3 * MiB), "--max-files", "20", "--max-path-length", "100", "--keep-deploys", "3"],
+    args: [
+      "--max-file-bytes",
+      String(MiB),
+      "--max-deploy-bytes",
+      String(3 * MiB),
+      "--max-files",
+      "20",
+      "--max-path-length",
+      "100",
+      "--keep-deploys",
+      "3",
+    ],
   });
   expect((await api(f, "/api/sites", { method: "POST", json: { name: "blog" } })).status).toBe(201);
   expect((await api(f, "/api/sites", { method: "POST", json: { name: "other" } })).status).toBe(201);
-  const r = await deploy("blog", await makeTarGz([{ name: "index.html", data: "<h1>v1</h1>" }, { name: "css/site.css", data: "body{}" }]));
+  const r = await deploy(
+    "blog",
+    await makeTarGz([
+      { name: "index.html", data: "<h1>v1</h1>" },
+      { name: "css/site.css", data: "body{}" },
+    ]),
+  );
   expect(r.status).toBe(201);
   v1 = ((await r.json()) as { id: string }).id;
 });
@@ -73,7 +90,12 @@ describe("deploy, history, rollback", () => {
     expect(await page("other")).toBe("HTTP 404");
     const a = await deploy("other", await makeTarGz([{ name: "./index.html", data: "one" }]));
     const first = (await a.json()) as { id: string; files: number; bytes: number; url: string; live: boolean };
-    expect({ status: a.status, files: first.files, bytes: first.bytes, live: first.live }).toEqual({ status: 201, files: 1, bytes: 3, live: true });
+    expect({ status: a.status, files: first.files, bytes: first.bytes, live: first.live }).toEqual({
+      status: 201,
+      files: 1,
+      bytes: 3,
+      live: true,
+    });
     expect(first.url).toBe(`http://other.localhost:${f.port}/`);
     expect(await page("other")).toBe("one");
 
@@ -83,7 +105,10 @@ describe("deploy, history, rollback", () => {
     expect(await page("other")).toBe("two");
 
     const history = (await (await api(f, "/api/sites/other/deploys")).json()) as { deploys: { id: string; live: boolean }[] };
-    expect(history.deploys.map((d) => [d.id, d.live])).toEqual([[second.id, true], [first.id, false]]);
+    expect(history.deploys.map((d) => [d.id, d.live])).toEqual([
+      [second.id, true],
+      [first.id, false],
+    ]);
 
     const rb = await api(f, `/api/sites/other/deploys/${first.id}/activate`, { method: "POST" });
     expect(rb.status).toBe(200);
@@ -103,7 +128,13 @@ describe("deploy, history, rollback", () => {
 
   test("content is stored once across deploys and sites", async () => {
     const big = "x".repeat(600 * 1024); // three chunks
-    await deploy("other", await makeTarGz([{ name: "a.txt", data: big }, { name: "b.txt", data: big }]));
+    await deploy(
+      "other",
+      await makeTarGz([
+        { name: "a.txt", data: big },
+        { name: "b.txt", data: big },
+      ]),
+    );
     await deploy("other", makeZip([{ name: "c.txt", data: big, deflate: true }]));
     db((d) => {
       const rows = d.query("SELECT size, chunks FROM blobs WHERE size = ?").all(big.length);
@@ -124,9 +155,15 @@ describe("deploy, history, rollback", () => {
     await gc();
     await gc(); // a variant whose original went in the first pass goes in the second
     db((d) => {
-      expect(d.query("SELECT count(*) AS n FROM blobs WHERE hash = ?").get(new Bun.CryptoHasher("sha256").update("version 1").digest("hex"))).toEqual({ n: 0 });
-      const orphans = d.query("SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id) " +
-        "AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)").get(); // variants are held by their original
+      expect(
+        d.query("SELECT count(*) AS n FROM blobs WHERE hash = ?").get(new Bun.CryptoHasher("sha256").update("version 1").digest("hex")),
+      ).toEqual({ n: 0 });
+      const orphans = d
+        .query(
+          "SELECT count(*) AS n FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM deploy_files f WHERE f.blob_id = b.id) " +
+            "AND NOT EXISTS (SELECT 1 FROM blob_variants v WHERE v.variant_blob_id = b.id)",
+        )
+        .get(); // variants are held by their original
       expect(orphans).toEqual({ n: 0 });
     });
     expect(await page("keep")).toBe("version 0");
@@ -139,7 +176,9 @@ describe("deploy, history, rollback", () => {
       const r = await deploy("prev", await makeTarGz([{ name: "index.html", data: `prev ${i}` }]), i < 2 ? "" : "?activate=false");
       ids.push(((await r.json()) as { id: string }).id);
     }
-    const history = (await (await api(f, "/api/sites/prev/deploys")).json()) as { deploys: { id: string; live: boolean; preview: boolean }[] };
+    const history = (await (await api(f, "/api/sites/prev/deploys")).json()) as {
+      deploys: { id: string; live: boolean; preview: boolean }[];
+    };
     const [p0, p1, , p3, p4, p5] = ids as [string, string, string, string, string, string]; // p2 went with retention
     expect(history.deploys.map((d) => [d.id, d.live, d.preview])).toEqual([
       [p5, false, true],
@@ -161,13 +200,17 @@ describe("deploy, history, rollback", () => {
     expect(await page("other", "/c.txt")).toHaveLength(600 * 1024);
     await expectError(await api(f, "/api/sites/blog/files/%252e%252e/x", { method: "PUT", body: "x" }), 400, "invalid_path");
     await expectError(await api(f, "/api/sites/blog/files/a%2fb", { method: "PUT", body: "x" }), 400, "invalid_path");
-    await expectError(await api(f, "/api/sites/blog/files/big.bin", { method: "PUT", body: new Uint8Array(MiB + 1) }), 413, "file_too_large");
+    await expectError(
+      await api(f, "/api/sites/blog/files/big.bin", { method: "PUT", body: new Uint8Array(MiB + 1) }),
+      413,
+      "file_too_large",
+    );
     await expectUntouched();
   });
 
   test("deleting a site removes its deploys and then its unreferenced content", async () => {
     await api(f, "/api/sites", { method: "POST", json: { name: "gone" } });
-    const only = "content only this site has " + Math.random();
+    const only = `content only this site has ${Math.random()}`;
     expect((await deploy("gone", await makeTarGz([{ name: "index.html", data: only }]))).status).toBe(201);
     expect((await api(f, "/api/sites/gone", { method: "DELETE" })).status).toBe(200);
     expect(await page("gone")).toBe("HTTP 404");
@@ -175,7 +218,9 @@ describe("deploy, history, rollback", () => {
     const hash = new Bun.CryptoHasher("sha256").update(only).digest("hex");
     db((d) => {
       expect(d.query("SELECT count(*) AS n FROM blobs WHERE hash = ?").get(hash)).toEqual({ n: 0 });
-      expect(d.query("SELECT count(*) AS n FROM deploys d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)").get()).toEqual({ n: 0 });
+      expect(d.query("SELECT count(*) AS n FROM deploys d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)").get()).toEqual({
+        n: 0,
+      });
     });
     await expectUntouched();
   });
@@ -189,7 +234,14 @@ describe("bad input leaves the live deploy and the database intact", () => {
     ["tar backslash", () => makeTarGz([{ name: "..\\evil.html", data: "x" }])],
     ["tar percent-encoded dots", () => makeTarGz([{ name: "%2e%2e/evil.html", data: "x" }])],
     ["tar control character", () => makeTarGz([{ name: "a\nb.html", data: "x" }])],
-    ["zip-slip ../", () => makeZip([{ name: "ok.html", data: "x" }, { name: "../../evil.html", data: "x" }])],
+    [
+      "zip-slip ../",
+      () =>
+        makeZip([
+          { name: "ok.html", data: "x" },
+          { name: "../../evil.html", data: "x" },
+        ]),
+    ],
     ["zip absolute", () => makeZip([{ name: "/etc/evil.html", data: "x" }])],
     ["zip backslash", () => makeZip([{ name: "..\\..\\evil.html", data: "x" }])],
     ["zip NUL", () => makeZip([{ name: "evil.html\0.png", data: "x" }])],
@@ -206,25 +258,63 @@ describe("bad input leaves the live deploy and the database intact", () => {
   }
 
   test("symlinks and hard links in tar, symlinks in zip → 400", async () => {
-    await expectError(await deploy("blog", await makeTarGz([{ name: "passwd", type: "symlink", linkname: "/etc/passwd" }])), 400, "invalid_archive", /symbolic link/);
     await expectError(
-      await deploy("blog", await makeTarGz([{ name: "index.html", data: "x" }, { name: "h", type: "link", linkname: "index.html" }])),
+      await deploy("blog", await makeTarGz([{ name: "passwd", type: "symlink", linkname: "/etc/passwd" }])),
+      400,
+      "invalid_archive",
+      /symbolic link/,
+    );
+    await expectError(
+      await deploy(
+        "blog",
+        await makeTarGz([
+          { name: "index.html", data: "x" },
+          { name: "h", type: "link", linkname: "index.html" },
+        ]),
+      ),
       400,
       "invalid_archive",
       /hard link/,
     );
-    await expectError(await deploy("blog", makeZip([{ name: "passwd", data: "/etc/passwd", mode: 0o120777 }])), 400, "invalid_archive", /symbolic link/);
+    await expectError(
+      await deploy("blog", makeZip([{ name: "passwd", data: "/etc/passwd", mode: 0o120777 }])),
+      400,
+      "invalid_archive",
+      /symbolic link/,
+    );
     await expectUntouched();
   });
 
   test("duplicate paths → 400", async () => {
-    await expectError(await deploy("blog", await makeTarGz([{ name: "a.html", data: "1" }, { name: "./a.html", data: "2" }])), 400, "duplicate_path");
-    await expectError(await deploy("blog", makeZip([{ name: "a.html", data: "1" }, { name: "a.html", data: "2" }])), 400, "duplicate_path");
+    await expectError(
+      await deploy(
+        "blog",
+        await makeTarGz([
+          { name: "a.html", data: "1" },
+          { name: "./a.html", data: "2" },
+        ]),
+      ),
+      400,
+      "duplicate_path",
+    );
+    await expectError(
+      await deploy(
+        "blog",
+        makeZip([
+          { name: "a.html", data: "1" },
+          { name: "a.html", data: "2" },
+        ]),
+      ),
+      400,
+      "duplicate_path",
+    );
     await expectUntouched();
   });
 
   test("truncated, random, empty → 400/415", async () => {
-    const good = await makeTarGz(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.txt`, data: crypto.getRandomValues(new Uint8Array(20_000)) })));
+    const good = await makeTarGz(
+      Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.txt`, data: crypto.getRandomValues(new Uint8Array(20_000)) })),
+    );
     await expectError(await deploy("blog", good.subarray(0, good.length - 30_000)), 400, "invalid_archive");
     const tarPlain = await makeTar([{ name: "a.txt", data: "x".repeat(5000) }]);
     await expectError(await deploy("blog", tarPlain.subarray(0, 2000)), 400, "invalid_archive");
@@ -241,10 +331,19 @@ describe("bad input leaves the live deploy and the database intact", () => {
   test("zip bombs stop at the limit while streaming → 413/400", async () => {
     const zeros = new Uint8Array(20 * MiB);
     // Honest headers: refused from the declared size before any inflating.
-    await expectError(await deploy("blog", makeZip([{ name: "bomb.bin", data: zeros, deflate: true }])), 413, "file_too_large", /file size limit/);
+    await expectError(
+      await deploy("blog", makeZip([{ name: "bomb.bin", data: zeros, deflate: true }])),
+      413,
+      "file_too_large",
+      /file size limit/,
+    );
     // Lying headers: inflating stops just past the declared size.
     const t0 = performance.now();
-    await expectError(await deploy("blog", makeZip([{ name: "bomb.bin", data: zeros, deflate: true, declaredSize: 1000 }])), 400, "invalid_archive");
+    await expectError(
+      await deploy("blog", makeZip([{ name: "bomb.bin", data: zeros, deflate: true, declaredSize: 1000 }])),
+      400,
+      "invalid_archive",
+    );
     // tar.gz: a 20 MiB member is refused from its header.
     await expectError(await deploy("blog", await makeTarGz([{ name: "bomb.bin", data: zeros }])), 413, "file_too_large");
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -255,16 +354,26 @@ describe("bad input leaves the live deploy and the database intact", () => {
     const many = Array.from({ length: 21 }, (_, i) => ({ name: `f${i}.txt`, data: "x" }));
     await expectError(await deploy("blog", await makeTarGz(many)), 413, "too_many_files", /file count limit \(20; --max-files\)/);
     const heavy = Array.from({ length: 4 }, (_, i) => ({ name: `f${i}.bin`, data: crypto.getRandomValues(new Uint8Array(900 * 1024)) }));
-    await expectError(await deploy("blog", await makeTarGz(heavy)), 413, "deploy_too_large", /deploy size limit \(3 MiB; --max-deploy-bytes\)/);
+    await expectError(
+      await deploy("blog", await makeTarGz(heavy)),
+      413,
+      "deploy_too_large",
+      /deploy size limit \(3 MiB; --max-deploy-bytes\)/,
+    );
     await expectError(await deploy("blog", makeZip(heavy)), 413, "deploy_too_large");
-    await expectError(await deploy("blog", await makeTarGz([{ name: "d/".repeat(60) + "x.html", data: "x" }])), 413, "path_too_long", /--max-path-length/);
+    await expectError(
+      await deploy("blog", await makeTarGz([{ name: `${"d/".repeat(60)}x.html`, data: "x" }])),
+      413,
+      "path_too_long",
+      /--max-path-length/,
+    );
     await expectUntouched();
   });
 
   test("tokens: missing or wrong → 401, another site's → 403", async () => {
     const body = await makeTarGz([{ name: "index.html", data: "intruder" }]);
     await expectError(await deploy("blog", body, "", null), 401, "unauthorized");
-    await expectError(await deploy("blog", body, "", "fzt_aaaaaaaaaaaa_" + "b".repeat(43)), 401, "unauthorized");
+    await expectError(await deploy("blog", body, "", `fzt_aaaaaaaaaaaa_${"b".repeat(43)}`), 401, "unauthorized");
     const other = ((await (await api(f, "/api/sites/other/tokens", { method: "POST" })).json()) as { token: string }).token;
     await expectError(await deploy("blog", body, "", other), 403, "forbidden");
     await expectError(await api(f, `/api/sites/blog/deploys/${v1}/activate`, { method: "POST", token: other }), 403, "forbidden");
@@ -326,7 +435,15 @@ describe("incremental uploads", () => {
     expect((await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} })).status).toBe(201);
     expect(await page("other", "/kept.html")).toBe(text);
     // Its precompressed variants (made in the background) survive GC while it is live.
-    const variants = () => db((d) => (d.query("SELECT count(*) AS n FROM blob_variants v JOIN blobs b ON b.id = v.blob_id WHERE b.hash = ?").get(sha(text)) as { n: number }).n);
+    const variants = () =>
+      db(
+        (d) =>
+          (
+            d.query("SELECT count(*) AS n FROM blob_variants v JOIN blobs b ON b.id = v.blob_id WHERE b.hash = ?").get(sha(text)) as {
+              n: number;
+            }
+          ).n,
+      );
     await waitFor(() => variants() > 0, { what: "the precompressed variants of the live content", timeoutMs: 5000 });
     await gc();
     expect(variants()).toBeGreaterThan(0);
@@ -342,17 +459,37 @@ describe("incremental uploads", () => {
     const { id, required } = (await open.json()) as { id: string; required: string[] };
     // /index.html is blog's page, not other's: asked for like new content.
     expect(required).toEqual([sha("<h1>v1</h1>"), sha("new content")]);
-    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("<h1>v1</h1>")}`, { method: "PUT", body: "<h1>v1</h1>" })).status).toBe(201);
+    expect(
+      (await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("<h1>v1</h1>")}`, { method: "PUT", body: "<h1>v1</h1>" })).status,
+    ).toBe(201);
     await expectError(await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} }), 409, "missing_content");
-    await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "tampered" }), 400, "hash_mismatch");
-    await expectError(await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("other")}`, { method: "PUT", body: "other" }), 400, "not_in_manifest");
-    expect((await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "new content" })).status).toBe(201);
+    await expectError(
+      await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "tampered" }),
+      400,
+      "hash_mismatch",
+    );
+    await expectError(
+      await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("other")}`, { method: "PUT", body: "other" }),
+      400,
+      "not_in_manifest",
+    );
+    expect(
+      (await api(f, `/api/sites/other/uploads/${id}/blobs/${sha("new content")}`, { method: "PUT", body: "new content" })).status,
+    ).toBe(201);
     const c = await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: { activate: true } });
     expect(c.status).toBe(201);
     expect(((await c.json()) as { files: number }).files).toBe(3);
     expect(await page("other", "/copy.txt")).toBe("new content");
     await expectError(await api(f, `/api/sites/other/uploads/${id}/commit`, { method: "POST", json: {} }), 404, "upload_not_found");
-    await expectError(await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "../x": sha("x") } } }), 400, "invalid_path");
-    await expectError(await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "/x": "nothex" } } }), 400, "bad_request");
+    await expectError(
+      await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "../x": sha("x") } } }),
+      400,
+      "invalid_path",
+    );
+    await expectError(
+      await api(f, "/api/sites/other/uploads", { method: "POST", json: { files: { "/x": "nothex" } } }),
+      400,
+      "bad_request",
+    );
   });
 });

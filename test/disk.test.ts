@@ -31,7 +31,10 @@ const fileBytes = (path: string) => {
 async function startWithSite(opts: Parameters<typeof startFazt>[0]): Promise<{ f: FaztProcess; live: Survivor }> {
   const f = await startFazt(opts);
   expect((await api(f, "/api/sites", { method: "POST", json: { name: "blog" } })).status).toBe(201);
-  const r = await api(f, "/api/sites/blog/deploys", { method: "POST", body: await makeTarGz([{ name: "index.html", data: "<h1>live</h1>" }]) });
+  const r = await api(f, "/api/sites/blog/deploys", {
+    method: "POST",
+    body: await makeTarGz([{ name: "index.html", data: "<h1>live</h1>" }]),
+  });
   expect(r.status).toBe(201);
   return { f, live: { site: "blog", deployId: ((await r.json()) as { id: string }).id, pages: { "/": "<h1>live</h1>" } } };
 }
@@ -52,7 +55,10 @@ describe("a refused deploy does not keep its pages", () => {
     const before = fileBytes(f.db);
     const body = await makeTarGz(nearZeroFiles(11, 4 * MiB));
     expect(body.length).toBeLessThan(MiB);
-    expect(await errorOf(await api(f, "/api/sites/blog/deploys", { method: "POST", body }))).toMatchObject({ status: 413, code: "deploy_too_large" });
+    expect(await errorOf(await api(f, "/api/sites/blog/deploys", { method: "POST", body }))).toMatchObject({
+      status: 413,
+      code: "deploy_too_large",
+    });
     const grown = fileBytes(f.db) + fileBytes(`${f.db}-wal`);
     expect(grown - before).toBeGreaterThan(20 * MiB); // it really wrote (then refused at the limit)
     const gc = (await (await api(f, "/api/gc", { method: "POST" })).json()) as { reclaimed: number };
@@ -102,7 +108,10 @@ describe("a nearly full disk during a deploy (a 24 MiB tmpfs)", () => {
       });
       await expectHealthy(f, [live]);
       expect((await api(f, "/api/gc", { method: "POST" })).status).toBe(200);
-      const next = await api(f, "/api/sites/blog/deploys", { method: "POST", body: await makeTarGz([{ name: "index.html", data: "<h1>next</h1>" }, ...nearZeroFiles(2, 2 * MiB)]) });
+      const next = await api(f, "/api/sites/blog/deploys", {
+        method: "POST",
+        body: await makeTarGz([{ name: "index.html", data: "<h1>next</h1>" }, ...nearZeroFiles(2, 2 * MiB)]),
+      });
       expect(next.status).toBe(201);
       await expectHealthy(f, [{ ...live, deployId: ((await next.json()) as { id: string }).id, pages: { "/": "<h1>next</h1>" } }]);
     });

@@ -111,10 +111,16 @@ test("an expired certificate FAILs, a valid one is ok", async () => {
   try {
     // Certificates without their keys: the listing reads the certificate alone.
     new CertStorage(store).storeAll({
-      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]:
-        await selfSigned("old.example.com", new Date(now - 100 * day), new Date(now - day)),
-      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]:
-        await selfSigned("new.example.com", new Date(now - day), new Date(now + 80 * day)),
+      [`${certificateKeyPrefix("acme-test", "old.example.com")}.crt`]: await selfSigned(
+        "old.example.com",
+        new Date(now - 100 * day),
+        new Date(now - day),
+      ),
+      [`${certificateKeyPrefix("acme-test", "new.example.com")}.crt`]: await selfSigned(
+        "new.example.com",
+        new Date(now - day),
+        new Date(now + 80 * day),
+      ),
     });
   } finally {
     store.close();
@@ -136,7 +142,7 @@ describe("a full disk", () => {
       const port = String(await freePort());
       const roomy = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
       // 80 MiB is above the 64 MiB floor: fine until it fills up.
-      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok   disk +[0-9.]+ MiB free of 80 MiB/);
+      expect(lines(roomy.stdout, "disk")[0]).toMatch(/^ok {3}disk +[0-9.]+ MiB free of 80 MiB/);
       expect(roomy.code).toBe(0);
       const fd = openSync(join(mnt, "filler"), "w");
       try {
@@ -152,8 +158,7 @@ describe("a full disk", () => {
       expect(lines(full.stdout, "integrity")[0]).toStartWith("ok");
       expect(full.code).toBe(1);
     } finally {
-      const umount = Bun.spawnSync(["umount", mnt], { stderr: "pipe" });
-      if (umount.exitCode !== 0) throw new Error(`umount ${mnt} failed: ${umount.stderr}`);
+      unmount(mnt);
     }
   });
 });
@@ -176,7 +181,12 @@ describe("DNS", () => {
           const q = dnsPacket.decode(Buffer.from(buf));
           const question = q.questions![0]!;
           const records = zone[question.name.toLowerCase()];
-          const answers = (records?.[question.type as "A" | "AAAA"] ?? []).map((data) => ({ type: question.type, name: question.name, ttl: 60, data }));
+          const answers = (records?.[question.type as "A" | "AAAA"] ?? []).map((data) => ({
+            type: question.type,
+            name: question.name,
+            ttl: 60,
+            data,
+          }));
           const answer = dnsPacket.encode({
             type: "response",
             id: q.id,
@@ -194,7 +204,19 @@ describe("DNS", () => {
   test("each name: ok on this machine, warn elsewhere, FAIL without a record", async () => {
     if (!mine) throw new Error("no non-loopback IPv4 address on this machine");
     const db = await privateDb(dir());
-    const r = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${await freePort()}`, "--https", "off", "--domain", "example.test", "--dns-server", `127.0.0.1:${server.port}`]);
+    const r = await runFazt([
+      "doctor",
+      "--db",
+      db,
+      "--http",
+      `127.0.0.1:${await freePort()}`,
+      "--https",
+      "off",
+      "--domain",
+      "example.test",
+      "--dns-server",
+      `127.0.0.1:${server.port}`,
+    ]);
     expect(lines(r.stdout, "dns")).toEqual([
       `ok   dns          example.test resolves to this machine (${mine})`,
       "warn dns          admin.example.test resolves to 198.51.100.7, not an address of this machine (fine behind NAT)",
@@ -208,7 +230,19 @@ describe("DNS", () => {
     const closed = await Bun.udpSocket({ hostname: "127.0.0.1" });
     const port = closed.port;
     closed.close();
-    const r = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${await freePort()}`, "--https", "off", "--domain", "example.test", "--dns-server", `127.0.0.1:${port}`]);
+    const r = await runFazt([
+      "doctor",
+      "--db",
+      db,
+      "--http",
+      `127.0.0.1:${await freePort()}`,
+      "--https",
+      "off",
+      "--domain",
+      "example.test",
+      "--dns-server",
+      `127.0.0.1:${port}`,
+    ]);
     expect(lines(r.stdout, "dns")).toEqual(["warn dns          skipped: no DNS server answered (offline?)"]);
     expect(r.code).toBe(0);
   });
@@ -227,7 +261,9 @@ test("a database written by a newer fazt, or another application's SQLite file, 
   raw.close();
   const port = String(await freePort());
   const newer = await runFazt(["doctor", "--db", db, "--http", `127.0.0.1:${port}`]);
-  expect(lines(newer.stdout, "database")).toEqual([expect.stringMatching(/^FAIL database +database has migration 9999_future\.sql, newer than/)]);
+  expect(lines(newer.stdout, "database")).toEqual([
+    expect.stringMatching(/^FAIL database +database has migration 9999_future\.sql, newer than/),
+  ]);
   expect(newer.code).toBe(1);
   const foreign = join(dir(), "other.db");
   const other = new Database(foreign);
@@ -238,3 +274,10 @@ test("a database written by a newer fazt, or another application's SQLite file, 
   expect(lines(r.stdout, "database")).toEqual([`FAIL database     ${foreign} is not a Fazt database (another application's)`]);
   expect(r.code).toBe(1);
 });
+
+/** Unmount a test filesystem; a failure is reported, not swallowed. */
+function unmount(mnt: string): void {
+  const umount = Bun.spawnSync(["umount", mnt], { stderr: "pipe" });
+  if (umount.exitCode !== 0) console.error(`umount ${mnt} failed: ${umount.stderr}`);
+  expect(umount.exitCode).toBe(0);
+}

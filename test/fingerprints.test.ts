@@ -167,7 +167,12 @@ describe("default builds of common generators", () => {
   });
 
   test("HTML is never immutable, wherever it is and however it is named", () => {
-    expect(decide([["/_astro/page.BbJwoYwE.html", false], ["/app.3f2a1b4c9d.html", false]])).toEqual([
+    expect(
+      decide([
+        ["/_astro/page.BbJwoYwE.html", false],
+        ["/app.3f2a1b4c9d.html", false],
+      ]),
+    ).toEqual([
       ["/_astro/page.BbJwoYwE.html", false],
       ["/app.3f2a1b4c9d.html", false],
     ]);
@@ -277,7 +282,7 @@ describe("evidence", () => {
 
 describe("hostile manifests", () => {
   test("names at the length limit full of dashes and dots: bounded work, no hash found in noise", () => {
-    const noise = (i: number) => `/d${i % 50}/` + `a-`.repeat(120) + `${i}.` + "b.".repeat(60) + "js";
+    const noise = (i: number) => `/d${i % 50}/${`a-`.repeat(120)}${i}.${"b.".repeat(60)}js`;
     const files = manifest(Array.from({ length: 20_000 }, (_, i) => noise(i)));
     const previous = files.map((f) => ({ path: f.path.replace("a-a", "a-b"), blobId: f.blobId + 1, immutable: false }));
     const chosen = immutableFiles(files, previous);

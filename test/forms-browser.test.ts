@@ -13,7 +13,12 @@ import { readDb } from "./helpers/hostile.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
 ];
 const USER = "admin";
 const PASSWORD = "correct horse battery";
@@ -68,7 +73,7 @@ afterAll(async () => {
 test("Chromium submits a real form: stored with its file, then back on the page with ?submitted", async () => {
   const site = `http://blog.localhost:${f.port}`;
   await page.goto(`${site}/contact.html`);
-  await page.fill("#name", "Ada, \"the first\"");
+  await page.fill("#name", 'Ada, "the first"');
   await page.fill("#message", "Hello,\nsee my CV.");
   const cv = join(dir, "cv.txt");
   writeFileSync(cv, "curriculum vitae\n");

@@ -82,7 +82,10 @@ beforeAll(async () => {
     args: ["--trust-proxy", "--forms-client-rate", "5", "--forms-site-rate", "1000"],
     env: { ...resend.env(), FAZT_MAIL_POLL_MS: "100" },
   });
-  for (const [name, domains] of [["blog", ["forms-blog.example.com"]], ["plain", []]] as const) {
+  for (const [name, domains] of [
+    ["blog", ["forms-blog.example.com"]],
+    ["plain", []],
+  ] as const) {
     expect((await api(f, "/api/sites", { method: "POST", json: { name, domains } })).status).toBe(201);
   }
   blogDeploy = await deploy("blog", { "index.html": "<h1>home</h1>", "contact.html": PAGE });
@@ -107,7 +110,10 @@ describe("a submission", () => {
       string,
       string
     >;
-    expect(JSON.parse(row.fields!)).toEqual([["name", "Ada Lövelace"], ["message", "hello\nworld"]]);
+    expect(JSON.parse(row.fields!)).toEqual([
+      ["name", "Ada Lövelace"],
+      ["message", "hello\nworld"],
+    ]);
     expect(row.user_agent).toBe("TestAgent/1");
     expect(row.client_hash).toMatch(/^[0-9a-f]{16}$/);
     // The address is nowhere in the row.
@@ -478,8 +484,8 @@ describe("the API", () => {
   test("CSV export round-trips commas, quotes, newlines and Unicode, and defuses formulas", async () => {
     await settings("plain", { forms: { csv: {} } });
     const values = [
-      { name: 'Smith, "Jo"', message: "line 1\nline 2\r\nline 3, with \"quotes\"", city: "Zürich 🏔" },
-      { name: "=HYPERLINK(\"http://evil\")", message: "+1", city: "@home" },
+      { name: 'Smith, "Jo"', message: 'line 1\nline 2\r\nline 3, with "quotes"', city: "Zürich 🏔" },
+      { name: '=HYPERLINK("http://evil")', message: "+1", city: "@home" },
       { name: "", message: "-5", city: "plain" },
     ];
     for (const v of values) {
@@ -493,7 +499,7 @@ describe("the API", () => {
     const back = rows.map((r) => ({ name: r.name, message: r.message, city: r.city }));
     const byCity = (city: string) => back.find((r) => r.city === city);
     expect(byCity(values[0]!.city)).toEqual(values[0]!);
-    expect(byCity("'@home")).toEqual({ name: "'=HYPERLINK(\"http://evil\")", message: "'+1", city: "'@home" });
+    expect(byCity("'@home")).toEqual({ name: '\'=HYPERLINK("http://evil")', message: "'+1", city: "'@home" });
     expect(byCity("plain")).toEqual({ name: "", message: "'-5", city: "plain" });
     for (const r of rows) expect(r.id).toMatch(/^sub_/);
   });

@@ -9,10 +9,21 @@ import { ROOT } from "./helpers/fazt.ts";
 const LAYER: Record<string, number> = {
   cli: 6,
   server: 5,
-  api: 4, tls: 4, analytics: 4, mail: 4, ui: 4, forms: 4,
-  serve: 3, vfs: 3, sites: 3, auth: 3,
-  core: 2, http: 2,
-  db: 1, log: 1, metrics: 1,
+  api: 4,
+  tls: 4,
+  analytics: 4,
+  mail: 4,
+  ui: 4,
+  forms: 4,
+  serve: 3,
+  vfs: 3,
+  sites: 3,
+  auth: 3,
+  core: 2,
+  http: 2,
+  db: 1,
+  log: 1,
+  metrics: 1,
 };
 
 const SRC = join(ROOT, "src");
@@ -46,7 +57,9 @@ describe("layers", () => {
   const edges = folderEdges();
 
   test("every folder of src/ has a layer", () => {
-    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const folders = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(folders.filter((f) => LAYER[f] === undefined)).toEqual([]);
   });
 

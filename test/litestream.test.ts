@@ -38,7 +38,7 @@ describe("litestream", () => {
       expect(r.code).toBe(2);
     }
     expect((await runFazt(["litestream-config", "--replica", "s3://b/p", "--db", join(d, "none.db")])).code).toBe(1);
-    }, 30_000);
+  }, 30_000);
 
   test("replicating during deploys and wrk traffic; a restore on an empty folder serves every file byte-identical", async () => {
     const work = dir("fazt-ls-");

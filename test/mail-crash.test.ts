@@ -19,7 +19,13 @@ afterAll(async () => {
   cleanup(dir);
 });
 
-const env = { ...resend.env(), FAZT_MAIL_LEASE_MS: "300", FAZT_MAIL_TIMEOUT_MS: "150", FAZT_MAIL_POLL_MS: "25", FAZT_MAIL_RETRY_BASE_MS: "20" };
+const env = {
+  ...resend.env(),
+  FAZT_MAIL_LEASE_MS: "300",
+  FAZT_MAIL_TIMEOUT_MS: "150",
+  FAZT_MAIL_POLL_MS: "25",
+  FAZT_MAIL_RETRY_BASE_MS: "20",
+};
 const start = () => startFazt({ dir, env, args: ["--mail-rate", "6000"] });
 
 test(`${KILLS} SIGKILLs mid-send: every message delivered once, none lost`, async () => {
@@ -30,7 +36,10 @@ test(`${KILLS} SIGKILLs mid-send: every message delivered once, none lost`, asyn
   expect((await api(f, "/api/sites", { method: "POST", json: { name: "shop", domains: ["shop.example.com"] } })).status).toBe(201);
   const ids: string[] = [];
   for (let i = 0; i < MESSAGES; i++) {
-    const res = await api(f, "/api/mail", { method: "POST", json: { from: "a@shop.example.com", to: ["b@x.example"], subject: `m${i}`, text: "." } });
+    const res = await api(f, "/api/mail", {
+      method: "POST",
+      json: { from: "a@shop.example.com", to: ["b@x.example"], subject: `m${i}`, text: "." },
+    });
     expect(res.status).toBe(202);
     ids.push(((await res.json()) as { id: string }).id);
   }

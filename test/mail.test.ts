@@ -9,7 +9,7 @@ import { api, cleanup, runFazt, startFazt, type FaztProcess } from "./helpers/fa
 import { ResendStandIn } from "./helpers/resend.ts";
 import { waitFor } from "./helpers/wait.ts";
 
-const SECRET = "whsec_" + Buffer.from("fazt-test-webhook-secret-32bytes!").toString("base64");
+const SECRET = `whsec_${Buffer.from("fazt-test-webhook-secret-32bytes!").toString("base64")}`;
 const MAX_FAILURES = 3;
 
 let resend: ResendStandIn;
@@ -53,7 +53,10 @@ beforeAll(async () => {
       FAZT_MAIL_POLL_MS: "50",
     },
   });
-  for (const [name, domains] of [["shop", ["shop.example.com"]], ["blog", ["blog.example.org"]]] as const) {
+  for (const [name, domains] of [
+    ["shop", ["shop.example.com"]],
+    ["blog", ["blog.example.org"]],
+  ] as const) {
     expect((await api(f, "/api/sites", { method: "POST", json: { name, domains } })).status).toBe(201);
   }
   shopToken = (await json<{ token: string }>(api(f, "/api/sites/shop/tokens", { method: "POST" }))).token;
@@ -104,7 +107,11 @@ describe("queueing", () => {
       expect({ status: res.status, body: JSON.stringify(body).slice(0, 80) }).toEqual({ status, body: JSON.stringify(body).slice(0, 80) });
       expect(((await res.json()) as { error: { message: string } }).error.message.length).toBeGreaterThan(0);
     }
-    const huge = await api(f, "/api/mail", { method: "POST", body: "x".repeat(13 * 1024 * 1024), headers: { "content-type": "application/json" } });
+    const huge = await api(f, "/api/mail", {
+      method: "POST",
+      body: "x".repeat(13 * 1024 * 1024),
+      headers: { "content-type": "application/json" },
+    });
     expect(huge.status).toBe(413);
     expect((await json<{ messages: unknown[] }>(api(f, "/api/mail/outbox?limit=200"))).messages.length).toBe(before);
   });
@@ -122,7 +129,10 @@ describe("delivery", () => {
     expect(reqs[1]!.key).toBe(reqs[0]!.key);
     expect(resend.deliveries.filter((d) => d.subject === "fail-once")).toHaveLength(1);
     expect(m.provider_id).toBe(resend.deliveries.find((d) => d.subject === "fail-once")!.id);
-    expect(m.attempt_log.map((a: { outcome: string; status_code: number }) => [a.outcome, a.status_code])).toEqual([["retry", 500], ["sent", 200]]);
+    expect(m.attempt_log.map((a: { outcome: string; status_code: number }) => [a.outcome, a.status_code])).toEqual([
+      ["retry", 500],
+      ["sent", 200],
+    ]);
   });
 
   test("an answer lost after the provider accepted: the retry reuses the key and nothing is delivered twice", async () => {
@@ -185,9 +195,13 @@ describe("delivery", () => {
 
   test("attachments reach the provider as sent", async () => {
     const bytes = crypto.getRandomValues(new Uint8Array(3000));
-    const id = await queue(mail("with-attachment", { html: "<p>hi</p>", attachments: [{ filename: "r.bin", content: Buffer.from(bytes).toString("base64") }] }));
+    const id = await queue(
+      mail("with-attachment", { html: "<p>hi</p>", attachments: [{ filename: "r.bin", content: Buffer.from(bytes).toString("base64") }] }),
+    );
     expect((await settled(id)).status).toBe("sent");
-    const body = resend.deliveries.find((d) => d.subject === "with-attachment")!.body as { attachments: { content: string; filename: string }[] };
+    const body = resend.deliveries.find((d) => d.subject === "with-attachment")!.body as {
+      attachments: { content: string; filename: string }[];
+    };
     expect(body.attachments[0]!.filename).toBe("r.bin");
     expect(Buffer.from(body.attachments[0]!.content, "base64").equals(Buffer.from(bytes))).toBe(true);
   });
@@ -197,7 +211,12 @@ function signed(body: string, opts: { id?: string; at?: number; secret?: string 
   const id = opts.id ?? `msg_${crypto.randomUUID()}`;
   const at = new Date(opts.at ?? Date.now());
   const signature = new Webhook(opts.secret ?? SECRET).sign(id, at, body);
-  return { "svix-id": id, "svix-timestamp": String(Math.floor(at.getTime() / 1000)), "svix-signature": signature, "content-type": "application/json" };
+  return {
+    "svix-id": id,
+    "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "svix-signature": signature,
+    "content-type": "application/json",
+  };
 }
 
 function receivedEvent(emailId: string): string {
@@ -227,7 +246,7 @@ describe("inbound webhook", () => {
     const body = receivedEvent("em_refused");
     const post = (headers: Record<string, string>, b = body) => fetch(`${f.url}/api/hooks/email`, { method: "POST", headers, body: b });
     expect((await post({ "content-type": "application/json" })).status).toBe(401);
-    expect((await post(signed(body, { secret: "whsec_" + Buffer.from("another secret").toString("base64") }))).status).toBe(401);
+    expect((await post(signed(body, { secret: `whsec_${Buffer.from("another secret").toString("base64")}` }))).status).toBe(401);
     expect((await post(signed(body), receivedEvent("em_tampered"))).status).toBe(401);
     expect((await post(signed(body, { at: Date.now() - 6 * 60_000 }))).status).toBe(401);
     expect((await post(signed(body, { at: Date.now() + 6 * 60_000 }))).status).toBe(401);
@@ -309,7 +328,21 @@ test("CLI: mail send, outbox, show and inbox", async () => {
   const client = ["--server", f.url, "--token", f.token!];
   const file = join(f.dir, "note.txt");
   writeFileSync(file, "attached by the CLI");
-  const sent = await runFazt(["mail", "send", ...client, "--from", "cli@shop.example.com", "--to", "x@y.example", "--subject", "from the cli", "--text", "body", "--attach", file]);
+  const sent = await runFazt([
+    "mail",
+    "send",
+    ...client,
+    "--from",
+    "cli@shop.example.com",
+    "--to",
+    "x@y.example",
+    "--subject",
+    "from the cli",
+    "--text",
+    "body",
+    "--attach",
+    file,
+  ]);
   expect(sent.code).toBe(0);
   const id = /queued (out_[a-z2-7]+)/.exec(sent.stdout)![1]!;
   expect((await settled(id)).status).toBe("sent");
@@ -323,7 +356,19 @@ test("CLI: mail send, outbox, show and inbox", async () => {
   expect(inbox.code).toBe(0);
   const bad = await runFazt(["mail", "show", ...client, "nonsense"]);
   expect(bad.code).toBe(2);
-  const refused = await runFazt(["mail", "send", ...client, "--from", "a@nobody.example", "--to", "x@y.example", "--subject", "s", "--text", "t"]);
+  const refused = await runFazt([
+    "mail",
+    "send",
+    ...client,
+    "--from",
+    "a@nobody.example",
+    "--to",
+    "x@y.example",
+    "--subject",
+    "s",
+    "--text",
+    "t",
+  ]);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain("nobody.example");
 });

@@ -66,18 +66,26 @@ describe("restore", () => {
     ];
     const newer = join(dir, "newer.db");
     copyFileSync(target, newer);
-    inputs.push(["newer.db", (p) => {
-      const db = new Database(p);
-      db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (998, '0998_future.sql', 0)");
-      db.close();
-    }, /0998_future\.sql, newer than this fazt knows.*upgrade fazt/]);
+    inputs.push([
+      "newer.db",
+      (p) => {
+        const db = new Database(p);
+        db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (998, '0998_future.sql', 0)");
+        db.close();
+      },
+      /0998_future\.sql, newer than this fazt knows.*upgrade fazt/,
+    ]);
     const corrupt = join(dir, "corrupt.db");
-    inputs.push(["corrupt.db", (p) => {
-      copyFileSync(target, p);
-      const bytes = readFileSync(p);
-      bytes.fill(0x5a, 4096 * 3, 4096 * 6); // pages in the middle of the schema's tables
-      writeFileSync(p, bytes);
-    }, /integrity_check|not a readable SQLite database|malformed/]);
+    inputs.push([
+      "corrupt.db",
+      (p) => {
+        copyFileSync(target, p);
+        const bytes = readFileSync(p);
+        bytes.fill(0x5a, 4096 * 3, 4096 * 6); // pages in the middle of the schema's tables
+        writeFileSync(p, bytes);
+      },
+      /integrity_check|not a readable SQLite database|malformed/,
+    ]);
     for (const [name, make, message] of inputs) {
       const input = join(dir, name);
       make(input);
@@ -121,7 +129,7 @@ describe("restore", () => {
     expect(query(db, "PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
     const g = await startFazt({ dir, db });
     try {
-      const sites = (await (await api(g, "/api/sites", { token: null })).status);
+      const sites = await (await api(g, "/api/sites", { token: null })).status;
       expect(sites).toBe(401); // the restored tokens are the backup's; none is printed (one exists)
       expect(g.token).toBeNull();
     } finally {
@@ -172,7 +180,10 @@ describe("another application's SQLite file, a newer Fazt's database", () => {
     const db = new Database(path);
     db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, '0003_from_the_future.sql', 0)");
     db.close();
-    for (const args of [["serve", "--http", "127.0.0.1:0"], ["token", "create"]]) {
+    for (const args of [
+      ["serve", "--http", "127.0.0.1:0"],
+      ["token", "create"],
+    ]) {
       const r = await runFazt([...args, "--db", path], { cwd: dir });
       expect({ args, code: r.code }).toEqual({ args, code: 1 });
       expect(r.stderr).toContain("has migration 0003_from_the_future.sql, newer than this fazt knows");

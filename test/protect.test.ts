@@ -10,7 +10,14 @@ import { api, cleanup, hostFetch, startFazt, type FaztProcess } from "./helpers/
 import { makeTarGz, makeZip } from "./helpers/archives.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 // Every secret below must never come back in clear.
 const ALICE = "s3cret-alice-7Qx";
@@ -97,7 +104,13 @@ describe("Basic-Auth in _headers", () => {
     expect([again.status, await again.text()]).toEqual([200, "private index"]);
     const bob = await get("app.localhost", "/private/doc", { authorization: basic("bob", BOB), "x-forwarded-for": ip });
     expect(bob.status).toBe(200);
-    for (const [user, password] of [["alice", BOB], ["bob", "pa"], ["carol", CAROL], ["mallory", ALICE], ["alice", `${ALICE}x`]] as const) {
+    for (const [user, password] of [
+      ["alice", BOB],
+      ["bob", "pa"],
+      ["carol", CAROL],
+      ["mallory", ALICE],
+      ["alice", `${ALICE}x`],
+    ] as const) {
       const res = await get("app.localhost", "/private/doc", { authorization: basic(user, password), "x-forwarded-for": newClient() });
       expect([user, res.status]).toEqual([user, 401]);
     }
@@ -172,8 +185,14 @@ describe("Basic-Auth in _headers", () => {
   test("a malformed Basic-Auth line fails the deploy naming the line, never the password", async () => {
     const many = Array.from({ length: 101 }, (_, i) => `u${i}:${CAROL}${i}`).join(" ");
     const cases: [string, string][] = [
-      [`/*\n  Basic-Auth: alice:${ALICE} ${CAROL}\n`, "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)"],
-      [`/*\n  Basic-Auth: alice:${ALICE} :${CAROL}\n`, "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)"],
+      [
+        `/*\n  Basic-Auth: alice:${ALICE} ${CAROL}\n`,
+        "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)",
+      ],
+      [
+        `/*\n  Basic-Auth: alice:${ALICE} :${CAROL}\n`,
+        "_headers line 2: Basic-Auth credential 2 is not user:password (a user and a password, no spaces)",
+      ],
       [`/*\n  Basic-Auth: alice:\n`, "_headers line 2: Basic-Auth credential 1 is not user:password (a user and a password, no spaces)"],
       [`/*\n  Basic-Auth:\n`, "_headers line 2: Basic-Auth needs at least one user:password"],
       [`/*\n  X-A: b\nBasic-Auth: alice:${ALICE}\n`, "_headers line 3: a Basic-Auth line must be indented under a path line"],

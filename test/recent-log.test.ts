@@ -13,7 +13,13 @@ test("keeps the newest records up to the count bound", () => {
 });
 
 test("long messages and fields are cut; the bytes bound holds for any sizes", () => {
-  const sizes: [number, number][] = [[10, 10], [10_000, 10], [10, 1_000_000], [1_000_000, 1_000_000], [3000, 1999]];
+  const sizes: [number, number][] = [
+    [10, 10],
+    [10_000, 10],
+    [10, 1_000_000],
+    [1_000_000, 1_000_000],
+    [3000, 1999],
+  ];
   for (const [msgChars, fieldChars] of sizes) {
     const ring = new RecentLog();
     for (let i = 0; i < 500; i++) ring.add("error", "m".repeat(msgChars), { text: "é".repeat(fieldChars), n: i });

@@ -43,7 +43,16 @@ test("a deploy's rules are compiled once and kept across cache resets; misses ne
     const read = vfs.deployConfig.bind(vfs);
     vfs.deployConfig = (id) => (configReads++, read(id));
     const handler = new SiteHandler(vfs);
-    const route = { siteId: 1, siteName: "blog", deployId: d.id, preview: false, liveSince: 0, spa: null, settings: DEFAULT_SETTINGS, host: "blog.localhost" };
+    const route = {
+      siteId: 1,
+      siteName: "blog",
+      deployId: d.id,
+      preview: false,
+      liveSince: 0,
+      spa: null,
+      settings: DEFAULT_SETTINGS,
+      host: "blog.localhost",
+    };
     const get = (path: string) => handler.handle(new Request(`http://blog.localhost${path}`), route).response;
     expect(get("/a/x").headers.get("location")).toBe("/b/x");
     expect(get("/").status).toBe(200);

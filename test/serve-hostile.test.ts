@@ -121,7 +121,7 @@ describe("rules files refused at deploy (400 naming the file, line and limit)", 
   test("every refused corpus entry; the live deploy stays", async () => {
     const live = ((await (await api(f, "/api/sites/hostile")).json()) as { live_deploy: string }).live_deploy;
     for (const c of refusedAtDeploy) {
-      const r = await measure(`deploy: ${c.name}`, () => deploy("hostile", c.files), "400 " + c.code);
+      const r = await measure(`deploy: ${c.name}`, () => deploy("hostile", c.files), `400 ${c.code}`);
       expect(r.status).toBe(400);
       const body = (await r.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe(c.code);
@@ -141,9 +141,9 @@ describe("matching is linear in the path", () => {
     expect((await hostile("/xa/ya/za/wa/vb")).headers.get("location")).toBe("/found");
     expect((await hostile("/x/1/2/3")).headers.get("location")).toBe("/x-rest/1/2/3");
     const cases: [string, string][] = [
-      ["60-char path vs /*a*a*…*b's shape", "/" + "a".repeat(59)],
-      ["8 KB one-segment path", "/" + "a".repeat(8000)],
-      ["8 KB path of 255 segments", ("/" + "a".repeat(30)).repeat(255)],
+      ["60-char path vs /*a*a*…*b's shape", `/${"a".repeat(59)}`],
+      ["8 KB one-segment path", `/${"a".repeat(8000)}`],
+      ["8 KB path of 255 segments", `/${"a".repeat(30)}`.repeat(255)],
       ["255 one-letter segments", "/a".repeat(255)],
     ];
     for (const [name, path] of cases) {
@@ -209,10 +209,10 @@ describe("_headers and _redirects values clients can read", () => {
 describe("request path bounds (before any lookup)", () => {
   test("too long or too deep: 414 naming the limit", async () => {
     const cases: [string, string, string][] = [
-      ["9,000-character path", "/" + "a".repeat(8999), "8192 characters"],
+      ["9,000-character path", `/${"a".repeat(8999)}`, "8192 characters"],
       ["300 segments", "/a".repeat(300), "256 segments"],
-      ["300 encoded slashes", "/a" + "%2Fa".repeat(300), "256 segments"],
-      ["/x + 7,500 × /a (old 404 walk)", "/x" + "/a".repeat(7500), "8192 characters"],
+      ["300 encoded slashes", `/a${"%2Fa".repeat(300)}`, "256 segments"],
+      ["/x + 7,500 × /a (old 404 walk)", `/x${"/a".repeat(7500)}`, "8192 characters"],
     ];
     for (const [name, path, limit] of cases) {
       const r = await measure(name, () => hostile(path), `${path.length} chars`);
@@ -226,13 +226,13 @@ describe("404 pages on deep paths", () => {
   test("the nearest 404.html at bounded cost, whatever the depth", async () => {
     const pages = { "/404.html": "root 404", "/a/404.html": "a 404", "/a/b/c/404.html": "c 404" };
     await deployOk("hostile", { "/index.html": "hostile home", ...pages });
-    expect(await (await hostile("/x" + "/a".repeat(250))).text()).toBe("root 404");
-    expect(await (await hostile("/a" + "/q".repeat(250))).text()).toBe("a 404");
-    expect(await (await hostile("/a/b/c" + "/q".repeat(250))).text()).toBe("c 404");
+    expect(await (await hostile(`/x${"/a".repeat(250)}`)).text()).toBe("root 404");
+    expect(await (await hostile(`/a${"/q".repeat(250)}`)).text()).toBe("a 404");
+    expect(await (await hostile(`/a/b/c${"/q".repeat(250)}`)).text()).toBe("c 404");
     expect(await (await hostile("/a/b/missing")).text()).toBe("a 404");
     const statuses = await measure(
       "600 distinct 250-deep 404s, 30 at a time",
-      () => flood(600, 30, (i) => ["hostile.localhost", `/a/${i}` + "/q".repeat(248)]),
+      () => flood(600, 30, (i) => ["hostile.localhost", `/a/${i}${"/q".repeat(248)}`]),
       "each ~500 chars",
     );
     expect(statuses.get(404)).toBe(600);
@@ -247,7 +247,7 @@ describe("the response cache under distinct paths", () => {
     const rssBefore = rss().now;
     const statuses = await measure(
       "10,000 distinct ~8 KB 404 paths",
-      () => flood(10_000, 32, (i) => ["victim.localhost", `/${i}-` + "m".repeat(8000)]),
+      () => flood(10_000, 32, (i) => ["victim.localhost", `/${i}-${"m".repeat(8000)}`]),
       "32 at a time",
     );
     expect(statuses.get(404)).toBe(10_000);

@@ -30,7 +30,8 @@ function config(dbPath: string): ServerConfig {
     accessLog: false,
     limits: DEFAULT_LIMITS,
     analytics: DEFAULT_ANALYTICS,
-    mail: DEFAULT_MAIL, forms: DEFAULT_FORMS,
+    mail: DEFAULT_MAIL,
+    forms: DEFAULT_FORMS,
   };
 }
 
@@ -53,7 +54,15 @@ describe("invalidation", () => {
       const siteId = (store.write.query("SELECT id FROM sites").get() as { id: number }).id;
       const blob = putContent(store, new TextEncoder().encode("two"));
       const keep = putContent(store, new TextEncoder().encode("same"));
-      createDeploy(store, siteId, [{ path: "/index.html", blobId: blob.blobId, size: 3, mime: "text/html" }, { path: "/keep.css", blobId: keep.blobId, size: 4, mime: "text/css" }], { activate: true });
+      createDeploy(
+        store,
+        siteId,
+        [
+          { path: "/index.html", blobId: blob.blobId, size: 3, mime: "text/html" },
+          { path: "/keep.css", blobId: keep.blobId, size: 4, mime: "text/css" },
+        ],
+        { activate: true },
+      );
       server.app.sitesChanged();
       const r2 = await get("/");
       expect(await r2.text()).toBe("two");
@@ -84,22 +93,25 @@ describe("through the deploys API", () => {
     try {
       expect((await api(f, "/api/sites", { method: "POST", json: { name: "blog" } })).status).toBe(201);
       const deploy = async (files: Record<string, string>) =>
-        api(f, "/api/sites/blog/deploys", { method: "POST", body: await makeTarGz(Object.entries(files).map(([name, data]) => ({ name, data }))) });
-      expect((await deploy({ "index.html": "v1", "_redirects": "/old /new 302\n" })).status).toBe(201);
+        api(f, "/api/sites/blog/deploys", {
+          method: "POST",
+          body: await makeTarGz(Object.entries(files).map(([name, data]) => ({ name, data }))),
+        });
+      expect((await deploy({ "index.html": "v1", _redirects: "/old /new 302\n" })).status).toBe(201);
       expect(await (await hostFetch(f, "blog.localhost", "/")).text()).toBe("v1");
       expect((await hostFetch(f, "blog.localhost", "/old")).headers.get("location")).toBe("/new");
 
-      const bad = await deploy({ "index.html": "v2", "_redirects": "/old /new 302\n/broken\n" });
+      const bad = await deploy({ "index.html": "v2", _redirects: "/old /new 302\n/broken\n" });
       expect(bad.status).toBe(400);
       const body = (await bad.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe("invalid_rules");
       expect(body.error.message).toContain("_redirects line 2");
-      const badHeaders = await deploy({ "index.html": "v2", "_headers": "/*\n  Not A Header\n" });
+      const badHeaders = await deploy({ "index.html": "v2", _headers: "/*\n  Not A Header\n" });
       expect(badHeaders.status).toBe(400);
       expect(((await badHeaders.json()) as { error: { message: string } }).error.message).toContain("_headers line 2");
       expect(await (await hostFetch(f, "blog.localhost", "/")).text()).toBe("v1");
 
-      expect((await deploy({ "index.html": "v3", "_headers": "/*\n  X-Version: 3\n" })).status).toBe(201);
+      expect((await deploy({ "index.html": "v3", _headers: "/*\n  X-Version: 3\n" })).status).toBe(201);
       const v3 = await hostFetch(f, "blog.localhost", "/");
       expect(await v3.text()).toBe("v3");
       expect(v3.headers.get("x-version")).toBe("3");

@@ -14,7 +14,7 @@ const db = join(dir, "fazt.db");
 let f: FaztProcess;
 let previewId: string;
 
-const page = "<!doctype html><title>blog</title>" + "<p>Hello, world of static sites.</p>\n".repeat(110); // ~4 KB
+const page = `<!doctype html><title>blog</title>${"<p>Hello, world of static sites.</p>\n".repeat(110)}`; // ~4 KB
 const big = new Uint8Array(3 * 1024 * 1024 + 12345);
 for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 255;
 const png = new Uint8Array(3000).map((_, i) => (i * 7) & 255);
@@ -66,7 +66,11 @@ beforeAll(async () => {
   // Site settings have no API yet: this one is seeded in the database first.
   seedDeploy(db, "spa2", { "/index.html": "app shell" }, { settings: { spa: true } });
   f = await startFazt({ dir, db });
-  for (const [name, domains] of [["blog", ["custom.example.com"]], ["spa", []], ["empty", []]] as const) {
+  for (const [name, domains] of [
+    ["blog", ["custom.example.com"]],
+    ["spa", []],
+    ["empty", []],
+  ] as const) {
     expect((await api(f, "/api/sites", { method: "POST", json: { name, domains } })).status).toBe(201);
   }
   await deploy("blog", {
@@ -180,7 +184,14 @@ describe("path resolution", () => {
   });
 
   test("hostile paths are refused, never served", async () => {
-    for (const path of ["/%E0%A4%A", "/a%2F..%2F..%2Fetc%2Fpasswd", "/a%00b", "/a%5C..%5Cb", "/%2e%2e%2f_redirects", "/docs/%2E%2E/_headers"]) {
+    for (const path of [
+      "/%E0%A4%A",
+      "/a%2F..%2F..%2Fetc%2Fpasswd",
+      "/a%00b",
+      "/a%5C..%5Cb",
+      "/%2e%2e%2f_redirects",
+      "/docs/%2E%2E/_headers",
+    ]) {
       const r = await blog(path);
       expect([400, 404]).toContain(r.status);
       const text = await r.text();
@@ -419,7 +430,10 @@ describe("precompressed variants", () => {
     const r = await blog("/", { "accept-encoding": "identity" });
     await r.arrayBuffer();
     expect(r.headers.get("last-modified")).not.toBeNull();
-    const validators: Record<string, string>[] = [{ "if-none-match": r.headers.get("etag")! }, { "if-modified-since": r.headers.get("last-modified")! }];
+    const validators: Record<string, string>[] = [
+      { "if-none-match": r.headers.get("etag")! },
+      { "if-modified-since": r.headers.get("last-modified")! },
+    ];
     for (const validator of validators) {
       const c = await blog("/", { "accept-encoding": "identity", ...validator });
       expect(c.status).toBe(304);

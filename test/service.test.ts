@@ -24,7 +24,9 @@ test("--dry-run prints a hardened unit for its own user and changes nothing", as
   const k = unitKeys(r.stdout);
   expect(k.get("User")).toEqual(["fazt"]);
   expect(k.get("Group")).toEqual(["fazt"]);
-  expect(k.get("ExecStart")).toEqual(["/usr/local/bin/fazt serve --db /var/lib/fazt/fazt.db --domain example.com --acme-email ops@example.com"]);
+  expect(k.get("ExecStart")).toEqual([
+    "/usr/local/bin/fazt serve --db /var/lib/fazt/fazt.db --domain example.com --acme-email ops@example.com",
+  ]);
   expect(k.get("AmbientCapabilities")).toEqual(["CAP_NET_BIND_SERVICE"]);
   expect(k.get("CapabilityBoundingSet")).toEqual(["CAP_NET_BIND_SERVICE"]);
   expect(k.get("Restart")).toEqual(["on-failure"]);
@@ -45,7 +47,11 @@ test("paths and values are quoted and escaped for systemd; bad names are refused
   const k = unitKeys(r.stdout);
   expect(k.get("ExecStart")).toEqual(["/usr/local/bin/fazt serve --db /srv/fazt%%data/fazt.db --http :8080"]);
   expect(k.get("User")).toEqual(["web"]);
-  for (const bad of [["--user", "root;rm"], ["--db", "/srv/my data/fazt.db"], ["--domain", "not a domain"]]) {
+  for (const bad of [
+    ["--user", "root;rm"],
+    ["--db", "/srv/my data/fazt.db"],
+    ["--domain", "not a domain"],
+  ]) {
     const b = await runFazt(["service", "install", "--dry-run", ...bad]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain(bad[0]!);
@@ -58,7 +64,17 @@ test("systemd-analyze verify accepts the unit without a warning", async () => {
   const dir = tempDir("fazt-unit-");
   dirs.push(dir);
   // ExecStart must name an executable that exists for verify: the source tree's bun stands in for it.
-  const r = await runFazt(["service", "install", "--dry-run", "--binary", process.execPath, "--db", join(dir, "data/fazt.db"), "--domain", "example.com"]);
+  const r = await runFazt([
+    "service",
+    "install",
+    "--dry-run",
+    "--binary",
+    process.execPath,
+    "--db",
+    join(dir, "data/fazt.db"),
+    "--domain",
+    "example.com",
+  ]);
   expect(r.code).toBe(0);
   const unit = join(dir, "fazt.service");
   await Bun.write(unit, r.stdout);
@@ -72,12 +88,18 @@ test("systemd-analyze verify accepts the unit without a warning", async () => {
 });
 
 test("install and uninstall refuse to run as a normal user", async () => {
-  for (const [cmd, hint] of [["install", "needs root (run it with sudo), or use --dry-run"], ["uninstall", "needs root (run it with sudo)"]] as const) {
-    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(ROOT, "src/main.ts"), "service", cmd], {
-      cwd: "/",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+  for (const [cmd, hint] of [
+    ["install", "needs root (run it with sudo), or use --dry-run"],
+    ["uninstall", "needs root (run it with sudo)"],
+  ] as const) {
+    const p = Bun.spawnSync(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(ROOT, "src/main.ts"), "service", cmd],
+      {
+        cwd: "/",
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     expect({ code: p.exitCode, err: p.stderr.toString() }).toEqual({ code: 1, err: `fazt service ${cmd}: ${hint}\n` });
   }
 });
@@ -85,7 +107,10 @@ test("install and uninstall refuse to run as a normal user", async () => {
 test("without systemd running (no /run/systemd/system) install refuses and changes nothing", async () => {
   if (await Bun.file("/run/systemd/system").exists()) return; // a machine with systemd: the namespace test covers it
   const r = await runFazt(["service", "install", "--db", "/nonexistent/fazt.db"]);
-  expect({ code: r.code, err: r.stderr }).toEqual({ code: 1, err: "fazt service install: systemd is not running on this machine (no /run/systemd/system), or use --dry-run\n" });
+  expect({ code: r.code, err: r.stderr }).toEqual({
+    code: 1,
+    err: "fazt service install: systemd is not running on this machine (no /run/systemd/system), or use --dry-run\n",
+  });
 });
 
 // A real install and uninstall as root, in a private mount namespace: /etc is a copy
@@ -96,7 +121,12 @@ beforeAll(() => {
   const dir = tempDir("fazt-svc-bin-");
   dirs.push(dir);
   built = join(dir, "fazt");
-  const r = Bun.spawnSync([process.execPath, "build.ts"], { cwd: ROOT, env: { ...process.env, FAZT_OUTFILE: built }, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([process.execPath, "build.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, FAZT_OUTFILE: built },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`build failed: ${r.stderr}`);
 }, 120_000);
 
@@ -126,7 +156,11 @@ test("install creates the user, a 0700 folder, the binary and the unit; uninstal
   `;
   const p = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "bash", "-c", script], { stdout: "pipe", stderr: "pipe" });
   const out = Object.fromEntries(
-    p.stdout.toString().trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    p.stdout
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
   ) as Record<string, string>;
   const read = (f: string) => readFileSync(join(t, f), "utf8");
   expect({ install: out.install, again: out.again }, read("install.out") + p.stderr.toString()).toEqual({ install: "0", again: "0" });
@@ -145,5 +179,10 @@ test("install creates the user, a 0700 folder, the binary and the unit; uninstal
   expect(out.uninstall).toBe("0");
   expect(out.unit_left).toBe("no");
   expect(read("uninstall.out")).toContain("the database folder, the binary and the system user are kept");
-  expect(read("systemctl.log").trim().split("\n")).toEqual(["daemon-reload", "daemon-reload", "disable --now fazt.service", "daemon-reload"]);
+  expect(read("systemctl.log").trim().split("\n")).toEqual([
+    "daemon-reload",
+    "daemon-reload",
+    "disable --now fazt.service",
+    "daemon-reload",
+  ]);
 }, 60_000);

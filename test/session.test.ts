@@ -72,10 +72,20 @@ describe("sessions", () => {
     const other = await signIn("bob");
     expect(await code(await call(s, "/api/sites", { method: "POST", json: { name: "nocsrf" } }))).toEqual([403, "csrf_failed"]);
     const wrong = { "x-csrf-token": other.csrf };
-    expect(await code(await call(s, "/api/sites", { method: "POST", json: { name: "nocsrf" }, headers: wrong }))).toEqual([403, "csrf_failed"]);
+    expect(await code(await call(s, "/api/sites", { method: "POST", json: { name: "nocsrf" }, headers: wrong }))).toEqual([
+      403,
+      "csrf_failed",
+    ]);
     const short = { "x-csrf-token": s.csrf.slice(1) };
-    expect(await code(await call(s, "/api/sites", { method: "POST", json: { name: "nocsrf" }, headers: short }))).toEqual([403, "csrf_failed"]);
-    for (const [method, path] of [["PATCH", "/api/sites/x/settings"], ["PUT", "/api/sites/x/hsts"], ["DELETE", "/api/sites/x"]] as const) {
+    expect(await code(await call(s, "/api/sites", { method: "POST", json: { name: "nocsrf" }, headers: short }))).toEqual([
+      403,
+      "csrf_failed",
+    ]);
+    for (const [method, path] of [
+      ["PATCH", "/api/sites/x/settings"],
+      ["PUT", "/api/sites/x/hsts"],
+      ["DELETE", "/api/sites/x"],
+    ] as const) {
       expect({ method, r: await code(await call(s, path, { method, json: {} })) }).toEqual({ method, r: [403, "csrf_failed"] });
     }
     expect((await call(s, "/api/sites/nocsrf")).status).toBe(404);
@@ -173,7 +183,13 @@ describe("session expiry", () => {
         expect(verifySession(store, cookie, t)?.user).toBe("erin");
       }
       expect(verifySession(store, cookie, t0 + SESSION_MAX_MS)).toBeNull();
-      expect(verifySession(store, cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A")), t0)).toBeNull();
+      expect(
+        verifySession(
+          store,
+          cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A")),
+          t0,
+        ),
+      ).toBeNull();
       expect(store.write.query("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 1 });
       expect((store.write.query("SELECT secret_hash FROM sessions").get() as { secret_hash: Uint8Array }).secret_hash.length).toBe(32);
     } finally {

@@ -39,10 +39,27 @@ describe("site names and domains", () => {
     expect(await (await hostFetch(f, "xn--bcher-kva.example")).text()).toBe("shop");
 
     expect((await api(f, "/api/sites", { method: "POST", json: { name: "rival" } })).status).toBe(201);
-    expect(await error(await api(f, "/api/sites/rival/domains", { method: "POST", json: { domain: "SHOP.example.com" } }))).toEqual([409, "domain_taken"]);
-    expect(await error(await api(f, "/api/sites", { method: "POST", json: { name: "rival2", domains: ["bücher.example"] } }))).toEqual([409, "domain_taken"]);
+    expect(await error(await api(f, "/api/sites/rival/domains", { method: "POST", json: { domain: "SHOP.example.com" } }))).toEqual([
+      409,
+      "domain_taken",
+    ]);
+    expect(await error(await api(f, "/api/sites", { method: "POST", json: { name: "rival2", domains: ["bücher.example"] } }))).toEqual([
+      409,
+      "domain_taken",
+    ]);
     expect((await api(f, "/api/sites/rival2")).status).toBe(404); // nothing half-created
-    for (const bad of ["no_underscores.example", "localhost", "a.localhost", "1.2.3.4", "[::1]", "ex ample.com", "example.com:8080", "http://x.com/", "a..b.com", `${"x".repeat(64)}.com`]) {
+    for (const bad of [
+      "no_underscores.example",
+      "localhost",
+      "a.localhost",
+      "1.2.3.4",
+      "[::1]",
+      "ex ample.com",
+      "example.com:8080",
+      "http://x.com/",
+      "a..b.com",
+      `${"x".repeat(64)}.com`,
+    ]) {
       const [status] = await error(await api(f, "/api/sites/rival/domains", { method: "POST", json: { domain: bad } }));
       expect({ bad, status }).toEqual({ bad, status: 400 });
     }
@@ -90,7 +107,10 @@ describe("domains are the operator's", () => {
     expect((await api(f, "/api/sites", { method: "POST", json: { name: "claims" } })).status).toBe(201);
     const token = ((await (await api(f, "/api/sites/claims/tokens", { method: "POST" })).json()) as { token: string }).token;
     for (const domain of ["www.victim-corp.com", "unclaimed.example.net"]) {
-      expect(await error(await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain }, token }))).toEqual([403, "forbidden"]);
+      expect(await error(await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain }, token }))).toEqual([
+        403,
+        "forbidden",
+      ]);
     }
     expect(await error(await api(f, "/api/sites/claims/domains/x.example.net", { method: "DELETE", token }))).toEqual([403, "forbidden"]);
     for (const domain of ["co.uk", "CO.UK.", "github.io", "s3.amazonaws.com", "net.ua", "com.br", "pvt.k12.ma.us", "blogspot.com"]) {
@@ -105,7 +125,10 @@ describe("domains are the operator's", () => {
     for (const domain of ["me.github.io", "shop.co.uk", "xn--d1acufc.xn--p1ai"]) {
       expect((await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain } })).status).toBe(201);
     }
-    expect(await error(await api(f, "/api/sites", { method: "POST", json: { name: "psl", domains: ["gov.uk"] } }))).toEqual([400, "public_suffix"]);
+    expect(await error(await api(f, "/api/sites", { method: "POST", json: { name: "psl", domains: ["gov.uk"] } }))).toEqual([
+      400,
+      "public_suffix",
+    ]);
     expect(await error(await api(f, "/api/sites/claims/domains/%25", { method: "DELETE" }))).toEqual([400, "invalid_domain"]);
     for (let i = 3; i < 100; i++) {
       expect((await api(f, "/api/sites/claims/domains", { method: "POST", json: { domain: `d${i}.claims.example` } })).status).toBe(201);
@@ -122,7 +145,10 @@ describe("domains are the operator's", () => {
     try {
       const from = (ip: string) => ({ "x-forwarded-for": ip });
       for (let i = 0; i < 25; i++) await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.1") });
-      expect(await error(await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.1") }))).toEqual([429, "too_many_failures"]);
+      expect(await error(await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.1") }))).toEqual([
+        429,
+        "too_many_failures",
+      ]);
       expect((await api(g, "/api/sites", { headers: from("198.51.100.2") })).status).toBe(200);
       expect(await error(await api(g, "/api/sites", { token: "fzt_bad", headers: from("198.51.100.2") }))).toEqual([401, "unauthorized"]);
       expect((await api(g, "/api/sites", { headers: from("198.51.100.1") })).status).toBe(200);

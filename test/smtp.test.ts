@@ -15,7 +15,10 @@ let f: FaztProcess;
 let smtpPort: number;
 
 async function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn(["swaks", "--server", `127.0.0.1:${smtpPort}`, "--helo", "test.example", "--timeout", "10", ...args], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["swaks", "--server", `127.0.0.1:${smtpPort}`, "--helo", "test.example", "--timeout", "10", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out: out + err };
 }
@@ -56,7 +59,22 @@ test("mail to an owned domain lands in the inbox with its attachment intact", as
   const file = join(f.dir, "data.bin");
   const bytes = crypto.getRandomValues(new Uint8Array(60_000));
   writeFileSync(file, bytes);
-  const r = await swaks(["--to", "orders@shop.example.com", "--from", "alice@sender.example", "--header", "Subject: invoice 42", "--body", "see attached", "--attach-type", "application/octet-stream", "--attach-name", "data.bin", "--attach", `@${file}`]);
+  const r = await swaks([
+    "--to",
+    "orders@shop.example.com",
+    "--from",
+    "alice@sender.example",
+    "--header",
+    "Subject: invoice 42",
+    "--body",
+    "see attached",
+    "--attach-type",
+    "application/octet-stream",
+    "--attach-name",
+    "data.bin",
+    "--attach",
+    `@${file}`,
+  ]);
   expect(r.code).toBe(0);
   const m = (await inbox()).find((x) => x.subject === "invoice 42");
   expect(m).toBeDefined();
@@ -98,14 +116,36 @@ test("STARTTLS presents the certificate stored in the database for the SNI name"
   new CertStorage(store).storeCertificate("test-ca", "shop.example.com", pair, new Date(Date.now() + 86_400_000));
   store.close();
   const peer = join(f.dir, "peer.pem");
-  const r = await swaks(["--to", "orders@shop.example.com", "--from", "x@y.example", "--header", "Subject: over tls", "--tls", "--tls-sni", "shop.example.com", "--tls-get-peer-cert", peer]);
+  const r = await swaks([
+    "--to",
+    "orders@shop.example.com",
+    "--from",
+    "x@y.example",
+    "--header",
+    "Subject: over tls",
+    "--tls",
+    "--tls-sni",
+    "shop.example.com",
+    "--tls-get-peer-cert",
+    peer,
+  ]);
   expect(r.code).toBe(0);
   expect(r.out).toContain("STARTTLS");
   const served = new x509.X509Certificate(readFileSync(peer, "utf8"));
   expect(served.toString("pem")).toBe(new x509.X509Certificate(pair.cert).toString("pem"));
   expect((await inbox()).some((x) => x.subject === "over tls")).toBe(true);
   // Without a stored certificate for the name: the default one, and mail still flows.
-  const other = await swaks(["--to", "orders@shop.example.com", "--from", "x@y.example", "--tls", "--tls-sni", "unknown.example", "--tls-get-peer-cert", peer]);
+  const other = await swaks([
+    "--to",
+    "orders@shop.example.com",
+    "--from",
+    "x@y.example",
+    "--tls",
+    "--tls-sni",
+    "unknown.example",
+    "--tls-get-peer-cert",
+    peer,
+  ]);
   expect(other.code).toBe(0);
   expect(readFileSync(peer, "utf8")).not.toContain(pair.cert.split("\n")[1]!);
 });

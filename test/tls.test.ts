@@ -37,17 +37,25 @@ async function ca(opts: { validitySeconds?: number; vaSleepSeconds?: number } = 
   return { pebble, httpPort, dir, db: `${dir}/fazt.db` };
 }
 
-async function serve(env: Env, extra: { args?: string[]; env?: Record<string, string>; binary?: boolean } = {}): Promise<FaztProcess & { httpsPort: number }> {
+async function serve(
+  env: Env,
+  extra: { args?: string[]; env?: Record<string, string>; binary?: boolean } = {},
+): Promise<FaztProcess & { httpsPort: number }> {
   const f = await startFazt({
     binary: extra.binary,
     dir: env.dir,
     db: env.db,
     args: [
-      "--http", `127.0.0.1:${env.httpPort}`,
-      "--https", "127.0.0.1:0",
-      "--acme-directory", env.pebble.directory,
-      "--acme-ca-root", env.pebble.apiCaFile,
-      "--acme-email", "ops@example.com",
+      "--http",
+      `127.0.0.1:${env.httpPort}`,
+      "--https",
+      "127.0.0.1:0",
+      "--acme-directory",
+      env.pebble.directory,
+      "--acme-ca-root",
+      env.pebble.apiCaFile,
+      "--acme-email",
+      "ops@example.com",
       ...(extra.args ?? []),
     ],
     env: { FAZT_ACME_CHECK_MS: "250", ...extra.env },
@@ -59,7 +67,11 @@ async function serve(env: Env, extra: { args?: string[]; env?: Record<string, st
 
 /** Wait until the TLS listener serves a new certificate for name to every new connection (the n-th time). */
 async function live(f: FaztProcess, name: string, n = 1): Promise<void> {
-  const swaps = () => f.stderr().split("\n").filter((l) => l.includes('"msg":"tls listener swapped"') && l.includes(`"${name}"`)).length;
+  const swaps = () =>
+    f
+      .stderr()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"tls listener swapped"') && l.includes(`"${name}"`)).length;
   await waitFor(() => swaps() >= n, { what: `${name} live (${n})`, timeoutMs: 30_000, everyMs: 50 });
 }
 
@@ -79,7 +91,10 @@ async function firstFailure(f: FaztProcess): Promise<Record<string, unknown>> {
 }
 
 function logCount(f: FaztProcess, msg: string, name: string): number {
-  return f.stderr().split("\n").filter((l) => l.includes(`"msg":"${msg}"`) && l.includes(`"name":"${name}"`)).length;
+  return f
+    .stderr()
+    .split("\n")
+    .filter((l) => l.includes(`"msg":"${msg}"`) && l.includes(`"name":"${name}"`)).length;
 }
 
 describe("automatic HTTPS with pebble", () => {
@@ -106,7 +121,22 @@ describe("automatic HTTPS with pebble", () => {
 
     // HSTS is a per-site option, sent over HTTPS only once set.
     const hstsHeader = async () => {
-      const p = Bun.spawn(["curl", "-sS", "-o", "/dev/null", "-D", "-", "--cacert", env.pebble.issuerRootFile, "--resolve", `blog.example.com:${f.httpsPort}:127.0.0.1`, `https://blog.example.com:${f.httpsPort}/`], { stdout: "pipe" });
+      const p = Bun.spawn(
+        [
+          "curl",
+          "-sS",
+          "-o",
+          "/dev/null",
+          "-D",
+          "-",
+          "--cacert",
+          env.pebble.issuerRootFile,
+          "--resolve",
+          `blog.example.com:${f.httpsPort}:127.0.0.1`,
+          `https://blog.example.com:${f.httpsPort}/`,
+        ],
+        { stdout: "pipe" },
+      );
       const head = await new Response(p.stdout).text();
       return /^strict-transport-security: (.*)\r$/im.exec(head)?.[1] ?? null;
     };
@@ -167,7 +197,10 @@ describe("automatic HTTPS with pebble", () => {
     const checks = await metric(f, "fazt_acme_checks_total");
     const attempts = await metric(f, "fazt_acme_attempts_total");
     await curlHttps(f.httpsPort, "evil.example.net", env.pebble.issuerRootFile);
-    const insecure = Bun.spawn(["curl", "-sk", "--resolve", `evil.example.net:${f.httpsPort}:127.0.0.1`, `https://evil.example.net:${f.httpsPort}/`], { stdout: "pipe" });
+    const insecure = Bun.spawn(
+      ["curl", "-sk", "--resolve", `evil.example.net:${f.httpsPort}:127.0.0.1`, `https://evil.example.net:${f.httpsPort}/`],
+      { stdout: "pipe" },
+    );
     await insecure.exited;
     await fetch(`${f.url}/`, { headers: { host: "evil.example.net" } });
     // An order would start within the request or the next check: after two checks, none has.
@@ -407,7 +440,10 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     const db = new Database(env.db);
     const day = 86_400_000;
-    db.run("INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at) VALUES ('blog.example.com', 12, ?1, 'old', ?2, ?2)", [Date.now() - 31 * day, Date.now() - 1]);
+    db.run(
+      "INSERT INTO certificate_status (name, failures, first_failure_at, last_error, next_attempt_at, updated_at) VALUES ('blog.example.com', 12, ?1, 'old', ?2, ?2)",
+      [Date.now() - 31 * day, Date.now() - 1],
+    );
     db.close();
     // No --acme-ca-root: every attempt fails.
     const f = await startFazt({
@@ -441,8 +477,24 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     // A stored certificate whose key does not match it (Bun.serve would refuse the pair).
     const gen = (name: string) =>
-      Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${env.dir}/${name}.key`,
-        "-out", `${env.dir}/${name}.crt`, "-days", "30", "-subj", "/CN=blog.example.com"]);
+      Bun.spawnSync([
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        `${env.dir}/${name}.key`,
+        "-out",
+        `${env.dir}/${name}.crt`,
+        "-days",
+        "30",
+        "-subj",
+        "/CN=blog.example.com",
+      ]);
     gen("one");
     gen("two");
     const db = new Database(env.db);

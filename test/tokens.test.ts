@@ -33,7 +33,7 @@ test("tokens are stored hashed and verified with their scope", () => {
   expect(verifyToken(store, deploy)?.siteId).toBe(site.id);
   // Wrong secret for a real id, garbage, empty.
   expect(verifyToken(store, admin.slice(0, -1) + (admin.endsWith("A") ? "B" : "A"))).toBeNull();
-  expect(verifyToken(store, "fzt_aaaaaaaaaaaa_" + "x".repeat(43))).toBeNull();
+  expect(verifyToken(store, `fzt_aaaaaaaaaaaa_${"x".repeat(43)}`)).toBeNull();
   expect(verifyToken(store, "")).toBeNull();
   expect(verifyToken(store, "Bearer nonsense")).toBeNull();
   store.close();

@@ -12,7 +12,14 @@ import { ResendStandIn } from "./helpers/resend.ts";
 import { uiBytes } from "../src/ui/index.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const USER = "admin";
 const PASSWORD = "correct horse battery";
 const SHOTS = process.env.FAZT_UI_SCREENSHOTS;
@@ -121,8 +128,24 @@ async function receiveMail(subject: string): Promise<void> {
   ].join("\n");
   const file = join(dir, "message.eml");
   writeFileSync(file, raw);
-  const p = Bun.spawn(["swaks", "--server", `127.0.0.1:${smtpPort}`, "--helo", "test.example", "--timeout", "10",
-    "--to", `news@${MAIL_DOMAIN}`, "--from", "alice@sender.example", "--data", `@${file}`], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(
+    [
+      "swaks",
+      "--server",
+      `127.0.0.1:${smtpPort}`,
+      "--helo",
+      "test.example",
+      "--timeout",
+      "10",
+      "--to",
+      `news@${MAIL_DOMAIN}`,
+      "--from",
+      "alice@sender.example",
+      "--data",
+      `@${file}`,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   expect({ code, out: code === 0 ? "" : out }).toEqual({ code: 0, out: "" });
 }
@@ -185,7 +208,9 @@ test("sign-in screen: first load time, a wrong password is refused with a messag
   // Navigation start to a usable sign-in form, as the page marks it (reported, not asserted: the machine is shared).
   const usableMs = await page.evaluate<number>('performance.getEntriesByName("fazt:first-screen")[0].startTime');
   const domReady = await page.evaluate<number>('performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd');
-  console.log(`first screen: DOMContentLoaded ${domReady.toFixed(0)} ms, sign-in form usable ${usableMs.toFixed(0)} ms after navigation start`);
+  console.log(
+    `first screen: DOMContentLoaded ${domReady.toFixed(0)} ms, sign-in form usable ${usableMs.toFixed(0)} ms after navigation start`,
+  );
   await shot("signin");
   await accessible("sign-in");
   await page.getByLabel("Username").fill(USER);
@@ -236,7 +261,9 @@ test("sign in, create a site, upload a folder and see it live, roll back", async
 
 test("analytics show the traffic", async () => {
   for (let i = 0; i < 3; i++) await siteText();
-  const crawler = await fetch(`${f.url}/`, { headers: { host: `blog.localhost:${f.port}`, "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)" } });
+  const crawler = await fetch(`${f.url}/`, {
+    headers: { host: `blog.localhost:${f.port}`, "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)" },
+  });
   expect(crawler.status).toBe(200);
   await page.getByRole("link", { name: "Analytics" }).click();
   await page.getByRole("heading", { name: "blog: analytics", level: 1 }).waitFor();
@@ -272,7 +299,7 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
   const dotfile = join(dir, "profile.txt");
   writeFileSync(dotfile, "a dotfile's content");
   await page.getByLabel("Path in the site").fill("/.profile.txt");
-  await page.setInputFiles("#" + (await page.getByLabel("File", { exact: true }).getAttribute("id")), dotfile);
+  await page.setInputFiles(`#${await page.getByLabel("File", { exact: true }).getAttribute("id")}`, dotfile);
   expectedNetworkErrors = 1;
   await page.getByRole("button", { name: "Upload file" }).click();
   await page.getByText(/is a dotfile or inside a dot-folder/).waitFor();
@@ -311,7 +338,7 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
 
   // Now the dotfile is published.
   await page.getByLabel("Path in the site").fill("/.profile.txt");
-  await page.setInputFiles("#" + (await page.getByLabel("File", { exact: true }).getAttribute("id")), dotfile);
+  await page.setInputFiles(`#${await page.getByLabel("File", { exact: true }).getAttribute("id")}`, dotfile);
   await page.getByRole("button", { name: "Upload file" }).click();
   await page.getByText(/^Deploy [a-z2-7]+: 3 files/).waitFor();
   const published = await site("/.profile.txt");
@@ -328,7 +355,7 @@ test("site settings and domains from the UI take effect over HTTP; a bad value's
   expectedNetworkErrors = 1;
   await page.getByRole("button", { name: "Save settings" }).click();
   const notFoundField = page.getByLabel("404 page (empty: the nearest 404.html)");
-  const notFoundError = page.locator("#" + (await notFoundField.getAttribute("aria-describedby")));
+  const notFoundError = page.locator(`#${await notFoundField.getAttribute("aria-describedby")}`);
   await notFoundError.filter({ hasText: "not_found: expected a path starting with /" }).waitFor();
   await expect(page.locator("#headers-error").textContent()).resolves.toBe("");
   expect(await settingsNow()).toEqual(settings);
@@ -385,7 +412,7 @@ test("send a mail: an API error at its field, a provider rejection shown with it
   await page.getByLabel("Text").fill("Sent from a browser.");
   expectedNetworkErrors = 1;
   await page.getByRole("button", { name: "Send" }).click();
-  const fromError = page.locator("#" + (await page.getByLabel("From").getAttribute("aria-describedby")));
+  const fromError = page.locator(`#${await page.getByLabel("From").getAttribute("aria-describedby")}`);
   await fromError.filter({ hasText: "no site owns nobody.example" }).waitFor();
   await accessible("send, with an error");
 
@@ -526,7 +553,11 @@ test("system screen with recent errors, garbage collection; every screen fits a 
   const backup = page.getByRole("link", { name: "Download a backup" });
   const [download] = await Promise.all([page.waitForEvent("download"), backup.click()]);
   expect(download.suggestedFilename()).toMatch(/^fazt-\d{8}T\d{6}Z\.db$/);
-  expect(readFileSync((await download.path())!).subarray(0, 15).toString()).toBe("SQLite format 3");
+  expect(
+    readFileSync((await download.path())!)
+      .subarray(0, 15)
+      .toString(),
+  ).toBe("SQLite format 3");
   await shot("system");
   await accessible("system");
   await page.setViewportSize({ width: 375, height: 800 });

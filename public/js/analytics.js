@@ -27,7 +27,14 @@ export async function render(main, name) {
   const form = h(
     "form",
     { class: "card", "aria-label": "Date range" },
-    h("div", { class: "row" }, h("div", null, from.wrap), h("div", null, to.wrap), h("div", { class: "field" }, show), h("div", { class: "field row" }, presets)),
+    h(
+      "div",
+      { class: "row" },
+      h("div", null, from.wrap),
+      h("div", null, to.wrap),
+      h("div", { class: "field" }, show),
+      h("div", { class: "field row" }, presets),
+    ),
     error,
   );
   const load = () =>
@@ -48,7 +55,16 @@ async function draw(el, r) {
   const stat = (label, value) => h("div", { class: "stat" }, h("span", { class: "muted" }, label), h("b", null, value));
   const chart = h("div", { class: "chart", role: "img", "aria-label": `Views and visitors per day from ${r.from} to ${r.to}` });
   const ranked = (title, rows, key, label) =>
-    h("section", { class: "card" }, h("h2", null, title), table([label, { label: "Views", num: true }], rows.map((row) => h("tr", null, h("td", null, row[key]), h("td", { class: "num" }, num(row.views)))), "Nothing yet."));
+    h(
+      "section",
+      { class: "card" },
+      h("h2", null, title),
+      table(
+        [label, { label: "Views", num: true }],
+        rows.map((row) => h("tr", null, h("td", null, row[key]), h("td", { class: "num" }, num(row.views)))),
+        "Nothing yet.",
+      ),
+    );
   fill(
     el,
     h(

@@ -53,11 +53,21 @@ function shell() {
       }
     }),
   );
-  const nav = h("nav", { "aria-label": "Main" }, SCREENS.filter((s) => s.nav).map((s) => h("a", { href: s.href, "data-nav": s.nav }, s.nav)));
+  const nav = h(
+    "nav",
+    { "aria-label": "Main" },
+    SCREENS.filter((s) => s.nav).map((s) => h("a", { href: s.href, "data-nav": s.nav }, s.nav)),
+  );
   const main = h("main", { id: "main" });
   fill(
     root,
-    h("header", { class: "bar" }, h("a", { class: "brand", href: "#/sites" }, "Fazt"), nav, h("div", { class: "who" }, h("span", null, session.user), signOut)),
+    h(
+      "header",
+      { class: "bar" },
+      h("a", { class: "brand", href: "#/sites" }, "Fazt"),
+      nav,
+      h("div", { class: "who" }, h("span", null, session.user), signOut),
+    ),
     main,
   );
   return { nav, main };
@@ -80,7 +90,10 @@ async function route() {
   if (!screen) return fill(view.main, h("h1", null, "Not found"), h("p", null, h("a", { href: "#/sites" }, "Back to the sites")));
   const mod = await screen.load();
   if (seq !== routeSeq) return; // a newer navigation won
-  const params = screen.match.exec(path).slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+  const params = screen.match
+    .exec(path)
+    .slice(1)
+    .map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
   fill(view.main);
   await mod.render(view.main, ...params);
   if (seq === routeSeq) view.main.querySelector("h1")?.focus({ preventScroll: true });

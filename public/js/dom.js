@@ -9,7 +9,8 @@ export function h(tag, props, ...children) {
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "value") el.value = value;
-    else if (key === "checked") el.checked = el.defaultChecked = value; // the default too: form.reset() keeps it
+    else if (key === "checked")
+      el.checked = el.defaultChecked = value; // the default too: form.reset() keeps it
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
@@ -138,7 +139,15 @@ export function table(head, rows, emptyText) {
     h(
       "table",
       null,
-      h("thead", null, h("tr", null, head.map((c) => h("th", { scope: "col", class: c.num ? "num" : undefined }, c.label ?? c)))),
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          head.map((c) => h("th", { scope: "col", class: c.num ? "num" : undefined }, c.label ?? c)),
+        ),
+      ),
       h("tbody", null, rows),
     ),
   );

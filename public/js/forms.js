@@ -83,10 +83,12 @@ async function renderForm(main, name, form) {
       rows,
       table(
         ["Received", "Fields", "Files", ""],
-        shown.map((s) => submissionRow(s, base, () => {
-          shown.splice(shown.indexOf(s), 1);
-          draw();
-        })),
+        shown.map((s) =>
+          submissionRow(s, base, () => {
+            shown.splice(shown.indexOf(s), 1);
+            draw();
+          }),
+        ),
         "No submissions yet.",
       ),
     );
@@ -125,7 +127,11 @@ function submissionRow(s, base, onDeleted) {
     if (!confirm("Delete this submission and its files?")) return;
     if (await action(del, rowError, () => api("DELETE", `${base}/${seg(s.id)}`))) onDeleted();
   });
-  const fields = h("dl", { class: "fields" }, s.fields.map((f) => [h("dt", null, f.name), h("dd", null, f.value)]));
+  const fields = h(
+    "dl",
+    { class: "fields" },
+    s.fields.map((f) => [h("dt", null, f.name), h("dd", null, f.value)]),
+  );
   const files = s.files.map((f) =>
     h("div", null, h("a", { href: `${base}/${seg(s.id)}/files/${f.seq}`, download: f.filename }, f.filename), ` (${bytes(f.size)})`),
   );

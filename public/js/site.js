@@ -11,7 +11,12 @@ export async function render(main, name) {
   try {
     site = await api("GET", base);
   } catch (err) {
-    fill(main, heading(name), h("p", { class: "error", role: "alert" }, err.message), h("p", null, h("a", { href: "#/sites" }, "Back to the sites")));
+    fill(
+      main,
+      heading(name),
+      h("p", { class: "error", role: "alert" }, err.message),
+      h("p", null, h("a", { href: "#/sites" }, "Back to the sites")),
+    );
     return;
   }
   const deploys = h("div");
@@ -26,7 +31,7 @@ export async function render(main, name) {
     h("section", { class: "card" }, h("h2", null, "Change one file"), oneFileForm(base, refresh)),
     h("section", { class: "card" }, h("h2", null, "Deploys"), deploys, deploysError),
     domainsCard(base, site),
-    settingsCard(base, site),
+    settingsCard(base),
     deleteCard(base, site),
   );
   await refresh();
@@ -90,7 +95,8 @@ async function loadDeploys(base, el, error) {
           const activate = h("button", { type: "button", class: "secondary" }, "Activate");
           activate.setAttribute("aria-label", `Activate deploy ${d.id}`);
           activate.addEventListener("click", async () => {
-            if (await action(activate, rowError, () => api("POST", `${base}/deploys/${seg(d.id)}/activate`))) await loadDeploys(base, el, error);
+            if (await action(activate, rowError, () => api("POST", `${base}/deploys/${seg(d.id)}/activate`)))
+              await loadDeploys(base, el, error);
           });
           return h(
             "tr",
@@ -100,7 +106,13 @@ async function loadDeploys(base, el, error) {
             h("td", null, d.created_by ?? h("span", { class: "muted" }, "–")),
             h("td", { class: "num" }, d.files),
             h("td", { class: "num" }, bytes(d.bytes)),
-            h("td", null, d.live ? h("span", { class: "badge live" }, "live") : h("a", { href: d.preview_url, target: "_blank", rel: "noopener" }, "preview")),
+            h(
+              "td",
+              null,
+              d.live
+                ? h("span", { class: "badge live" }, "live")
+                : h("a", { href: d.preview_url, target: "_blank", rel: "noopener" }, "preview"),
+            ),
             h("td", null, d.live ? null : activate, rowError),
           );
         }),
@@ -117,7 +129,12 @@ function domainsCard(base, site) {
   const error = errorSlot();
   const domain = field("Domain", { name: "domain", autocomplete: "off", placeholder: "www.example.com", required: true });
   const add = h("button", { type: "submit" }, "Add domain");
-  const form = h("form", null, h("div", { class: "row" }, h("div", { class: "grow" }, domain.wrap), h("div", { class: "field" }, add)), error);
+  const form = h(
+    "form",
+    null,
+    h("div", { class: "row" }, h("div", { class: "grow" }, domain.wrap), h("div", { class: "field" }, add)),
+    error,
+  );
   let domains = [...site.domains];
   const load = async () => {
     let certs = [];
@@ -182,7 +199,7 @@ const TRAILING_SLASH = [
 ];
 
 /** Every setting of the site (GET/PATCH /api/sites/NAME/settings); the API's errors appear under the field they name. */
-function settingsCard(base, site) {
+function settingsCard(base) {
   const formError = errorSlot();
   const saved = h("p", { class: "muted", "aria-live": "polite" });
   const spaOn = h("input", { type: "checkbox", id: "spa", name: "spa" });
@@ -204,7 +221,11 @@ function settingsCard(base, site) {
   });
   const passwordState = h("p", { class: "muted", id: "password-state" });
   const clearPassword = h("input", { type: "checkbox", id: "password-clear", name: "password_clear" });
-  const clearPasswordField = h("div", { class: "field" }, h("label", { class: "check", for: "password-clear" }, clearPassword, "Remove the site password"));
+  const clearPasswordField = h(
+    "div",
+    { class: "field" },
+    h("label", { class: "check", for: "password-clear" }, clearPassword, "Remove the site password"),
+  );
   const privatePreviews = h("input", { type: "checkbox", id: "private-previews", name: "private_previews" });
   const privatePreviewsError = h("p", { class: "error", id: "private-previews-error" });
   const save = h("button", { type: "submit" }, "Save settings");
@@ -244,7 +265,12 @@ function settingsCard(base, site) {
     h(
       "div",
       { class: "field" },
-      h("label", { class: "check", for: "private-previews" }, privatePreviews, "Private previews: previews need the site password or an API token"),
+      h(
+        "label",
+        { class: "check", for: "private-previews" },
+        privatePreviews,
+        "Private previews: previews need the site password or an API token",
+      ),
       privatePreviewsError,
     ),
     save,
@@ -271,7 +297,10 @@ function settingsCard(base, site) {
     clearPasswordField.hidden = !s.password;
     privatePreviews.checked = s.private_previews;
   };
-  api("GET", `${base}/settings`).then((r) => show(r.settings), (err) => (formError.textContent = err.message));
+  api("GET", `${base}/settings`).then(
+    (r) => show(r.settings),
+    (err) => (formError.textContent = err.message),
+  );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     saved.textContent = "";
@@ -350,7 +379,14 @@ function deleteCard(base, site) {
   const error = errorSlot();
   const button = h("button", { type: "submit", class: "danger", disabled: true }, "Delete site");
   confirm.input.addEventListener("input", () => (button.disabled = confirm.input.value !== site.name));
-  const form = h("form", null, h("p", null, "Deleting a site removes its deploys, domains and analytics. This cannot be undone."), confirm.wrap, button, error);
+  const form = h(
+    "form",
+    null,
+    h("p", null, "Deleting a site removes its deploys, domains and analytics. This cannot be undone."),
+    confirm.wrap,
+    button,
+    error,
+  );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (confirm.input.value !== site.name) return;

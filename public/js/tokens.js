@@ -19,11 +19,24 @@ async function createForm(onCreated) {
   const shown = h("div", { "aria-live": "polite" });
   scope.input.append(h("option", { value: "" }, "Admin: every site"));
   try {
-    for (const s of (await api("GET", "/api/sites")).sites) scope.input.append(h("option", { value: s.name }, `Site ${s.name} (deploys only)`));
+    for (const s of (await api("GET", "/api/sites")).sites)
+      scope.input.append(h("option", { value: s.name }, `Site ${s.name} (deploys only)`));
   } catch (err) {
     error.textContent = err.message;
   }
-  const form = h("form", null, h("div", { class: "row" }, h("div", { class: "grow" }, scope.wrap), h("div", { class: "grow" }, label.wrap), h("div", { class: "field" }, button)), error, shown);
+  const form = h(
+    "form",
+    null,
+    h(
+      "div",
+      { class: "row" },
+      h("div", { class: "grow" }, scope.wrap),
+      h("div", { class: "grow" }, label.wrap),
+      h("div", { class: "field" }, button),
+    ),
+    error,
+    shown,
+  );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { site: scope.input.value || undefined, label: label.input.value.trim() || undefined };

@@ -13,7 +13,7 @@ export function uploader(base, onDeployed) {
   const bar = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
   const error = errorSlot();
   const activate = h("input", { type: "checkbox", id: "upload-activate", checked: true });
-  const folder = h("input", { type: "file", id: "upload-folder", webkitdirectory: true, multiple: true});
+  const folder = h("input", { type: "file", id: "upload-folder", webkitdirectory: true, multiple: true });
   const archive = h("input", { type: "file", id: "upload-archive", accept: ".zip,.tar,.tgz,.gz" });
   const controls = [folder, archive];
   let running = false;
@@ -22,14 +22,19 @@ export function uploader(base, onDeployed) {
     if (running) return;
     running = true;
     error.textContent = "";
-    controls.forEach((c) => (c.disabled = true));
+    for (const c of controls) c.disabled = true;
     drop.setAttribute("aria-busy", "true");
     bar.hidden = false;
     bar.value = 0;
     try {
       const d = await job({ activate: activate.checked, status: (t) => (status.textContent = t), progress: (v) => (bar.value = v) });
       bar.value = 1;
-      fill(status, `Deploy ${d.id}: ${d.files} files, ${bytes(d.bytes)}. `, d.live ? "Live at " : "Preview at ", h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.url));
+      fill(
+        status,
+        `Deploy ${d.id}: ${d.files} files, ${bytes(d.bytes)}. `,
+        d.live ? "Live at " : "Preview at ",
+        h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.url),
+      );
       await onDeployed();
     } catch (err) {
       error.textContent = err.message;
@@ -37,7 +42,7 @@ export function uploader(base, onDeployed) {
       bar.hidden = true;
     } finally {
       running = false;
-      controls.forEach((c) => (c.disabled = false));
+      for (const c of controls) c.disabled = false;
       drop.removeAttribute("aria-busy");
       folder.value = "";
       archive.value = "";
@@ -83,7 +88,11 @@ export function uploader(base, onDeployed) {
       h("div", { class: "field" }, h("label", { for: "upload-folder" }, "Choose a folder"), folder),
       h("div", { class: "field" }, h("label", { for: "upload-archive" }, "Or an archive (.zip, .tar, .tar.gz)"), archive),
     ),
-    h("div", { class: "field" }, h("label", { class: "check", for: "upload-activate" }, activate, "Make it live when uploaded (else a preview)")),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check", for: "upload-activate" }, activate, "Make it live when uploaded (else a preview)"),
+    ),
     bar,
     status,
     error,

@@ -54,7 +54,16 @@ export class DailyBreakdowns {
   }
 
   /** Count n requests of the batch; `alike` is the same for hits alike in every argument (and User-Agent). */
-  countHit(alike: string, n: number, siteId: number, day: number, status: number, path: string, referrer: string | null, client: ClientInfo): void {
+  countHit(
+    alike: string,
+    n: number,
+    siteId: number,
+    day: number,
+    status: number,
+    path: string,
+    referrer: string | null,
+    client: ClientInfo,
+  ): void {
     const a = this.hits.get(alike);
     if (a) a.n += n;
     else this.hits.set(alike, { siteId, day, status, path, referrer, client, n });

@@ -15,7 +15,7 @@ import { isBotAgent } from "./classify.ts";
 import { pruneEvents } from "./prune.ts";
 
 export { siteReport, viewsToday, type AnalyticsReport } from "./query.ts";
-export { parseDay,  dayOf } from "./days.ts";
+export { parseDay, dayOf } from "./days.ts";
 
 const MAX_FIELD = 512; // longest path, referrer or User-Agent kept
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -57,14 +57,24 @@ export class Analytics {
     }, options);
     const m = app.metrics;
     const buffered = m.gauge("fazt_analytics_buffered_events", "Analytics events in memory, not yet written.").labels();
-    const rows = m.gauge("fazt_analytics_buffered_rows", "Distinct analytics rows in memory (identical events share one), bounded by the capacity.").labels();
-    const capacity = m.gauge("fazt_analytics_buffer_capacity", "Most distinct analytics rows held in memory before events needing a new row are dropped.").labels();
+    const rows = m
+      .gauge("fazt_analytics_buffered_rows", "Distinct analytics rows in memory (identical events share one), bounded by the capacity.")
+      .labels();
+    const capacity = m
+      .gauge("fazt_analytics_buffer_capacity", "Most distinct analytics rows held in memory before events needing a new row are dropped.")
+      .labels();
     const bytes = m.gauge("fazt_analytics_buffered_bytes", "Estimated memory of the analytics rows held (bounded too).").labels();
-    const dropped = m.counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).").labels();
+    const dropped = m
+      .counter("fazt_analytics_dropped_events_total", "Analytics events dropped (buffer full, or write failed at shutdown).")
+      .labels();
     const written = m.counter("fazt_analytics_written_events_total", "Analytics events written to the database.").labels();
     const lastWrite = m.gauge("fazt_analytics_last_write_seconds", "Duration of the last analytics batch write.").labels();
-    const writeTime = m.counter("fazt_analytics_write_seconds_total", "Time spent writing analytics batches (the event loop is busy meanwhile).").labels();
-    const maxWrite = m.gauge("fazt_analytics_max_write_seconds", "Longest analytics batch write since start (the event loop waits this long).").labels();
+    const writeTime = m
+      .counter("fazt_analytics_write_seconds_total", "Time spent writing analytics batches (the event loop is busy meanwhile).")
+      .labels();
+    const maxWrite = m
+      .gauge("fazt_analytics_max_write_seconds", "Longest analytics batch write since start (the event loop waits this long).")
+      .labels();
     const stored = m
       .gauge("fazt_analytics_event_bytes", "Estimated bytes of the raw analytics events stored (bounded by --analytics-max-bytes).")
       .labels();

@@ -44,7 +44,13 @@ interface DayRow {
 }
 
 /** Report on days fromDay..toDay (inclusive, UTC day numbers). Visitors: distinct per day, summed over days. */
-export function siteReport(db: Database, site: { id: number; name: string }, fromDay: number, toDay: number, limit: number): AnalyticsReport {
+export function siteReport(
+  db: Database,
+  site: { id: number; name: string },
+  fromDay: number,
+  toDay: number,
+  limit: number,
+): AnalyticsReport {
   const h0 = (fromDay * DAY_MS) / 1000;
   const h1 = ((toDay + 1) * DAY_MS) / 1000;
   const days = db
@@ -113,7 +119,6 @@ export function siteReport(db: Database, site: { id: number; name: string }, fro
       .all(h0, h1, site.id) as { class: string; requests: number; bytes: number }[],
   };
 }
-
 
 /** Views (people, not bots) per site id since the start of the current UTC day. */
 export function viewsToday(db: Database, now = Date.now()): Map<number, number> {

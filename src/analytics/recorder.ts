@@ -45,7 +45,15 @@ function countKey(siteId: number, pathClass: number, status: number, bot: boolea
 }
 
 function alike(a: Hit, b: Hit): boolean {
-  return a.siteId === b.siteId && a.status === b.status && a.path === b.path && a.ip === b.ip && a.ua === b.ua && a.referrer === b.referrer && a.host === b.host;
+  return (
+    a.siteId === b.siteId &&
+    a.status === b.status &&
+    a.path === b.path &&
+    a.ip === b.ip &&
+    a.ua === b.ua &&
+    a.referrer === b.referrer &&
+    a.host === b.host
+  );
 }
 
 export class Recorder {

@@ -130,7 +130,9 @@ export class EventWriter {
     this.breakdowns = new DailyBreakdowns(store, opts.maxNamesPerDay);
     const db = store.write;
     this.insertEvent = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${EVENT_VALUES}`);
-    this.insertEvents = db.prepare(`INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${Array(ROWS_PER_INSERT).fill(EVENT_VALUES).join(", ")}`);
+    this.insertEvents = db.prepare(
+      `INSERT INTO analytics_events ${EVENT_COLUMNS} VALUES ${Array(ROWS_PER_INSERT).fill(EVENT_VALUES).join(", ")}`,
+    );
     this.addToOther = db.prepare(
       "UPDATE analytics_events SET hits = hits + ?, bytes = bytes + ? WHERE site_id = ? AND ts = ? AND path = ?",
     );

@@ -45,7 +45,8 @@ export function assertSameOrigin(req: Request): void {
     } catch {
       // "null" or garbage: not our origin
     }
-    if (host === null || withoutDefaultPort(host) !== withoutDefaultPort(req.headers.get("host") ?? "")) throw forbidden("requests from another origin are refused", "cross_origin");
+    if (host === null || withoutDefaultPort(host) !== withoutDefaultPort(req.headers.get("host") ?? ""))
+      throw forbidden("requests from another origin are refused", "cross_origin");
   }
   const site = req.headers.get("sec-fetch-site");
   if (site !== null && site !== "same-origin" && !(site === "none" && SAFE_METHODS.has(req.method))) {

@@ -2,7 +2,7 @@
 // limit, from Content-Length when it is given, else while reading), then checked
 // with valibot (400 naming the field).
 import * as v from "valibot";
-import { HttpError, badRequest, limitError } from "../http/errors.ts";
+import { type HttpError, badRequest, limitError } from "../http/errors.ts";
 
 export async function readJson<S extends v.GenericSchema>(request: Request, schema: S, limit: number): Promise<v.InferOutput<S>> {
   const text = await readText(request, limit);

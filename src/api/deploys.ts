@@ -151,14 +151,22 @@ export function deployApi(app: ApiDeps) {
     })
     .post("/api/sites/:site/uploads/:id/commit", async ({ site, params, json, set, principal }) => {
       const { activate } = await json(Commit);
-      const d = await writing(site, () => commitIncremental(store, site.id, params.id!, {
-        limits,
-        activate,
-        createdBy: author(principal),
-        hosts: hostsOf(site),
-        events: app.deploys,
-      }));
-      log.debug("deploy: incremental upload committed", { site: site.name, upload: params.id, deploy: d.id, files: d.files, live: activate });
+      const d = await writing(site, () =>
+        commitIncremental(store, site.id, params.id!, {
+          limits,
+          activate,
+          createdBy: author(principal),
+          hosts: hostsOf(site),
+          events: app.deploys,
+        }),
+      );
+      log.debug("deploy: incremental upload committed", {
+        site: site.name,
+        upload: params.id,
+        deploy: d.id,
+        files: d.files,
+        live: activate,
+      });
       return committed(site, d, activate, set);
     });
   const admin = adminRoutes().post("/api/gc", async () => await app.gc.run());

@@ -6,8 +6,17 @@ import { FORM_NAME_RE } from "../sites/settings.ts";
 import type { Site } from "../sites/index.ts";
 import { deployFormNames } from "../vfs/form-names.ts";
 import {
-  SUBMISSION_ID_RE, allSubmissions, csvHeader, deleteSubmission, FieldColumns, formCounts, formSender, listSubmissions, submissionFile,
-  submissionRow, type SubmissionView,
+  SUBMISSION_ID_RE,
+  allSubmissions,
+  csvHeader,
+  deleteSubmission,
+  FieldColumns,
+  formCounts,
+  formSender,
+  listSubmissions,
+  submissionFile,
+  submissionRow,
+  type SubmissionView,
 } from "../forms/index.ts";
 import { siteRoutes } from "./route.ts";
 

@@ -25,7 +25,18 @@ type ApiHandler = (req: Request) => Promise<Response> | Response;
 /** Every route of the API, with its access (the route test walks this list). */
 export function apiRoutes(app: ApiDeps): Route[] {
   const areas: ((app: ApiDeps) => { routes: Route[] }[])[] = [
-    healthApi, siteApi, tokenApi, deployApi, certificateApi, settingsApi, analyticsApi, metricsApi, sessionApi, systemApi, backupApi, mailApi,
+    healthApi,
+    siteApi,
+    tokenApi,
+    deployApi,
+    certificateApi,
+    settingsApi,
+    analyticsApi,
+    metricsApi,
+    sessionApi,
+    systemApi,
+    backupApi,
+    mailApi,
     formsApi,
   ];
   return areas.flatMap((area) => area(app).flatMap((group) => group.routes));

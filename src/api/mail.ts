@@ -4,8 +4,20 @@
 import type { ApiDeps } from "./deps.ts";
 import { HttpError, badRequest } from "../http/errors.ts";
 import {
-  MAIL_BODY_LIMIT, MailInput, OUTBOX_STATUSES, canSend, deleteInboxMessage, emailWebhook, getInboxMessage, getOutboxMessage,
-  inboxAttachment, listInbox, listOutbox, queueMail, retryMessage, senderSite,
+  MAIL_BODY_LIMIT,
+  MailInput,
+  OUTBOX_STATUSES,
+  canSend,
+  deleteInboxMessage,
+  emailWebhook,
+  getInboxMessage,
+  getOutboxMessage,
+  inboxAttachment,
+  listInbox,
+  listOutbox,
+  queueMail,
+  retryMessage,
+  senderSite,
 } from "../mail/index.ts";
 import { memberRoutes, publicRoutes } from "./route.ts";
 import { findSite } from "../sites/index.ts";

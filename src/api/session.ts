@@ -48,7 +48,8 @@ export function sessionApi(app: ApiDeps) {
       const user = username.toLowerCase();
       const wait = Math.max(signInFailuresByClient.blockedFor(client), signInFailuresByUser.blockedFor(user));
       if (wait > 0) throw tooMany(wait);
-      if (checking >= MAX_CHECKS_IN_FLIGHT) throw new HttpError(503, "busy", "too many sign-ins at once; retry in a second", { "retry-after": "1" });
+      if (checking >= MAX_CHECKS_IN_FLIGHT)
+        throw new HttpError(503, "busy", "too many sign-ins at once; retry in a second", { "retry-after": "1" });
       checking++;
       let ok: boolean;
       try {

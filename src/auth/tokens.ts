@@ -45,7 +45,14 @@ export function listTokens(store: Store): TokenInfo[] {
       `SELECT t.id, t.label, t.site_id, s.name AS site_name, t.created_at, t.last_used_at
        FROM tokens t LEFT JOIN sites s ON s.id = t.site_id ORDER BY t.created_at, t.id`,
     )
-    .all() as { id: string; label: string; site_id: number | null; site_name: string | null; created_at: number; last_used_at: number | null }[];
+    .all() as {
+    id: string;
+    label: string;
+    site_id: number | null;
+    site_name: string | null;
+    created_at: number;
+    last_used_at: number | null;
+  }[];
   return rows.map((r) => ({
     id: r.id,
     label: r.label,
@@ -81,9 +88,10 @@ const DUMMY_HASH = hashSecret("dummy");
 export function verifyToken(store: Store, token: string): TokenScope | null {
   const m = TOKEN_RE.exec(token);
   const row = m
-    ? (store.read.query("SELECT secret_hash, site_id FROM tokens WHERE id = ?").get(m[1]!) as
-        | { secret_hash: Uint8Array; site_id: number | null }
-        | null)
+    ? (store.read.query("SELECT secret_hash, site_id FROM tokens WHERE id = ?").get(m[1]!) as {
+        secret_hash: Uint8Array;
+        site_id: number | null;
+      } | null)
     : null;
   // Compare even when no row matched so timing does not reveal which ids exist.
   const given = hashSecret(m ? m[2]! : token);

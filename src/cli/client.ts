@@ -100,7 +100,7 @@ function previousLive(deploys: readonly DeployView[]): DeployView | undefined {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n")}\n`;
 }
 
 const siteName = (args: ParsedArgs) => encodeURIComponent(args.positionals[0]!);
@@ -112,7 +112,12 @@ export const sitesCommand: CommandBody = {
   async run(args) {
     const { sites } = await Client.from(args).request<{ sites: SiteView[] }>("GET", "/api/sites");
     if (sites.length === 0) return void process.stdout.write("no sites yet (fazt site add NAME)\n");
-    process.stdout.write(table([["NAME", "LIVE DEPLOY", "URL", "DOMAINS"], ...sites.map((s) => [s.name, s.live_deploy ?? "-", s.url, s.domains.join(",") || "-"])]));
+    process.stdout.write(
+      table([
+        ["NAME", "LIVE DEPLOY", "URL", "DOMAINS"],
+        ...sites.map((s) => [s.name, s.live_deploy ?? "-", s.url, s.domains.join(",") || "-"]),
+      ]),
+    );
   },
 };
 
@@ -163,7 +168,7 @@ export const siteSetCommand: CommandBody = {
     const r = pairs.length
       ? await client.request<{ settings: unknown }>("PATCH", path, settingsPatch(pairs))
       : await client.request<{ settings: unknown }>("GET", path);
-    process.stdout.write(JSON.stringify(r.settings, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(r.settings, null, 2)}\n`);
   },
 };
 
@@ -185,7 +190,7 @@ export const deploysCommand: CommandBody = {
   flags: { ...clientFlags, json: { type: "boolean", description: "print the API's JSON", noEnv: true } },
   async run(args) {
     const report = await Client.from(args).request<{ site: string; deploys: DeployView[] }>("GET", `/api/sites/${siteName(args)}/deploys`);
-    if (args.flags.json) return void process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    if (args.flags.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     const { deploys } = report;
     if (deploys.length === 0) return void process.stdout.write("no deploys yet\n");
     const previous = previousLive(deploys);
@@ -246,9 +251,9 @@ function listFiles(
         continue;
       }
       if (st.isDirectory()) {
-        if (!ig.ignores(rel + "/")) walk(full);
+        if (!ig.ignores(`${rel}/`)) walk(full);
       } else if (st.isFile() && !ig.ignores(rel) && (includeDotfiles || !isHiddenPath(`/${rel}`)) && !isReservedPath(`/${rel}`)) {
-        out.push({ abs: full, path: "/" + rel, size: st.size });
+        out.push({ abs: full, path: `/${rel}`, size: st.size });
       }
     }
   };
@@ -281,7 +286,9 @@ async function deployDir(client: Client, site: string, dir: string, activate: bo
   const byHash = new Map(files.map((f) => [f.hash, f]));
   const needed = upload.required.map((h) => byHash.get(h)!);
   const total = needed.reduce((n, f) => n + f.size, 0);
-  process.stderr.write(`${files.length} files; uploading ${needed.length} new (${formatSize(total)}), ${files.length - needed.length} already on the server\n`);
+  process.stderr.write(
+    `${files.length} files; uploading ${needed.length} new (${formatSize(total)}), ${files.length - needed.length} already on the server\n`,
+  );
   const progress = new Progress(needed.length, total);
   await pool(needed, 4, async (f) => {
     await client.request("PUT", `/api/sites/${site}/uploads/${upload.id}/blobs/${f.hash}`, Bun.file(f.abs));
@@ -328,8 +335,11 @@ export const deployCommand: CommandBody = {
     const client = Client.from(args);
     const activate = args.flags["no-activate"] !== true;
     const encoded = encodeURIComponent(site);
-    const d = statSync(target).isDirectory() ? await deployDir(client, encoded, target, activate) : await deployArchive(client, encoded, target, activate);
-    process.stdout.write(`deployed ${d.files} files (${formatSize(d.bytes)}) to ${site}: deploy ${d.id}${d.live ? " (live)" : " (preview)"}\n${d.url}\n`);
+    const d = statSync(target).isDirectory()
+      ? await deployDir(client, encoded, target, activate)
+      : await deployArchive(client, encoded, target, activate);
+    process.stdout.write(
+      `deployed ${d.files} files (${formatSize(d.bytes)}) to ${site}: deploy ${d.id}${d.live ? " (live)" : " (preview)"}\n${d.url}\n`,
+    );
   },
 };
-

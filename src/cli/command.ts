@@ -25,6 +25,7 @@ export interface CommandBody {
   flags: Record<string, FlagSpec>;
   minArgs?: number;
   maxArgs?: number;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a command returns an exit code, or nothing for 0
   run(args: ParsedArgs): Promise<number | void> | number | void;
 }
 
@@ -38,12 +39,12 @@ const GLOBAL_FLAGS: Record<string, FlagSpec> = {
 };
 
 function envName(flag: string): string {
-  return "FAZT_" + flag.toUpperCase().replaceAll("-", "_");
+  return `FAZT_${flag.toUpperCase().replaceAll("-", "_")}`;
 }
 
 export function parseCommandArgs(cmd: Command, argv: string[], env = process.env): ParsedArgs {
   const specs = { ...cmd.flags, ...GLOBAL_FLAGS };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: argv,
@@ -80,7 +81,7 @@ export function commandHelp(cmd: Command): string {
     const def = s.default !== undefined ? ` (default ${s.default})` : "";
     lines.push(`${left.padEnd(30)} ${s.description}${def}${env}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function str(args: ParsedArgs, name: string): string | undefined {

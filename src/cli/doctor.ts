@@ -185,8 +185,7 @@ function checkFiles(path: string): Finding[] {
   // Below the serve reserve (--min-free-disk-bytes) deploys stop with 507; below the database's size a VACUUM cannot run.
   if (free < DEFAULT_LIMITS.minFreeDiskBytes || free < dbBytes) {
     out.push(finding("FAIL", "disk", `${detail}: deploys stop, writes may fail`));
-  }
-  else if (free < total / 10) out.push(finding("warn", "disk", `${detail}: under 10% free`));
+  } else if (free < total / 10) out.push(finding("warn", "disk", `${detail}: under 10% free`));
   else out.push(finding("ok", "disk", detail));
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (!existsSync(file)) continue;

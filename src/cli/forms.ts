@@ -21,7 +21,7 @@ interface SubmissionView {
 
 /** One line per submission: its fields, long values shortened, line breaks shown as ⏎. */
 function summary(s: SubmissionView): string {
-  const fields = s.fields.map((f) => `${f.name}=${f.value.length > 60 ? f.value.slice(0, 59) + "…" : f.value}`.replace(/\r?\n/g, "⏎"));
+  const fields = s.fields.map((f) => `${f.name}=${f.value.length > 60 ? `${f.value.slice(0, 59)}…` : f.value}`.replace(/\r?\n/g, "⏎"));
   const files = s.files.map((f) => `file:${f.filename}`);
   return [...fields, ...files].join("  ");
 }
@@ -48,12 +48,16 @@ export const formsCommand: CommandBody = {
     }
     if (!form) {
       const r = await client.request<{ forms: FormView[]; sender: string | null }>("GET", base);
-      if (args.flags.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+      if (args.flags.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       if (r.forms.length === 0) {
         return void process.stdout.write("no forms: declare one with data-fazt-form in the HTML or in the site's settings\n");
       }
       const rows = r.forms.map((f) => [
-        f.name, f.declared.join(",") || "(not declared)", String(f.submissions), f.last_at ?? "-", f.notify.join(","),
+        f.name,
+        f.declared.join(",") || "(not declared)",
+        String(f.submissions),
+        f.last_at ?? "-",
+        f.notify.join(","),
       ]);
       return void process.stdout.write(table([["FORM", "DECLARED", "SUBMISSIONS", "LAST", "NOTIFY"], ...rows]));
     }
@@ -62,7 +66,7 @@ export const formsCommand: CommandBody = {
       "GET",
       `${base}/${encodeURIComponent(form)}/submissions?limit=${encodeURIComponent(limit)}`,
     );
-    if (args.flags.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    if (args.flags.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     if (r.submissions.length === 0) return void process.stdout.write("no submissions yet\n");
     process.stdout.write(table([["ID", "RECEIVED", "FIELDS"], ...r.submissions.map((s) => [s.id, s.created_at, summary(s)])]));
     if (r.next) process.stdout.write(`(more: fazt forms ${site} ${form} --csv gives all of them)\n`);

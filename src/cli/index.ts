@@ -189,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
   if (first === "--version") return (versionCommand.run({ flags: {}, positionals: [] }), 0);
   const found = findCommand(argv);
   if (!found) {
-    const group = COMMANDS.filter((c) => c.name.startsWith(first + " ")).map((c) => c.name);
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name);
     const hint = group.length ? ` (try: ${group.join(", ")})` : "; run 'fazt --help'";
     process.stderr.write(`fazt: unknown command "${argv.slice(0, group.length ? 2 : 1).join(" ")}"${hint}\n`);
     return 2;

@@ -24,7 +24,7 @@ export const tokenCreateCommand: CommandBody = {
       const siteId = siteName ? getSite(store, siteName).id : null;
       const token = createToken(store, { siteId, label: siteName ? `deploy:${siteName}` : "admin (cli)" });
       process.stderr.write(siteName ? `Token for site ${siteName}:\n` : "Admin token:\n");
-      process.stdout.write(token + "\n");
+      process.stdout.write(`${token}\n`);
     } finally {
       store.close();
     }
@@ -40,14 +40,16 @@ export const tokenListCommand: CommandBody = {
     try {
       const tokens = listTokens(store);
       if (args.flags.json === true) {
-        process.stdout.write(JSON.stringify(tokens, null, 2) + "\n");
+        process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
         return;
       }
       const day = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " "));
       process.stdout.write(`${"ID".padEnd(14)}${"SCOPE".padEnd(24)}${"CREATED".padEnd(18)}${"LAST USED".padEnd(18)}LABEL\n`);
       for (const t of tokens) {
         const scope = t.siteName === null ? "admin" : `site:${t.siteName}`;
-        process.stdout.write(`${t.id.padEnd(14)}${scope.padEnd(24)}${day(t.createdAt).padEnd(18)}${day(t.lastUsedAt).padEnd(18)}${t.label}\n`);
+        process.stdout.write(
+          `${t.id.padEnd(14)}${scope.padEnd(24)}${day(t.createdAt).padEnd(18)}${day(t.lastUsedAt).padEnd(18)}${t.label}\n`,
+        );
       }
     } finally {
       store.close();
@@ -95,7 +97,11 @@ async function writeGzipSnapshot(dbPath: string, out: string): Promise<void> {
   createPrivateFile(out); // a backup holds every token and password hash
   const snap = await openSnapshot(dbPath);
   try {
-    await pipeline(Readable.fromWeb(snap.stream() as NodeReadableStream<Uint8Array>), createGzip(), createWriteStream(out, { flags: "r+" }));
+    await pipeline(
+      Readable.fromWeb(snap.stream() as NodeReadableStream<Uint8Array>),
+      createGzip(),
+      createWriteStream(out, { flags: "r+" }),
+    );
   } catch (err) {
     rmSync(out, { force: true });
     throw err;

@@ -45,7 +45,10 @@ export const mailSendCommand: CommandBody = {
     const text = textFile ? readFileSync(textFile, "utf8") : str(args, "text");
     const html = htmlFile ? readFileSync(htmlFile, "utf8") : undefined;
     if (text === undefined && html === undefined) throw new UsageError("a body is required: --text, --text-file or --html-file");
-    const attachments = list(args.flags.attach).map((file) => ({ filename: basename(file), content: readFileSync(file).toString("base64") }));
+    const attachments = list(args.flags.attach).map((file) => ({
+      filename: basename(file),
+      content: readFileSync(file).toString("base64"),
+    }));
     const body = { from, to, cc: list(args.flags.cc), subject, text, html, ...(attachments.length ? { attachments } : {}) };
     const { id } = await Client.from(args).request<{ id: string }>("POST", "/api/mail", body);
     process.stdout.write(`queued ${id}\n`);
@@ -90,6 +93,23 @@ export const mailInboxCommand: CommandBody = {
   },
 };
 
+/** One outbox or inbox message as GET /api/mail/(outbox|inbox)/:id answers it. */
+interface MessageView {
+  id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  status?: string;
+  provider_id?: string | null;
+  last_error?: string | null;
+  attempt_log?: { attempt: number; started_at: string; outcome: string; status_code?: number | null; error?: string | null }[];
+  received_at?: string;
+  source?: string;
+  attachments?: { index: number; filename: string; content_type: string; size: number; url: string }[];
+  text?: string | null;
+  body?: string;
+}
+
 export const mailShowCommand: CommandBody = {
   usage: "ID",
   minArgs: 1,
@@ -99,18 +119,21 @@ export const mailShowCommand: CommandBody = {
     const id = args.positionals[0]!;
     const kind = id.startsWith("out_") ? "outbox" : id.startsWith("in_") ? "inbox" : null;
     if (!kind) throw new UsageError(`"${id}" is not a message id (out_... or in_...)`);
-    const m = await Client.from(args).request<Record<string, any>>("GET", `/api/mail/${kind}/${encodeURIComponent(id)}`);
-    if (args.flags.json) return void process.stdout.write(JSON.stringify(m, null, 2) + "\n");
+    const m = await Client.from(args).request<MessageView>("GET", `/api/mail/${kind}/${encodeURIComponent(id)}`);
+    if (args.flags.json) return void process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
     const lines = [`id:      ${m.id}`, `from:    ${m.from}`, `to:      ${m.to.join(", ")}`, `subject: ${m.subject}`];
     if (kind === "outbox") {
       lines.push(`status:  ${m.status}${m.provider_id ? ` (${m.provider_id})` : ""}${m.last_error ? `: ${m.last_error}` : ""}`);
-      for (const a of m.attempt_log) lines.push(`  attempt ${a.attempt} ${a.started_at} ${a.outcome}${a.status_code ? ` ${a.status_code}` : ""}${a.error ? `: ${a.error}` : ""}`);
+      for (const a of m.attempt_log ?? [])
+        lines.push(
+          `  attempt ${a.attempt} ${a.started_at} ${a.outcome}${a.status_code ? ` ${a.status_code}` : ""}${a.error ? `: ${a.error}` : ""}`,
+        );
     } else {
       lines.push(`date:    ${m.received_at} (${m.source})`);
-      for (const a of m.attachments) lines.push(`  attachment ${a.index}: ${a.filename} (${a.content_type}, ${formatSize(a.size)}) ${a.url}`);
+      for (const a of m.attachments ?? [])
+        lines.push(`  attachment ${a.index}: ${a.filename} (${a.content_type}, ${formatSize(a.size)}) ${a.url}`);
       lines.push("", m.text ?? (m.body === "pending" ? "(body still being fetched)" : "(no text part)"));
     }
-    process.stdout.write(lines.join("\n") + "\n");
+    process.stdout.write(`${lines.join("\n")}\n`);
   },
 };
-

@@ -1,6 +1,16 @@
 import type { CommandBody, ParsedArgs } from "./command.ts";
 import { str, UsageError } from "./command.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_LIMITS, DEFAULT_MAIL, LETS_ENCRYPT, parseListenAddress, formatAddress, type ServerConfig, type ListenAddress } from "../core/config.ts";
+import {
+  DEFAULT_ANALYTICS,
+  DEFAULT_FORMS,
+  DEFAULT_LIMITS,
+  DEFAULT_MAIL,
+  LETS_ENCRYPT,
+  parseListenAddress,
+  formatAddress,
+  type ServerConfig,
+  type ListenAddress,
+} from "../core/config.ts";
 import { startServer } from "../server/index.ts";
 import { VERSION } from "../core/version.ts";
 import { log } from "../log/index.ts";
@@ -117,9 +127,15 @@ export const serveCommand: CommandBody = {
     "max-files": { type: "string", description: "most files in a deploy (default 50000)" },
     "max-path-length": { type: "string", description: "longest file path in a deploy (default 1024)" },
     "keep-deploys": { type: "string", description: "deploys kept per site (default 10)" },
-    "min-free-disk-bytes": { type: "string", description: "deploys stop (507) when less is free on the database's disk (default 64 MiB; 0: off)" },
+    "min-free-disk-bytes": {
+      type: "string",
+      description: "deploys stop (507) when less is free on the database's disk (default 64 MiB; 0: off)",
+    },
     analytics: { type: "string", description: "record site traffic: on or off (off is for benchmarks; default on)" },
-    "analytics-retention-days": { type: "string", description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)" },
+    "analytics-retention-days": {
+      type: "string",
+      description: "days raw analytics events are kept (default 30; hourly rollups are kept for good)",
+    },
     "analytics-max-bytes": {
       type: "string",
       description: "most bytes raw analytics events may take; the oldest go first (default 256 MiB)",

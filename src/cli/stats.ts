@@ -20,7 +20,7 @@ export const statsCommand: CommandBody = {
     for (const k of ["from", "to"]) if (str(args, k)) q.set(k, str(args, k)!);
     const site = encodeURIComponent(args.positionals[0]!);
     const report = await Client.from(args).request<AnalyticsReport>("GET", `/api/sites/${site}/analytics${q.size ? `?${q}` : ""}`);
-    process.stdout.write(args.flags.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
+    process.stdout.write(args.flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   },
 };
 
@@ -44,18 +44,37 @@ function formatReport(r: AnalyticsReport): string {
     if (rows.length === 0) out.push("  (none)");
     for (const row of rows) out.push(`  ${pad(row.n, 7)}  ${row.name}`);
   };
-  section("top paths", r.paths.map((p) => ({ name: p.path, n: p.views })));
-  section("top referrers", r.referrers.map((p) => ({ name: p.referrer, n: p.views })));
-  section("browsers", r.browsers.map((p) => ({ name: p.name, n: p.views })));
-  section("operating systems", r.os.map((p) => ({ name: p.name, n: p.views })));
-  section("devices", r.devices.map((p) => ({ name: p.name, n: p.views })));
-  section("status codes", r.status_codes.map((p) => ({ name: p.code, n: p.count })));
-  section("requests by path class", r.classes.map((p) => ({ name: `${p.class} (${formatSize(p.bytes)})`, n: p.requests })));
-  return out.join("\n") + "\n";
+  section(
+    "top paths",
+    r.paths.map((p) => ({ name: p.path, n: p.views })),
+  );
+  section(
+    "top referrers",
+    r.referrers.map((p) => ({ name: p.referrer, n: p.views })),
+  );
+  section(
+    "browsers",
+    r.browsers.map((p) => ({ name: p.name, n: p.views })),
+  );
+  section(
+    "operating systems",
+    r.os.map((p) => ({ name: p.name, n: p.views })),
+  );
+  section(
+    "devices",
+    r.devices.map((p) => ({ name: p.name, n: p.views })),
+  );
+  section(
+    "status codes",
+    r.status_codes.map((p) => ({ name: p.code, n: p.count })),
+  );
+  section(
+    "requests by path class",
+    r.classes.map((p) => ({ name: `${p.class} (${formatSize(p.bytes)})`, n: p.requests })),
+  );
+  return `${out.join("\n")}\n`;
 }
 
 function pad(n: number, w: number): string {
   return String(n).padStart(w);
 }
-
-

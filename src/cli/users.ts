@@ -38,8 +38,8 @@ function promptHidden(question: string): Promise<string> {
     };
     const onData = (data: Buffer) => {
       for (const ch of data.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") return finish(), resolve(value);
-        if (ch === "\u0003" || ch === "\u0004") return finish(), reject(new Error("cancelled"));
+        if (ch === "\r" || ch === "\n") return (finish(), resolve(value));
+        if (ch === "\u0003" || ch === "\u0004") return (finish(), reject(new Error("cancelled")));
         value = ch === "\u007f" || ch === "\b" ? value.slice(0, -1) : value + ch;
       }
     };
@@ -100,10 +100,9 @@ export const userListCommand: CommandBody = {
   flags: { ...dbFlag },
   async run(args) {
     const users = await withStore(args, listUsers);
-    process.stdout.write("NAME".padEnd(24) + "CREATED".padEnd(26) + "SESSIONS\n");
+    process.stdout.write(`${"NAME".padEnd(24) + "CREATED".padEnd(26)}SESSIONS\n`);
     for (const u of users) {
       process.stdout.write(`${u.name.padEnd(24)}${new Date(u.createdAt).toISOString().padEnd(26)}${u.sessions}\n`);
     }
   },
 };
-

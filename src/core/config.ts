@@ -77,7 +77,7 @@ export const DEFAULT_LIMITS: Limits = {
 
 /** "host:port", ":port", "[::1]:port" or "port". */
 export function parseListenAddress(value: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*))?:?(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*))?:?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new Error(`invalid listen address "${value}" (want host:port or :port)`);
   return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };

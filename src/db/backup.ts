@@ -90,7 +90,10 @@ function lockTarget(target: string): Database {
 
 /** "fazt.db.replaced-20261130T235912Z", or with "-2", "-3"... when taken. */
 function replacedName(target: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   let name = `${target}.replaced-${stamp}`;
   for (let n = 2; existsSync(name); n++) name = `${target}.replaced-${stamp}-${n}`;
   return name;

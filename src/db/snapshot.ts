@@ -80,7 +80,7 @@ export async function openSnapshot(path: string, opts: SnapshotOptions = {}): Pr
     let walFd = -1;
     let frames = new Map<number, number>();
     if (pin.mxFrame > 0) {
-      walFd = openSync(path + "-wal", "r");
+      walFd = openSync(`${path}-wal`, "r");
       fds.push(walFd);
       frames = await indexFrames(walFd, pageSize, pin);
     }
@@ -144,7 +144,7 @@ export async function openSnapshot(path: string, opts: SnapshotOptions = {}): Pr
  */
 async function pinSnapshot(path: string, reader: Database, wal: boolean): Promise<WalPin> {
   const none: WalPin = { mxFrame: 0, salt: Buffer.alloc(8) };
-  if (!wal || !existsSync(path + "-shm")) {
+  if (!wal || !existsSync(`${path}-shm`)) {
     reader.run("BEGIN");
     reader.query("SELECT count(*) FROM sqlite_master").get();
     return none;
@@ -164,7 +164,7 @@ async function pinSnapshot(path: string, reader: Database, wal: boolean): Promis
     try {
       reader.run("BEGIN");
       reader.query("SELECT count(*) FROM sqlite_master").get();
-      return readWalIndexHeader(path + "-shm");
+      return readWalIndexHeader(`${path}-shm`);
     } finally {
       locker.run("ROLLBACK");
     }
@@ -200,7 +200,8 @@ async function indexFrames(walFd: number, pageSize: number, pin: WalPin): Promis
     if (n < count * frameSize) throw new SnapshotError(`WAL is shorter than its index says (frame ${first + Math.floor(n / frameSize)})`);
     for (let i = 0; i < count; i++) {
       const at = i * frameSize;
-      if (!block.subarray(at + 8, at + 16).equals(pin.salt)) throw new SnapshotError(`WAL frame ${first + i} is not of the current generation`);
+      if (!block.subarray(at + 8, at + 16).equals(pin.salt))
+        throw new SnapshotError(`WAL frame ${first + i} is not of the current generation`);
       frames.set(block.readUInt32BE(at), first + i);
     }
     await Bun.sleep(0);

@@ -21,7 +21,7 @@ function csvCell(value: string): string {
 }
 
 function csvRow(cells: string[]): string {
-  return cells.map(csvCell).join(",") + "\r\n";
+  return `${cells.map(csvCell).join(",")}\r\n`;
 }
 
 /** The field columns of an export: names in first-seen order, at most MAX_CSV_FIELD_COLUMNS. */

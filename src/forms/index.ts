@@ -9,7 +9,13 @@ export { FormReceiver, FORMS_PREFIX } from "./receiver.ts";
 export { formSender, noSenderMessage } from "./notify.ts";
 export { FieldColumns, csvHeader, submissionRow } from "./csv.ts";
 export {
-  SUBMISSION_ID_RE, allSubmissions, deleteSubmission, formCounts, listSubmissions, submissionFile, type SubmissionView,
+  SUBMISSION_ID_RE,
+  allSubmissions,
+  deleteSubmission,
+  formCounts,
+  listSubmissions,
+  submissionFile,
+  type SubmissionView,
 } from "./submissions.ts";
 
 /** What forms use of the running server (server/App provides it). */

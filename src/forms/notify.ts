@@ -41,8 +41,8 @@ export function notification(n: NotificationInput): MailInput {
     lines.push(`${name}: ${shown.replace(/\r?\n/g, "\n  ")}`);
   }
   for (const f of n.files) lines.push(`file: ${f.filename} (${f.size} bytes)`);
-  let text = lines.join("\n") + "\n";
-  if (text.length > MAX_TEXT_CHARS) text = text.slice(0, MAX_TEXT_CHARS) + "\n… (cut; the whole submission is in Fazt)\n";
+  let text = `${lines.join("\n")}\n`;
+  if (text.length > MAX_TEXT_CHARS) text = `${text.slice(0, MAX_TEXT_CHARS)}\n… (cut; the whole submission is in Fazt)\n`;
   const reply = replyTo(n.fields);
   return {
     from: n.from,

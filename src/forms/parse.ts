@@ -6,7 +6,7 @@
 // not UTF-8 instead of storing mangled text; and on a buffer that is already
 // complete, parsing is a few native indexOf calls. Every count and size is
 // checked as parts are found, so a refusal stops early and names its limit.
-import { HttpError, badRequest, limitError } from "../http/errors.ts";
+import { type HttpError, badRequest, limitError } from "../http/errors.ts";
 import type { FormLimits } from "./limits.ts";
 
 export interface Upload {
@@ -71,7 +71,10 @@ class Collector {
 
 // ---- application/x-www-form-urlencoded ----------------------------------
 
-const AMP = 0x26, EQ = 0x3d, PLUS = 0x2b, PERCENT = 0x25;
+const AMP = 0x26,
+  EQ = 0x3d,
+  PLUS = 0x2b,
+  PERCENT = 0x25;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -80,7 +83,7 @@ function hexValue(c: number): number {
 }
 
 /** Percent-decoding to bytes ("+" is a space); raw non-ASCII bytes pass through (curl -d sends them). */
-function unescape(bytes: Uint8Array): Uint8Array {
+function percentDecode(bytes: Uint8Array): Uint8Array {
   if (!bytes.includes(PERCENT) && !bytes.includes(PLUS)) return bytes;
   const out = new Uint8Array(bytes.length);
   let n = 0;
@@ -89,7 +92,8 @@ function unescape(bytes: Uint8Array): Uint8Array {
     if (c === PLUS) out[n++] = 0x20;
     else if (c !== PERCENT) out[n++] = c;
     else {
-      const hi = hexValue(bytes[i + 1] ?? 0), lo = hexValue(bytes[i + 2] ?? 0);
+      const hi = hexValue(bytes[i + 1] ?? 0),
+        lo = hexValue(bytes[i + 2] ?? 0);
       if (hi < 0 || lo < 0) throw badRequest("malformed percent-encoding in the form body", "malformed_body");
       out[n++] = (hi << 4) | lo;
       i += 2;
@@ -109,7 +113,7 @@ export function parseUrlencoded(body: Uint8Array, limits: FormLimits): ParsedFor
       const eq = pair.indexOf(EQ);
       const rawName = eq === -1 ? pair : pair.subarray(0, eq);
       const rawValue = eq === -1 ? new Uint8Array(0) : pair.subarray(eq + 1);
-      c.field(c.name(unescape(rawName)), unescape(rawValue));
+      c.field(c.name(percentDecode(rawName)), percentDecode(rawValue));
     }
     start = end + 1;
   }
@@ -168,7 +172,10 @@ function partHeaders(block: Uint8Array, c: Collector): Disposition {
 
 /** The last path segment (old browsers sent full paths), no control characters, at most 255 characters. */
 function cleanFilename(name: string): string {
-  return name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1).replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 255);
+  return name
+    .slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1)
+    .replace(/[\u0000-\u001f\u007f]/g, "")
+    .slice(0, 255);
 }
 
 export function parseMultipart(body: Uint8Array, boundary: string, limits: FormLimits): ParsedForm {

@@ -48,7 +48,9 @@ export class FormReceiver {
     this.perClient = new RateLimiter(app.config.forms.clientPerMinute);
     this.perSite = new RateLimiter(app.config.forms.sitePerMinute, 100_000);
     this.disk = new DiskGuard(app.store.path, app.config.limits.minFreeDiskBytes);
-    this.outcomes = app.metrics.counter("fazt_form_submissions_total", "Form submissions by outcome (stored, honeypot, refused)", ["outcome"]);
+    this.outcomes = app.metrics.counter("fazt_form_submissions_total", "Form submissions by outcome (stored, honeypot, refused)", [
+      "outcome",
+    ]);
   }
 
   async handle(req: Request, target: FormTarget, client: string, pathStart: number): Promise<Response> {
@@ -203,7 +205,7 @@ function backTo(req: Request, form: string, next: string | null): string {
     try {
       const url = new URL(raw, base);
       const relative = raw.startsWith("/") && !raw.startsWith("//");
-      return (relative || ((url.protocol === "http:" || url.protocol === "https:") && normalizeHost(url.host) === host)) ? url : null;
+      return relative || ((url.protocol === "http:" || url.protocol === "https:") && normalizeHost(url.host) === host) ? url : null;
     } catch {
       return null;
     }

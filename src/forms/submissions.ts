@@ -216,7 +216,10 @@ export function listSubmissions(
   const rows = rowsBefore(store, siteId, form, { ...page, limit: page.limit + 1 });
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
-  const files = filesOf(store, shown.map((r) => r.id));
+  const files = filesOf(
+    store,
+    shown.map((r) => r.id),
+  );
   return { submissions: shown.map((r) => view(r, files.get(r.id) ?? [])), next: more ? shown.at(-1)!.id : null };
 }
 

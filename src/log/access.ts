@@ -93,20 +93,18 @@ export class AccessLog {
 }
 
 function cut(s: string): string {
-  return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) + "..." : s;
+  return s.length > MAX_FIELD ? `${s.slice(0, MAX_FIELD)}...` : s;
 }
 
 function formatLine(r: AccessRecord): string {
-  return (
-    JSON.stringify({
-      time: new Date(r.time).toISOString(),
-      host: cut(r.host),
-      method: cut(r.method),
-      path: cut(r.path),
-      status: r.status,
-      bytes: r.bytes,
-      duration_ms: Math.round(r.duration * 1000) / 1000,
-      client: r.client,
-    }) + "\n"
-  );
+  return `${JSON.stringify({
+    time: new Date(r.time).toISOString(),
+    host: cut(r.host),
+    method: cut(r.method),
+    path: cut(r.path),
+    status: r.status,
+    bytes: r.bytes,
+    duration_ms: Math.round(r.duration * 1000) / 1000,
+    client: r.client,
+  })}\n`;
 }

@@ -2,7 +2,6 @@
 // Warnings and errors are also kept in a small in-memory ring (recent.ts), whatever the level.
 import { RecentLog } from "./recent.ts";
 
-
 /** The last warnings and errors of this process. */
 export const recentProblems = new RecentLog();
 
@@ -21,7 +20,7 @@ function emit(level: Level, msg: string, fields?: Record<string, unknown>): void
   if (ORDER[level] < min) return;
   const line: Record<string, unknown> = { t: new Date().toISOString(), level, msg, ...fields };
   for (const [k, v] of Object.entries(line)) if (v instanceof Error) line[k] = v.message;
-  process.stderr.write(JSON.stringify(line) + "\n");
+  process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
 export const log = {

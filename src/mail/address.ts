@@ -1,7 +1,7 @@
 // Mail addresses as the API and SMTP take them: "a@b.example" or
 // "Name <a@b.example>". Only what routing needs is parsed: the address and
 // its domain (lower case); the display name is passed through as given.
-const ADDRESS_RE = /^[^\s<>@",;:()\[\]\\]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$/i;
+const ADDRESS_RE = /^[^\s<>@",;:()[\]\\]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$/i;
 const NAMED_RE = /^([^<>\r\n]{0,200})<([^<>\s]+)>$/;
 export const MAX_ADDRESS_LENGTH = 320;
 

@@ -81,13 +81,22 @@ export class InboxFetcher {
     const outcome = await this.fetchBody(row.provider_id);
     if (outcome.kind === "done") {
       const { text, html, headers, attachments } = outcome.value;
-      if (!completeFetch(this.store, row.id, row.fetch_attempts, { text, html, headers, attachments, safeHtml: await this.sanitizer.sanitize(html) })) {
+      if (
+        !completeFetch(this.store, row.id, row.fetch_attempts, {
+          text,
+          html,
+          headers,
+          attachments,
+          safeHtml: await this.sanitizer.sanitize(html),
+        })
+      ) {
         log.info("mail fetched for a message no longer pending", { id: row.id });
       }
       return;
     }
     const giveUp = outcome.kind === "fail" || row.fetch_attempts >= this.policy.maxFailures;
-    const wait = outcome.kind === "retry" && outcome.retryAfterMs !== null ? outcome.retryAfterMs : backoffMs(this.policy, row.fetch_attempts);
+    const wait =
+      outcome.kind === "retry" && outcome.retryAfterMs !== null ? outcome.retryAfterMs : backoffMs(this.policy, row.fetch_attempts);
     this.store.write
       .query(
         `UPDATE mail_inbox SET fetch_status = ?, fetch_error = ?, next_fetch_at = ?, lease_until = NULL
@@ -96,7 +105,11 @@ export class InboxFetcher {
       .run(giveUp ? "failed" : "pending", outcome.error, giveUp ? null : Date.now() + wait, row.id, row.fetch_attempts);
   }
 
-  private async fetchBody(emailId: string): Promise<Outcome<{ text: string | null; html: string | null; headers: Record<string, string> | null; attachments: ReceivedAttachment[] }>> {
+  private async fetchBody(
+    emailId: string,
+  ): Promise<
+    Outcome<{ text: string | null; html: string | null; headers: Record<string, string> | null; attachments: ReceivedAttachment[] }>
+  > {
     if (!this.provider) return { kind: "fail", status: null, error: "RESEND_API_KEY is not set: the body cannot be fetched" };
     const email = await this.provider.received(emailId);
     if (email.kind !== "done") return email;

@@ -66,8 +66,19 @@ export function storeReceived(store: Store, m: ReceivedMessage, siteId: number |
            bytes, fetch_status, received_at) VALUES (?, ?, 'smtp', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', ?)`,
       )
       .run(
-        id, siteId, m.sender, JSON.stringify(m.recipients), m.subject, m.messageId, m.text, m.html, m.safeHtml,
-        m.headers ? JSON.stringify(m.headers) : null, raw?.blobId ?? null, m.raw?.byteLength ?? 0, Date.now(),
+        id,
+        siteId,
+        m.sender,
+        JSON.stringify(m.recipients),
+        m.subject,
+        m.messageId,
+        m.text,
+        m.html,
+        m.safeHtml,
+        m.headers ? JSON.stringify(m.headers) : null,
+        raw?.blobId ?? null,
+        m.raw?.byteLength ?? 0,
+        Date.now(),
       );
     storeAttachments(store, id, m.attachments);
   });
@@ -147,7 +158,7 @@ function summary(r: InboxRow) {
 export function listInbox(store: Store, opts: { limit: number; before?: string; siteId: number | null; recipient?: string }) {
   const where: string[] = [];
   const args: (string | number)[] = [];
-  if (opts.siteId !== null) (where.push("site_id = ?"), args.push(opts.siteId));
+  if (opts.siteId !== null) where.push("site_id = ?"), args.push(opts.siteId);
   if (opts.recipient) {
     where.push("EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) LIKE ? ESCAPE '\\')");
     args.push(`%${opts.recipient.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
@@ -160,7 +171,7 @@ export function listInbox(store: Store, opts: { limit: number; before?: string; 
   }
   const rows = store.read
     .query(
-      `SELECT ${LIST_COLUMNS} FROM mail_inbox ${where.length ? "WHERE " + where.join(" AND ") : ""}
+      `SELECT ${LIST_COLUMNS} FROM mail_inbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY received_at DESC, id DESC LIMIT ${opts.limit + 1}`,
     )
     .all(...args) as InboxRow[];
@@ -168,7 +179,11 @@ export function listInbox(store: Store, opts: { limit: number; before?: string; 
   return { messages: items, next: rows.length > opts.limit ? items.at(-1)!.id : null };
 }
 
-function findRow(store: Store, id: string, siteId: number | null): InboxRow & { text: string | null; safe_html: string | null; headers: string | null } {
+function findRow(
+  store: Store,
+  id: string,
+  siteId: number | null,
+): InboxRow & { text: string | null; safe_html: string | null; headers: string | null } {
   const row = store.write.query(`SELECT ${LIST_COLUMNS}, text, safe_html, headers FROM mail_inbox WHERE id = ?`).get(id) as
     | (InboxRow & { text: string | null; safe_html: string | null; headers: string | null })
     | null;

@@ -14,7 +14,16 @@ import { OutboxSender } from "./sender.ts";
 import { SmtpListener, type PemPair } from "./smtp.ts";
 import { EmailWebhook, webhookKey } from "./webhook.ts";
 
-export { MAIL_BODY_LIMIT, MailInput, queueMail, senderSite, listOutbox, getOutboxMessage, retryMessage, OUTBOX_STATUSES } from "./outbox.ts";
+export {
+  MAIL_BODY_LIMIT,
+  MailInput,
+  queueMail,
+  senderSite,
+  listOutbox,
+  getOutboxMessage,
+  retryMessage,
+  OUTBOX_STATUSES,
+} from "./outbox.ts";
 export { listInbox, getInboxMessage, inboxAttachment, deleteInboxMessage } from "./inbox.ts";
 export { webhookKey } from "./webhook.ts";
 export { parseDomainList, parseAddress } from "./address.ts";
@@ -76,7 +85,13 @@ export async function startMail(app: MailDeps, tls: TlsSource): Promise<number |
   if (!config.smtp) return null;
   const smtp = new SmtpListener(
     app.store,
-    { address: config.smtp, maxBytes: config.mail.smtpMaxBytes, baseDomain: config.domain, certificateFor: tls.certificateFor, defaultCertificate: await tls.defaultCertificate() },
+    {
+      address: config.smtp,
+      maxBytes: config.mail.smtpMaxBytes,
+      baseDomain: config.domain,
+      certificateFor: tls.certificateFor,
+      defaultCertificate: await tls.defaultCertificate(),
+    },
     metrics,
     sanitizer,
     () => app.mailChanged(),

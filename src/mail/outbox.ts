@@ -19,9 +19,19 @@ export const MAIL_BODY_LIMIT = 2 * MAX_BODY_CHARS + Math.ceil((MAX_ATTACHMENT_BY
 const MAX_PENDING = 200_000;
 
 const line = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[^\r\n]*$/, "must be one line"));
-const addressText = v.pipe(line(MAX_ADDRESS_LENGTH), v.check((s) => parseAddress(s) !== null, "is not a mail address"));
+const addressText = v.pipe(
+  line(MAX_ADDRESS_LENGTH),
+  v.check((s) => parseAddress(s) !== null, "is not a mail address"),
+);
 const addressList = (min: number) => v.pipe(v.array(addressText), v.minLength(min), v.maxLength(MAX_RECIPIENTS));
-const oneOrMany = (min: number) => v.union([v.pipe(addressText, v.transform((s) => [s])), addressList(min)]);
+const oneOrMany = (min: number) =>
+  v.union([
+    v.pipe(
+      addressText,
+      v.transform((s) => [s]),
+    ),
+    addressList(min),
+  ]);
 
 export const MailInput = v.pipe(
   v.object({
@@ -71,7 +81,8 @@ export function senderSite(store: Store, from: string, callerSiteId: number | nu
   const { domain } = parseAddress(from)!;
   const owner = domainOwner(store, domain, rules.baseDomain);
   if (callerSiteId !== null) {
-    if (owner?.siteId !== callerSiteId) throw new HttpError(403, "sender_not_allowed", `this token may send only from its site's domains, not ${domain}`);
+    if (owner?.siteId !== callerSiteId)
+      throw new HttpError(403, "sender_not_allowed", `this token may send only from its site's domains, not ${domain}`);
     return callerSiteId;
   }
   if (owner) return owner.siteId;
@@ -175,7 +186,8 @@ function view(r: OutboxRow) {
 }
 
 export const OUTBOX_STATUSES = ["queued", "sending", "sent", "failed"] as const;
-const COLUMNS = "id, site_id, sender, recipients, subject, bytes, status, attempts, last_error, provider_id, next_attempt_at, created_at, updated_at, sent_at";
+const COLUMNS =
+  "id, site_id, sender, recipients, subject, bytes, status, attempts, last_error, provider_id, next_attempt_at, created_at, updated_at, sent_at";
 
 interface Page {
   limit: number;
@@ -187,15 +199,15 @@ interface Page {
 export function listOutbox(store: Store, opts: Page & { siteId: number | null; status?: string }) {
   const where: string[] = [];
   const args: (string | number)[] = [];
-  if (opts.siteId !== null) (where.push("site_id = ?"), args.push(opts.siteId));
-  if (opts.status) (where.push("status = ?"), args.push(opts.status));
+  if (opts.siteId !== null) where.push("site_id = ?"), args.push(opts.siteId);
+  if (opts.status) where.push("status = ?"), args.push(opts.status);
   if (opts.before) {
     const at = store.read.query("SELECT created_at FROM mail_outbox WHERE id = ?").get(opts.before) as { created_at: number } | null;
     if (!at) throw badRequest(`before: no message ${opts.before}`);
     where.push("(created_at < ? OR (created_at = ? AND id < ?))");
     args.push(at.created_at, at.created_at, opts.before);
   }
-  const sql = `SELECT ${COLUMNS} FROM mail_outbox ${where.length ? "WHERE " + where.join(" AND ") : ""}
+  const sql = `SELECT ${COLUMNS} FROM mail_outbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY created_at DESC, id DESC LIMIT ${opts.limit + 1}`;
   const rows = store.read.query(sql).all(...args) as OutboxRow[];
   const more = rows.length > opts.limit;
@@ -214,7 +226,14 @@ export function getOutboxMessage(store: Store, id: string, siteId: number | null
   const row = findRow(store, id, siteId);
   const attempts = store.write
     .query("SELECT attempt, started_at, finished_at, outcome, status_code, error FROM mail_attempts WHERE message_id = ? ORDER BY attempt")
-    .all(id) as { attempt: number; started_at: number; finished_at: number | null; outcome: string | null; status_code: number | null; error: string | null }[];
+    .all(id) as {
+    attempt: number;
+    started_at: number;
+    finished_at: number | null;
+    outcome: string | null;
+    status_code: number | null;
+    error: string | null;
+  }[];
   return {
     ...view(row),
     attempt_log: attempts.map((a) => ({

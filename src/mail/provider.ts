@@ -96,7 +96,11 @@ export class MailProvider {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      return classify<Uint8Array>({ data: null, error: { statusCode: res.status, name: "download", message: res.statusText }, headers: Object.fromEntries(res.headers) });
+      return classify<Uint8Array>({
+        data: null,
+        error: { statusCode: res.status, name: "download", message: res.statusText },
+        headers: Object.fromEntries(res.headers),
+      });
     }
     const parts: Uint8Array[] = [];
     let size = 0;

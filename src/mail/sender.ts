@@ -80,7 +80,10 @@ export class OutboxSender {
 
   private fill(): void {
     const now = Date.now();
-    if (now < this.pausedUntil) return this.wake(this.pausedUntil - now);
+    if (now < this.pausedUntil) {
+      this.wake(this.pausedUntil - now);
+      return;
+    }
     try {
       const free = this.concurrency - this.inFlight.size;
       for (const row of free > 0 ? this.claim(free, now) : []) {
@@ -94,7 +97,7 @@ export class OutboxSender {
       log.error("mail outbox claim failed", { err: err as Error });
     }
     if (this.inFlight.size < this.concurrency) this.wake(this.policy.pollMs);
-    else if (this.timer) (clearTimeout(this.timer), (this.timer = null));
+    else if (this.timer) clearTimeout(this.timer), (this.timer = null);
   }
 
   /** Due rows: expired leases first (their process died), then queued ones; each gets a lease and an attempt row. */
@@ -125,13 +128,9 @@ export class OutboxSender {
           continue;
         }
         const attempt = r.attempts + 1;
-        db.query("UPDATE mail_outbox SET status = 'sending', attempts = ?, next_attempt_at = ?, lease_until = ?, updated_at = ? WHERE id = ?").run(
-          attempt,
-          now + this.policy.leaseMs,
-          now + this.policy.leaseMs,
-          now,
-          r.id,
-        );
+        db.query(
+          "UPDATE mail_outbox SET status = 'sending', attempts = ?, next_attempt_at = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+        ).run(attempt, now + this.policy.leaseMs, now + this.policy.leaseMs, now, r.id);
         db.query("INSERT INTO mail_attempts (message_id, attempt, started_at) VALUES (?, ?, ?)").run(r.id, attempt, now);
         claimed.push({ ...r, attempts: attempt });
       }
@@ -169,12 +168,9 @@ export class OutboxSender {
       attempt(giveUp ? "failed" : "retry", outcome.status, outcome.error);
       if (giveUp) {
         const reason = outcome.kind === "fail" ? outcome.error : `gave up after ${failures} failures; last: ${outcome.error}`;
-        db.query("UPDATE mail_outbox SET status = 'failed', failures = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?").run(
-          failures,
-          reason,
-          now,
-          row.id,
-        );
+        db.query(
+          "UPDATE mail_outbox SET status = 'failed', failures = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+        ).run(failures, reason, now, row.id);
         log.warn("mail: a message failed", { id: row.id, error: reason });
         return;
       }

@@ -86,7 +86,8 @@ export class SmtpListener {
       logger: false,
       onConnect: (s, cb) => cb(this.admit(s)),
       onClose: (s) => this.release(s),
-      onMailFrom: (_a, s, cb) => cb(this.messages.allow(s.remoteAddress) ? null : this.refuse("rate", 450, "4.7.1 too many messages, slow down")),
+      onMailFrom: (_a, s, cb) =>
+        cb(this.messages.allow(s.remoteAddress) ? null : this.refuse("rate", 450, "4.7.1 too many messages, slow down")),
       onRcptTo: (a, s, cb) => cb(this.recipient(a.address, s)),
       onData: (stream, s, cb) => {
         const parts: Buffer[] = [];
@@ -96,7 +97,8 @@ export class SmtpListener {
           if (size <= o.maxBytes) parts.push(c);
         });
         stream.on("end", () => {
-          if (stream.sizeExceeded || size > o.maxBytes) return cb(this.refuse("too_large", 552, `5.3.4 message larger than ${o.maxBytes} bytes`));
+          if (stream.sizeExceeded || size > o.maxBytes)
+            return cb(this.refuse("too_large", 552, `5.3.4 message larger than ${o.maxBytes} bytes`));
           this.storeMessage(Buffer.concat(parts), s).then(
             (id) => cb(null, `queued as ${id}`),
             (err: Error) => {
@@ -170,7 +172,15 @@ export class SmtpListener {
     const recipients = s.envelope.rcptTo.map((r) => r.address);
     const from = addressText(parsed.from) || (s.envelope.mailFrom ? s.envelope.mailFrom.address : "");
     const html = typeof parsed.html === "string" ? parsed.html : null;
-    const headers = Object.fromEntries(parsed.headerLines.slice(0, 200).map((h) => [h.key, h.line.slice(h.key.length + 1).trim().slice(0, 4000)]));
+    const headers = Object.fromEntries(
+      parsed.headerLines.slice(0, 200).map((h) => [
+        h.key,
+        h.line
+          .slice(h.key.length + 1)
+          .trim()
+          .slice(0, 4000),
+      ]),
+    );
     const owner = recipients.map((r) => parseAddress(r)).find(Boolean);
     const site = owner ? domainOwner(this.store, owner.domain, this.opts.baseDomain) : null;
     const id = storeReceived(

@@ -124,7 +124,8 @@ export class EmailWebhook {
 }
 
 async function readCapped(request: Request, limit: number): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length") ?? "0") > limit) throw limitError("body_too_large", `the webhook body is larger than ${limit} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limit)
+    throw limitError("body_too_large", `the webhook body is larger than ${limit} bytes`);
   if (!request.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;

@@ -47,7 +47,10 @@ class Holds {
 
 /** Start watching; returns the function that stops it. */
 export function watchEventLoop(registry: Registry): () => void {
-  const gauge = registry.gauge("fazt_event_loop_lag_max_seconds", "Worst event-loop delay since the previous scrape (a 5 ms timer's lateness).");
+  const gauge = registry.gauge(
+    "fazt_event_loop_lag_max_seconds",
+    "Worst event-loop delay since the previous scrape (a 5 ms timer's lateness).",
+  );
   const busyMax = registry.gauge(
     "fazt_event_loop_busy_max_seconds",
     "Worst event-loop delay since the previous scrape, bounded by the main thread's CPU time meanwhile.",

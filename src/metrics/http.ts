@@ -20,7 +20,7 @@ interface SiteSeries {
 
 function statusClass(status: number): number {
   const k = ((status / 100) | 0) - 1;
-  return k < 0 ? 0 : k > 4 ? 4 : k;
+  return Math.min(Math.max(k, 0), 4);
 }
 
 export class HttpMetrics {

@@ -20,6 +20,6 @@ export function registerProcessMetrics(registry: Registry, dbPath: string): void
     rss.set(process.memoryUsage.rss());
     heap.set(process.memoryUsage().heapUsed);
     dbBytes.set(fileSize(dbPath));
-    walBytes.set(fileSize(dbPath + "-wal"));
+    walBytes.set(fileSize(`${dbPath}-wal`));
   });
 }

@@ -68,9 +68,7 @@ abstract class Metric<S extends MetricSeries> {
   expose(out: string[]): void {
     out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
     for (const s of this.series.values()) {
-      const labels = s.labelValues.length
-        ? `{${s.labelValues.map((v, i) => `${this.labelNames[i]}="${escapeLabel(v)}"`).join(",")}}`
-        : "";
+      const labels = s.labelValues.length ? `{${s.labelValues.map((v, i) => `${this.labelNames[i]}="${escapeLabel(v)}"`).join(",")}}` : "";
       out.push(`${this.name}${labels} ${formatValue(s.value)}`);
     }
   }
@@ -112,7 +110,7 @@ export class Registry {
     for (const fn of this.collectors) fn();
     const out: string[] = [];
     for (const m of this.metrics.values()) m.expose(out);
-    return out.join("\n") + "\n";
+    return `${out.join("\n")}\n`;
   }
 
   /** Registering the same metric twice returns the first; a clash of type or labels is an error. */

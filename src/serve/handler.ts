@@ -66,7 +66,10 @@ export function notFound(): Response {
 type HeaderList = [string, string][];
 
 function plain(status: number, text: string, extra?: HeaderList | null): Response {
-  const headers: HeaderList = [["content-type", "text/plain; charset=utf-8"], ["x-content-type-options", "nosniff"]];
+  const headers: HeaderList = [
+    ["content-type", "text/plain; charset=utf-8"],
+    ["x-content-type-options", "nosniff"],
+  ];
   if (extra) headers.push(...extra);
   return new Response(text, { status, headers });
 }
@@ -287,7 +290,11 @@ export class SiteHandler {
     }
     if (entry.kind === "redirect") {
       const location = entry.appendQuery && query !== "" ? `${entry.location}?${query}` : entry.location;
-      const headers: HeaderList = [["location", location], ["cache-control", REVALIDATE], ["x-content-type-options", "nosniff"]];
+      const headers: HeaderList = [
+        ["location", location],
+        ["cache-control", REVALIDATE],
+        ["x-content-type-options", "nosniff"],
+      ];
       if (ctx.siteHeaders) headers.push(...ctx.siteHeaders);
       return new Response(null, { status: entry.status, headers });
     }
@@ -313,7 +320,10 @@ export class SiteHandler {
   /** A file's answer: the representation the client accepts, then conditionals, then ranges. */
   private file(request: Headers, entry: FileEntry, head: boolean): Response {
     // Files without variants need no look at Accept-Encoding.
-    const repr = entry.available === 0 ? entry.reprs[0]! : entry.reprs[chooseEncoding(acceptedEncodings(request.get("accept-encoding")), entry.available)]!;
+    const repr =
+      entry.available === 0
+        ? entry.reprs[0]!
+        : entry.reprs[chooseEncoding(acceptedEncodings(request.get("accept-encoding")), entry.available)]!;
     if (entry.status !== 200) return this.full(repr, entry.status, head);
     const inm = request.get("if-none-match");
     if (inm !== null) {
@@ -357,7 +367,10 @@ export class SiteHandler {
     const r = parseRange(header, id.size);
     if (r === null) return null;
     if (r === "unsatisfiable") {
-      return this.plain(416, "range not satisfiable\n", [["content-range", `bytes */${id.size}`], ["etag", id.etag]]);
+      return this.plain(416, "range not satisfiable\n", [
+        ["content-range", `bytes */${id.size}`],
+        ["etag", id.etag],
+      ]);
     }
     const headers: HeaderList = [
       ...id.headers.filter(([k]) => k !== "content-length"),
@@ -395,7 +408,9 @@ export class SiteHandler {
       trailingSlash: settings.trailingSlash,
       notFoundPage: settings.notFound,
       siteHeaders,
-      notFound: siteHeaders ? new Response(NOT_FOUND_HTML, { status: 404, headers: [...Object.entries(PLAIN_HEADERS), ...siteHeaders] }) : NOT_FOUND,
+      notFound: siteHeaders
+        ? new Response(NOT_FOUND_HTML, { status: 404, headers: [...Object.entries(PLAIN_HEADERS), ...siteHeaders] })
+        : NOT_FOUND,
       gate: gateFor(route, data.rules.auth),
     };
   }
@@ -460,24 +475,24 @@ export class SiteHandler {
   private resolveStatic(ctx: DeployContext, path: string, split: SplitPath, rawPath: string): Entry | null {
     const mode = ctx.trailingSlash;
     if (path.endsWith("/")) {
-      const index = this.find(ctx, path + "index.html");
+      const index = this.find(ctx, `${path}index.html`);
       if (path === "/") return index ? this.fileEntry(ctx, split, "/index.html", index, 200) : null;
       if (mode === "never") {
-        const target = index || this.find(ctx, path.slice(0, -1) + ".html");
+        const target = index || this.find(ctx, `${path.slice(0, -1)}.html`);
         return target && rawPath.endsWith("/") ? redirect(301, rawPath.slice(0, -1)) : null;
       }
-      if (index) return this.fileEntry(ctx, split, path + "index.html", index, 200);
+      if (index) return this.fileEntry(ctx, split, `${path}index.html`, index, 200);
       // always: /about/ is the address of /about.html.
-      const html = mode === "always" ? this.find(ctx, path.slice(0, -1) + ".html") : null;
-      return html ? this.fileEntry(ctx, split, path.slice(0, -1) + ".html", html, 200) : null;
+      const html = mode === "always" ? this.find(ctx, `${path.slice(0, -1)}.html`) : null;
+      return html ? this.fileEntry(ctx, split, `${path.slice(0, -1)}.html`, html, 200) : null;
     }
     // A file's own name always works too (/about.html, /dir/index.html): no redirect to the clean URL.
     const exact = this.find(ctx, path);
     if (exact) return this.fileEntry(ctx, split, path, exact, 200);
-    const html = this.find(ctx, path + ".html");
-    if (html) return mode === "always" ? redirect(301, rawPath + "/") : this.fileEntry(ctx, split, path + ".html", html, 200);
-    const index = this.find(ctx, path + "/index.html");
-    if (index) return mode === "never" ? this.fileEntry(ctx, split, path + "/index.html", index, 200) : redirect(301, rawPath + "/");
+    const html = this.find(ctx, `${path}.html`);
+    if (html) return mode === "always" ? redirect(301, `${rawPath}/`) : this.fileEntry(ctx, split, `${path}.html`, html, 200);
+    const index = this.find(ctx, `${path}/index.html`);
+    if (index) return mode === "never" ? this.fileEntry(ctx, split, `${path}/index.html`, index, 200) : redirect(301, `${rawPath}/`);
     return null;
   }
 
@@ -489,7 +504,7 @@ export class SiteHandler {
     } catch {
       return null;
     }
-    const candidates = path.endsWith("/") ? [path + "index.html"] : [path, path + ".html", path + "/index.html"];
+    const candidates = path.endsWith("/") ? [`${path}index.html`] : [path, `${path}.html`, `${path}/index.html`];
     for (const p of candidates) {
       const meta = this.find(ctx, p);
       if (meta) return { path: p, meta };
@@ -519,8 +534,8 @@ export class SiteHandler {
       if (page) return this.fileEntry(ctx, split, page.path, page.meta, 404);
     }
     const dir = nearestDir(ctx.data, path.slice(0, path.lastIndexOf("/") + 1));
-    const page = dir === null ? null : this.find(ctx, dir + "404.html");
-    return page ? this.fileEntry(ctx, split, dir + "404.html", page, 404) : NOT_FOUND_ENTRY;
+    const page = dir === null ? null : this.find(ctx, `${dir}404.html`);
+    return page ? this.fileEntry(ctx, split, `${dir}404.html`, page, 404) : NOT_FOUND_ENTRY;
   }
 
   /**

@@ -125,7 +125,9 @@ export class Protection {
       if (cookie !== null && cookieValid(gate.secret, host, cookie)) return true;
     }
     const auth = req.headers.get("authorization");
-    return auth !== null && auth.length <= MAX_AUTHORIZATION && /^bearer /i.test(auth) && this.deps.tokenOpens(auth.slice(7).trim(), gate.siteId);
+    return (
+      auth !== null && auth.length <= MAX_AUTHORIZATION && /^bearer /i.test(auth) && this.deps.tokenOpens(auth.slice(7).trim(), gate.siteId)
+    );
   }
 
   private basic(req: Request, gate: Gate, credentials: [string, string][], server: Server<undefined> | null): Check {

@@ -53,7 +53,15 @@ export class RoutingTable {
     for (const s of siteSummaries(this.store)) {
       const before = previous.get(s.id);
       const liveSince = before && before.deployId === s.liveDeployId ? before.liveSince : now;
-      const route = { siteId: s.id, siteName: s.name, deployId: s.liveDeployId, preview: false, liveSince, spa: s.settings.spa, settings: s.settings };
+      const route = {
+        siteId: s.id,
+        siteName: s.name,
+        deployId: s.liveDeployId,
+        preview: false,
+        liveSince,
+        spa: s.settings.spa,
+        settings: s.settings,
+      };
       byId.set(s.id, route);
       next.set(s.name + this.siteSuffix, route);
     }

@@ -108,7 +108,16 @@ function createFetch(app: App): (req: Request, server: Server<undefined>) => Res
     if (served.pending !== null) {
       return served.pending.then((s) => {
         metrics.countSite(target.siteId, target.siteName, s.status, s.bytes);
-        if (analytics) analytics.record({ req, server, siteId: target.siteId, host: target.host, status: s.status, bytes: s.bytes, pathClass: s.pathClass });
+        if (analytics)
+          analytics.record({
+            req,
+            server,
+            siteId: target.siteId,
+            host: target.host,
+            status: s.status,
+            bytes: s.bytes,
+            pathClass: s.pathClass,
+          });
         if (access) logAccess(access, req, s.response, started, clientAddress(req, server, trustProxy), s.bytes);
         return s.response;
       });
@@ -183,7 +192,8 @@ interface StartOptions {
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const store = Store.open(config.dbPath, { warn: (message) => log.warn(message) });
   if (store.autoVacuum === "vacuumed") log.info("database rewritten once so that freed space is given back (incremental auto-vacuum)");
-  if (store.autoVacuum === "busy") log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
+  if (store.autoVacuum === "busy")
+    log.warn("database in use by another process: its conversion to incremental auto-vacuum waits for a later start");
   const app = new App(store, config, opts.clock);
   app.onShutdown(() => store.close());
   const decided = decideOlderDeploys(store);

@@ -51,18 +51,20 @@ export function normalizeDomain(input: unknown, baseDomain: string | null = null
     throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
   }
   const labels = host.split(".");
-  const ok =
-    labels.length >= 2 &&
-    labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
-    !/^\d+$/.test(labels.at(-1)!);
+  const ok = labels.length >= 2 && labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) && !/^\d+$/.test(labels.at(-1)!);
   if (!ok) throw new SiteError(400, "invalid_domain", `"${input}" is not a valid hostname`);
   // A public suffix (co.uk, github.io) is many owners' parent, never one site's name.
   if (getDomain(host, { allowPrivateDomains: true }) === null) {
     throw new SiteError(400, "public_suffix", `${host} is a public suffix (publicsuffix.org); a site may own names under it, not it`);
   }
-  if (host.endsWith(".localhost")) throw new SiteError(400, "reserved_domain", `${host} is a local name; sites answer at NAME.localhost by themselves`);
+  if (host.endsWith(".localhost"))
+    throw new SiteError(400, "reserved_domain", `${host} is a local name; sites answer at NAME.localhost by themselves`);
   if (baseDomain && (host === baseDomain || host.endsWith(`.${baseDomain}`))) {
-    throw new SiteError(400, "reserved_domain", `${host} is under the base domain ${baseDomain}, whose names Fazt assigns itself (NAME.${baseDomain})`);
+    throw new SiteError(
+      400,
+      "reserved_domain",
+      `${host} is under the base domain ${baseDomain}, whose names Fazt assigns itself (NAME.${baseDomain})`,
+    );
   }
   return host;
 }
@@ -80,9 +82,9 @@ function summary(row: SiteRow): SiteSummary {
 }
 
 function toSite(store: Store, row: SiteRow): Site {
-  const domains = (store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]).map(
-    (d) => d.domain,
-  );
+  const domains = (
+    store.write.query("SELECT domain FROM domains WHERE site_id = ? ORDER BY domain").all(row.id) as { domain: string }[]
+  ).map((d) => d.domain);
   return { ...summary(row), domains };
 }
 
@@ -125,9 +127,9 @@ export function createSite(store: Store, name: unknown, domains: unknown[] = [],
   const hosts = [...new Set(domains.map((d) => normalizeDomain(d, baseDomain)))];
   return store.tx(() => {
     if (findSite(store, siteName)) throw new SiteError(409, "site_exists", `site "${siteName}" already exists`);
-    const { id } = store.write
-      .query("INSERT INTO sites (name, created_at) VALUES (?, ?) RETURNING id")
-      .get(siteName, Date.now()) as { id: number };
+    const { id } = store.write.query("INSERT INTO sites (name, created_at) VALUES (?, ?) RETURNING id").get(siteName, Date.now()) as {
+      id: number;
+    };
     for (const d of hosts) insertDomain(store, id, d);
     return getSite(store, siteName);
   });

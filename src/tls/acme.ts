@@ -48,7 +48,12 @@ export function issuerKey(directory: string): string {
 let httpConfigured = false;
 
 interface AxiosFailure {
-  response?: { status: number; headers: Record<string, string | undefined>; data: unknown; config: { retryValidateStatus?: ((s: number) => boolean) | null } };
+  response?: {
+    status: number;
+    headers: Record<string, string | undefined>;
+    data: unknown;
+    config: { retryValidateStatus?: ((s: number) => boolean) | null };
+  };
 }
 
 function rateLimited(resp: NonNullable<AxiosFailure["response"]>): RateLimitedError {

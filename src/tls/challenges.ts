@@ -7,9 +7,9 @@ const DAY_MS = 86_400_000;
 
 /** The answer to a challenge token for a domain, or null. */
 export function challengeAnswer(store: Pick<Store, "read">, token: string, domain: string): string | null {
-  const row = store.read
-    .query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?")
-    .get(token, domain) as { key_authorization: string } | null;
+  const row = store.read.query("SELECT key_authorization FROM acme_challenges WHERE token = ? AND domain = ?").get(token, domain) as {
+    key_authorization: string;
+  } | null;
   return row?.key_authorization ?? null;
 }
 

@@ -10,7 +10,6 @@ import { HttpMetrics, ADMIN, SITE, UNKNOWN } from "../metrics/index.ts";
 import type { Fetch } from "../http/fetch.ts";
 import { challengeAnswer } from "./challenges.ts";
 
-
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
 /**

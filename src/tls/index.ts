@@ -11,7 +11,6 @@ import { log } from "../log/index.ts";
 import { registerCertMetrics } from "./status.ts";
 import type { Fetch } from "../http/fetch.ts";
 
-
 export { plainHttpFront } from "./front.ts";
 export { listCertificates } from "./status.ts";
 export type { CertificateManager } from "./manager.ts";

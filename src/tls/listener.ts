@@ -10,7 +10,6 @@ import { drain } from "../http/drain.ts";
 import { log } from "../log/index.ts";
 import type { Fetch } from "../http/fetch.ts";
 
-
 const RETIRE_GRACE_MS = 300;
 
 function closing(res: Response): Response {

@@ -30,7 +30,9 @@ export class Locks {
       } | null;
       if (row && row.owner !== this.owner && row.expires_at > now) return false;
       this.db.write
-        .query("INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at")
+        .query(
+          "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+        )
         .run(name, this.owner, now + this.ttlMs);
       return true;
     });

@@ -10,7 +10,9 @@ async function createSelfSigned(): Promise<PemPair> {
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex").replace(/^[89a-f]/, "1"),
+    serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8)))
+      .toString("hex")
+      .replace(/^[89a-f]/, "1"),
     name: "CN=fazt default certificate",
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 10 * 365 * 86_400_000),

@@ -121,7 +121,9 @@ export async function readArchive(
 async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, builder: DeployBuilder, limits: ArchiveLimits): Promise<void> {
   const extract = tar.extract();
   const source = Readable.from(bytes, { objectMode: false });
-  const stages = gzipped ? [source, createGunzip(), byteLimit(archiveBudget(limits), () => budgetError(limits)), extract] : [source, extract];
+  const stages = gzipped
+    ? [source, createGunzip(), byteLimit(archiveBudget(limits), () => budgetError(limits)), extract]
+    : [source, extract];
   // pipeline destroys every stage on the first error; the error reaches the loop below.
   (pipeline as (...s: unknown[]) => void)(...stages, (err: Error | null) => {
     if (err && !extract.destroyed) extract.destroy(err);
@@ -233,7 +235,9 @@ function assertDirectoryFits(entryCount: number, directoryOffset: number, size: 
   const room = size - directoryOffset;
   if (!Number.isSafeInteger(room) || room < 0) throw badArchive("the central directory starts past the end of the zip");
   if (entryCount * CENTRAL_RECORD_BYTES > room) {
-    throw badArchive(`the zip claims ${entryCount} entries but its central directory holds at most ${Math.floor(room / CENTRAL_RECORD_BYTES)}`);
+    throw badArchive(
+      `the zip claims ${entryCount} entries but its central directory holds at most ${Math.floor(room / CENTRAL_RECORD_BYTES)}`,
+    );
   }
 }
 
@@ -297,7 +301,13 @@ class ChunkReader extends yauzl.RandomAccessReader {
     super();
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null, bytesRead?: number) => void,
+  ): void {
     try {
       this.assertRange(position, position + length);
       let written = 0;
@@ -343,7 +353,9 @@ class ChunkReader extends yauzl.RandomAccessReader {
 
   private chunk(seq: number): Uint8Array {
     if (this.last?.seq === seq) return this.last.data;
-    const row = this.store.read.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?").get(this.blobId, seq) as { data: Uint8Array } | null;
+    const row = this.store.read.query("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?").get(this.blobId, seq) as {
+      data: Uint8Array;
+    } | null;
     if (!row) throw new Error(`spooled chunk ${seq} missing`);
     this.last = { seq, data: this.cipher.decryptChunk(seq, row.data) };
     return this.last.data;

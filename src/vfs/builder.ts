@@ -22,7 +22,6 @@ const UPLOAD_TTL_MS = 60 * 60 * 1000;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_FILES = 500;
 
-
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
   const id = randomId(16);
@@ -67,7 +66,6 @@ export class DeployBuilder {
     this.disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
     this.uploadId = openUpload(store, siteId, "stream");
   }
-
 
   /**
    * Check a member before reading it: path, duplicates, count, declared size.

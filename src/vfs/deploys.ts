@@ -85,9 +85,11 @@ function liveFiles(store: Store, siteId: number): PreviousFile[] {
 
 function deployFiles(store: Store, deployId: string | null | undefined): PreviousFile[] {
   if (!deployId) return [];
-  const rows = store.write
-    .query("SELECT path, blob_id AS blobId, immutable FROM deploy_files WHERE deploy_id = ?")
-    .all(deployId) as { path: string; blobId: number; immutable: number | null }[];
+  const rows = store.write.query("SELECT path, blob_id AS blobId, immutable FROM deploy_files WHERE deploy_id = ?").all(deployId) as {
+    path: string;
+    blobId: number;
+    immutable: number | null;
+  }[];
   return rows.map((r) => ({ path: r.path, blobId: r.blobId, immutable: r.immutable === 1 }));
 }
 

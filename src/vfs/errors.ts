@@ -16,7 +16,11 @@ function tooLarge(code: string, message: string): VfsError {
 /** A full disk (SQLITE_FULL) while writing a deploy is 507: nothing was committed, the live deploy stands. */
 export function storageError(err: unknown): unknown {
   if (err instanceof SQLiteError && err.code?.startsWith("SQLITE_FULL")) {
-    return new VfsError(507, "insufficient_storage", "the disk holding the database is full; nothing was deployed (free space, then retry)");
+    return new VfsError(
+      507,
+      "insufficient_storage",
+      "the disk holding the database is full; nothing was deployed (free space, then retry)",
+    );
   }
   return err;
 }
@@ -33,5 +37,8 @@ export function tooManyFiles(maxFiles: number): VfsError {
 
 /** The deploy over --max-deploy-bytes; `note` says what was counted beyond the files. */
 export function deployTooLarge(maxDeployBytes: number, note = ""): VfsError {
-  return tooLarge("deploy_too_large", `the deploy is larger than the deploy size limit (${formatLimit(maxDeployBytes)}; --max-deploy-bytes${note})`);
+  return tooLarge(
+    "deploy_too_large",
+    `the deploy is larger than the deploy size limit (${formatLimit(maxDeployBytes)}; --max-deploy-bytes${note})`,
+  );
 }

@@ -94,7 +94,9 @@ export class GarbageCollector {
     let bytes = 0;
     for (;;) {
       if (this.stopped) break;
-      const ids = (db.query(`SELECT b.id FROM blobs b WHERE ${UNREFERENCED} LIMIT ${BLOBS_PER_PASS}`).all() as { id: number }[]).map((r) => r.id);
+      const ids = (db.query(`SELECT b.id FROM blobs b WHERE ${UNREFERENCED} LIMIT ${BLOBS_PER_PASS}`).all() as { id: number }[]).map(
+        (r) => r.id,
+      );
       if (ids.length === 0) break;
       for (const id of ids) {
         if (this.stopped) break;
@@ -113,7 +115,9 @@ export class GarbageCollector {
   /** Re-check and rename the blob so no new deploy can find it by hash; null when it is in use again. */
   private condemn(id: number): number | null {
     return this.store.tx(() => {
-      const row = this.store.write.query(`SELECT b.size FROM blobs b WHERE b.id = ? AND ${UNREFERENCED}`).get(id) as { size: number } | null;
+      const row = this.store.write.query(`SELECT b.size FROM blobs b WHERE b.id = ? AND ${UNREFERENCED}`).get(id) as {
+        size: number;
+      } | null;
       if (!row) return null;
       this.store.write.query("UPDATE blobs SET hash = 'condemned:' || id WHERE id = ?").run(id);
       return row.size;
@@ -140,7 +144,9 @@ export class GarbageCollector {
   }
 
   private async removeChunks(id: number): Promise<void> {
-    const del = this.store.write.query(`DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE blob_id = ? LIMIT ${CHUNKS_PER_TX})`);
+    const del = this.store.write.query(
+      `DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE blob_id = ? LIMIT ${CHUNKS_PER_TX})`,
+    );
     while (del.run(id).changes > 0) await yieldToEvents();
   }
 }

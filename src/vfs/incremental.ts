@@ -115,7 +115,11 @@ export async function storeUploadContent(
 ): Promise<{ blobId: number; size: number }> {
   if (manifestHashes(store, siteId, uploadId).headers !== hash) return storeContent(store, uploadId, body, hash, limits);
   let original: Uint8Array | null = null;
-  const data = await sealedHeadersFile(body, () => {}, (bytes) => (original = bytes));
+  const data = await sealedHeadersFile(
+    body,
+    () => {},
+    (bytes) => (original = bytes),
+  );
   const got = sha256Hex(original!);
   if (got !== hash) throw new VfsError(400, "hash_mismatch", `content hash is ${got}, expected ${hash}`);
   touchUpload(store, uploadId);

@@ -9,7 +9,7 @@ const ENCODED_TRICK = /%(2e|2f|5c|00)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function invalid(name: string, why: string): VfsError {
-  const shown = JSON.stringify(name.length > 200 ? name.slice(0, 200) + "…" : name);
+  const shown = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
   return new VfsError(400, "invalid_path", `invalid path ${shown}: ${why}`);
 }
 
@@ -30,9 +30,13 @@ export function deployPath(name: string, maxLength: number): string {
     if (seg === "." || seg === "") throw invalid(name, "empty or '.' path segments are not allowed");
     if (ENCODED_TRICK.test(seg)) throw invalid(name, "percent-encoded dots, slashes or NUL are not allowed");
   }
-  const path = "/" + rel;
+  const path = `/${rel}`;
   if (path.length > maxLength) {
-    throw new VfsError(413, "path_too_long", `path ${JSON.stringify(path.slice(0, 80) + "…")} is longer than the path length limit (${maxLength}; --max-path-length)`);
+    throw new VfsError(
+      413,
+      "path_too_long",
+      `path ${JSON.stringify(`${path.slice(0, 80)}…`)} is longer than the path length limit (${maxLength}; --max-path-length)`,
+    );
   }
   return path;
 }

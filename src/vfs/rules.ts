@@ -117,7 +117,11 @@ function checkCookieDomain(value: string, hosts: readonly string[]): string | nu
   for (const attr of value.split(";").slice(1)) {
     const eq = attr.indexOf("=");
     if (eq < 0 || attr.slice(0, eq).trim().toLowerCase() !== "domain") continue;
-    const domain = attr.slice(eq + 1).trim().replace(/^\./, "").toLowerCase();
+    const domain = attr
+      .slice(eq + 1)
+      .trim()
+      .replace(/^\./, "")
+      .toLowerCase();
     if (!hosts.includes(domain)) {
       const allowed = hosts.length > 0 ? `one of this site's hosts (${hosts.join(", ")})` : "one of this site's hosts";
       return `cookie Domain=${domain} is not ${allowed}; leave Domain out for a cookie of this host only`;
@@ -275,7 +279,12 @@ export function parseHeaders(text: string, hosts: readonly string[] = []): Heade
 // ---- Basic-Auth ------------------------------------------------------------------
 
 function tooManyCredentials(line: number): RulesError {
-  return new RulesError("_headers", line, `more Basic-Auth credentials than the limit (${RULES_LIMITS.credentials} per file)`, "too_many_rules");
+  return new RulesError(
+    "_headers",
+    line,
+    `more Basic-Auth credentials than the limit (${RULES_LIMITS.credentials} per file)`,
+    "too_many_rules",
+  );
 }
 
 /**
@@ -296,7 +305,11 @@ function unindentedBasicAuth(line: number): RulesError {
 function basicAuthLine(line: number, text: string): [string, string][] | null {
   if (!isBasicAuth(text)) return null;
   const colon = text.indexOf(":");
-  const items = text.slice(colon + 1).trim().split(/[ \t]+/).filter((i) => i !== "");
+  const items = text
+    .slice(colon + 1)
+    .trim()
+    .split(/[ \t]+/)
+    .filter((i) => i !== "");
   if (items.length === 0) throw new RulesError("_headers", line, "Basic-Auth needs at least one user:password");
   return items.map((item, i) => {
     const sep = item.indexOf(":");
@@ -304,7 +317,8 @@ function basicAuthLine(line: number, text: string): [string, string][] | null {
     if (sep <= 0 || sep === item.length - 1) {
       throw new RulesError("_headers", line, `Basic-Auth credential ${i + 1} is not user:password (a user and a password, no spaces)`);
     }
-    if (/[\u0000-\u001f\u007f]/.test(item)) throw new RulesError("_headers", line, `Basic-Auth credential ${i + 1} contains a control character`);
+    if (/[\u0000-\u001f\u007f]/.test(item))
+      throw new RulesError("_headers", line, `Basic-Auth credential ${i + 1} contains a control character`);
     return [user, item.slice(sep + 1)];
   });
 }
@@ -312,7 +326,11 @@ function basicAuthLine(line: number, text: string): [string, string][] | null {
 function checkedHash(line: number, user: string, secret: string): string {
   if (isPasswordHash(secret)) return secret;
   // Upload paths hash passwords before anything is stored (sealHeaders); a password here was never meant to be kept.
-  throw new RulesError("_headers", line, `Basic-Auth password of user "${user}" is not hashed; upload the file through the API, which hashes it`);
+  throw new RulesError(
+    "_headers",
+    line,
+    `Basic-Auth password of user "${user}" is not hashed; upload the file through the API, which hashes it`,
+  );
 }
 
 /**

@@ -100,7 +100,9 @@ export class VariantMaker {
         if (this.skipped.has(id)) continue;
         const bytes = readBlobBytes(this.store.read, id);
         const [br, gz] = await Promise.all([
-          brotli(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }),
+          brotli(bytes, {
+            params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+          }),
           gzip(bytes, { level: GZIP_LEVEL }),
         ]);
         made.push({ id, size: bytes.length, br, gz });
@@ -110,7 +112,10 @@ export class VariantMaker {
         const add = this.store.write.query("INSERT OR IGNORE INTO blob_variants (blob_id, encoding, variant_blob_id) VALUES (?, ?, ?)");
         for (const m of made) {
           let kept = 0;
-          for (const [encoding, data] of [["br", m.br], ["gzip", m.gz]] as const) {
+          for (const [encoding, data] of [
+            ["br", m.br],
+            ["gzip", m.gz],
+          ] as const) {
             // Only worth it when clearly smaller.
             if (data.length > m.size * 0.95) continue;
             add.run(m.id, encoding, putContent(this.store, data).blobId);

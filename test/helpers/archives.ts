@@ -18,7 +18,9 @@ export async function makeTar(entries: TarEntry[]): Promise<Uint8Array> {
   for (const e of entries) {
     const data = Buffer.from(e.data ?? "");
     await new Promise<void>((res, rej) =>
-      pack.entry({ name: e.name, type: e.type ?? "file", linkname: e.linkname, size: data.length }, data, (err) => (err ? rej(err) : res())),
+      pack.entry({ name: e.name, type: e.type ?? "file", linkname: e.linkname, size: data.length }, data, (err) =>
+        err ? rej(err) : res(),
+      ),
     );
   }
   pack.finalize();

@@ -48,7 +48,7 @@ export function outputFiles(dir: string): string[] {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else out.push("/" + relative(dir, p).split("\\").join("/"));
+      else out.push(`/${relative(dir, p).split("\\").join("/")}`);
     }
   };
   walk(dir);

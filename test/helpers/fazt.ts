@@ -35,7 +35,10 @@ export function faztCommand(binary: boolean | string = false): string[] {
   return [process.execPath, join(ROOT, "src/main.ts")];
 }
 
-export async function runFazt(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string; binary?: boolean | string } = {}) {
+export async function runFazt(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: string; binary?: boolean | string } = {},
+) {
   const proc = Bun.spawn([...faztCommand(opts.binary), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, FAZT_LOG_LEVEL: "warn", ...opts.env },

@@ -66,9 +66,24 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
   const key = join(dir, "api.key");
   const cert = join(dir, "api.pem");
   await run([
-    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=pebble test API",
-    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=pebble test API",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
   ]);
   const acmePort = freePort();
   const mgmtPort = freePort();
@@ -99,8 +114,23 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
   try {
     procs.push(
       Bun.spawn(
-        ["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", `127.0.0.1:${dnsPort}`,
-          "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", `127.0.0.1:${challMgmtPort}`],
+        [
+          "pebble-challtestsrv",
+          "-defaultIPv4",
+          "127.0.0.1",
+          "-defaultIPv6",
+          "",
+          "-dns01",
+          `127.0.0.1:${dnsPort}`,
+          "-http01",
+          "",
+          "-https01",
+          "",
+          "-tlsalpn01",
+          "",
+          "-management",
+          `127.0.0.1:${challMgmtPort}`,
+        ],
         { stdout: "ignore", stderr: "ignore" },
       ),
     );
@@ -136,7 +166,9 @@ export function seedSite(dbPath: string, name: string, domains: string[], html: 
     const bytes = new TextEncoder().encode(html);
     store.tx(() => {
       const blob = putContent(store, bytes);
-      createDeploy(store, site.id, [{ path: "/index.html", blobId: blob.blobId, size: blob.size, mime: "text/html; charset=utf-8" }], { activate: true });
+      createDeploy(store, site.id, [{ path: "/index.html", blobId: blob.blobId, size: blob.size, mime: "text/html; charset=utf-8" }], {
+        activate: true,
+      });
     });
   } finally {
     store.close();
@@ -144,9 +176,26 @@ export function seedSite(dbPath: string, name: string, domains: string[], html: 
 }
 
 /** curl over HTTPS to 127.0.0.1:port as `host` (SNI and Host), trusting only `caFile`. */
-export async function curlHttps(port: number, host: string, caFile: string, path = "/"): Promise<{ code: number; status: number; body: string; stderr: string }> {
+export async function curlHttps(
+  port: number,
+  host: string,
+  caFile: string,
+  path = "/",
+): Promise<{ code: number; status: number; body: string; stderr: string }> {
   const p = Bun.spawn(
-    ["curl", "-sS", "--max-time", "10", "--cacert", caFile, "--resolve", `${host}:${port}:127.0.0.1`, "-w", "\n%{http_code}", `https://${host}:${port}${path}`],
+    [
+      "curl",
+      "-sS",
+      "--max-time",
+      "10",
+      "--cacert",
+      caFile,
+      "--resolve",
+      `${host}:${port}:127.0.0.1`,
+      "-w",
+      "\n%{http_code}",
+      `https://${host}:${port}${path}`,
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
   const [out, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);

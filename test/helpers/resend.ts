@@ -101,7 +101,8 @@ export class ResendStandIn {
       const a = this.received.get(d[1]!)?.attachments[Number(d[2])];
       return a ? new Response(a.content) : new Response("not found", { status: 404 });
     }
-    if (req.headers.get("authorization") !== `Bearer ${API_KEY}`) return Response.json({ name: "missing_api_key", message: "bad key", statusCode: 401 }, { status: 401 });
+    if (req.headers.get("authorization") !== `Bearer ${API_KEY}`)
+      return Response.json({ name: "missing_api_key", message: "bad key", statusCode: 401 }, { status: 401 });
     if (req.method === "POST" && url.pathname === "/emails") return this.send(req);
     const m = /^\/emails\/receiving\/([^/]+)(\/attachments)?$/.exec(url.pathname);
     if (req.method === "GET" && m) return this.receiving(m[1]!, Boolean(m[2]));
@@ -138,10 +139,13 @@ export class ResendStandIn {
       case "reject":
         return Response.json({ name: "validation_error", message: "stand-in rejects this message", statusCode: 422 }, { status: 422 });
       case "ratelimit":
-        return Response.json({ name: "rate_limit_exceeded", message: "too many requests", statusCode: 429 }, {
-          status: 429,
-          headers: { "retry-after": String(this.retryAfter) },
-        });
+        return Response.json(
+          { name: "rate_limit_exceeded", message: "too many requests", statusCode: 429 },
+          {
+            status: 429,
+            headers: { "retry-after": String(this.retryAfter) },
+          },
+        );
       case "hang":
         return this.hold();
     }
@@ -167,7 +171,8 @@ export class ResendStandIn {
 
   private receiving(id: string, attachments: boolean): Response {
     this.receivedFetches.push(id);
-    if (this.receivingScript.shift() === "fail") return Response.json({ name: "internal_server_error", message: "stand-in", statusCode: 500 }, { status: 500 });
+    if (this.receivingScript.shift() === "fail")
+      return Response.json({ name: "internal_server_error", message: "stand-in", statusCode: 500 }, { status: 500 });
     const e = this.received.get(id);
     if (!e) return Response.json({ name: "not_found", message: "no such email", statusCode: 404 }, { status: 404 });
     const list = e.attachments.map((a, i) => ({

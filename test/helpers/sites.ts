@@ -8,7 +8,12 @@ import { createDeploy, type DeployInfo } from "../../src/vfs/deploys.ts";
 
 export type Files = Record<string, string | Uint8Array>;
 
-export function seedDeploy(db: string, site: string, files: Files, opts: { activate?: boolean; domains?: string[]; settings?: object } = {}): DeployInfo {
+export function seedDeploy(
+  db: string,
+  site: string,
+  files: Files,
+  opts: { activate?: boolean; domains?: string[]; settings?: object } = {},
+): DeployInfo {
   const store = Store.open(db);
   try {
     const s = findSite(store, site) ?? createSite(store, site, opts.domains ?? []);

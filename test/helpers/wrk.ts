@@ -26,7 +26,10 @@ export function parseWrk(out: string): WrkResult {
 }
 
 /** Start wrk; resolves with its parsed summary when it ends. */
-export function wrk(url: string, opts: { seconds: number; connections: number; threads?: number; headers?: Record<string, string> }): Promise<WrkResult> {
+export function wrk(
+  url: string,
+  opts: { seconds: number; connections: number; threads?: number; headers?: Record<string, string> },
+): Promise<WrkResult> {
   const args = ["wrk", `-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "--timeout", "5s"];
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   const p = Bun.spawn([...args, url], { stdout: "pipe", stderr: "pipe" });

@@ -70,7 +70,7 @@ async function patchTar(patch: (header: Buffer) => void, fixChecksum = true): Pr
     tar.fill(0x20, 148, 156);
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += tar[i]!;
-    tar.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+    tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
   }
   return tar;
 }
@@ -87,7 +87,14 @@ export const corpus: CorpusEntry[] = [
   {
     name: "zip-eocd-count-long-names",
     about: "two entries with long names, end record claims three (fits the bound, read past the end)",
-    bytes: () => patchZip([{ name: `${"a".repeat(200)}.html`, data: "a" }, { name: `${"b".repeat(200)}.html`, data: "b" }], (z) => setEntryCount(z, 3)),
+    bytes: () =>
+      patchZip(
+        [
+          { name: `${"a".repeat(200)}.html`, data: "a" },
+          { name: `${"b".repeat(200)}.html`, data: "b" },
+        ],
+        (z) => setEntryCount(z, 3),
+      ),
     status: 400,
     code: "invalid_archive",
   },

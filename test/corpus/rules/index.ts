@@ -45,7 +45,7 @@ export const refusedAtDeploy: RefusedRules[] = [
   { name: "3,000-character line", files: { "/_redirects": `/a /b\n/${"x".repeat(3000)} /y\n` }, code: "rules_line_too_long", line: 2 },
   {
     name: "65 headers for one path",
-    files: { "/_headers": "/*\n" + Array.from({ length: 65 }, (_, i) => `  X-H${i}: v\n`).join("") },
+    files: { "/_headers": `/*\n${Array.from({ length: 65 }, (_, i) => `  X-H${i}: v\n`).join("")}` },
     code: "too_many_rules",
     line: 66,
   },
@@ -73,11 +73,11 @@ export function maxRules(): string {
     lines.push(`/q${i} id=:id /r/:id 302`);
   }
   for (let i = 0; lines.length < 10_000; i++) lines.push(`/old/page-${i} /new/${i} 301`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** Rules that backtracked with the old RegExp compiler; still legal, now linear. */
-export const formerlyBacktracking = ["/*/*/*/y /found 302", "/*a/*a/*a/*a/*b /found 302", "/x/* /x-rest/:splat 302"].join("\n") + "\n";
+export const formerlyBacktracking = `${["/*/*/*/y /found 302", "/*a/*a/*a/*a/*b /found 302", "/x/* /x-rest/:splat 302"].join("\n")}\n`;
 
 /** A deterministic pseudo-random source (xorshift32), so a failing run can be replayed. */
 export function rng(seed: number): () => number {
@@ -102,12 +102,16 @@ function word(r: () => number, len: number): string {
 export function hostileTarget(r: () => number): string {
   const kind = Math.floor(r() * 6);
   let path: string;
-  if (kind === 0) path = "/" + word(r, 1000 + Math.floor(r() * 7000)); // one long segment
-  else if (kind === 1) path = "/x" + "/a".repeat(1 + Math.floor(r() * 300)); // deep (some past 256 segments)
-  else if (kind === 2) path = Array.from({ length: 1 + Math.floor(r() * 250) }, () => "/" + word(r, 1 + Math.floor(r() * 30))).join("");
-  else if (kind === 3) path = "/" + "%2F".repeat(Math.floor(r() * 400)) + word(r, 8); // encoded slashes
-  else if (kind === 4) path = "/s1/" + word(r, 2000 + Math.floor(r() * 6000)); // a splat rule's arbitrary capture
-  else path = "/" + word(r, 9000); // past the length limit
-  const query = r() < 0.5 ? "" : "?" + word(r, Math.floor(r() * 8000)).replace(/%/g, "=");
+  if (kind === 0)
+    path = `/${word(r, 1000 + Math.floor(r() * 7000))}`; // one long segment
+  else if (kind === 1)
+    path = `/x${"/a".repeat(1 + Math.floor(r() * 300))}`; // deep (some past 256 segments)
+  else if (kind === 2) path = Array.from({ length: 1 + Math.floor(r() * 250) }, () => `/${word(r, 1 + Math.floor(r() * 30))}`).join("");
+  else if (kind === 3)
+    path = `/${"%2F".repeat(Math.floor(r() * 400))}${word(r, 8)}`; // encoded slashes
+  else if (kind === 4)
+    path = `/s1/${word(r, 2000 + Math.floor(r() * 6000))}`; // a splat rule's arbitrary capture
+  else path = `/${word(r, 9000)}`; // past the length limit
+  const query = r() < 0.5 ? "" : `?${word(r, Math.floor(r() * 8000)).replace(/%/g, "=")}`;
   return path + query;
 }
