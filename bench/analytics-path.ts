@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
 import { App } from "../src/server/app.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_LIMITS, DEFAULT_MAIL, DEFAULT_FORMS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { defaultConfig, type ServerConfig } from "../src/core/config.ts";
 import { createSite } from "../src/sites/index.ts";
 import { Analytics } from "../src/analytics/index.ts";
 import { CLASS_PAGE, PATH_CLASSES } from "../src/serve/http.ts";
@@ -26,23 +26,7 @@ const ROUNDS = Number(values.rounds);
 const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 const dir = tempDir("fazt-bench-");
-const config: ServerConfig = {
-  dbPath: join(dir, "fazt.db"),
-  http: null,
-  https: null,
-  domain: null,
-  acmeEmail: null,
-  acmeDirectory: LETS_ENCRYPT,
-  acmeCaRoot: null,
-  smtp: null,
-  mailWebhookSecret: null,
-  trustProxy: false,
-  accessLog: false,
-  limits: DEFAULT_LIMITS,
-  analytics: DEFAULT_ANALYTICS,
-  mail: DEFAULT_MAIL,
-  forms: DEFAULT_FORMS,
-};
+const config: ServerConfig = defaultConfig({ dbPath: join(dir, "fazt.db") });
 const store = Store.open(config.dbPath);
 const app = new App(store, config);
 const site = createSite(store, "bench");

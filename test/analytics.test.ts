@@ -4,7 +4,7 @@ import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
 import { App } from "../src/server/app.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { defaultConfig, type ServerConfig } from "../src/core/config.ts";
 import { createSite, deleteSite } from "../src/sites/index.ts";
 import { createToken } from "../src/auth/tokens.ts";
 import { createApi } from "../src/api/index.ts";
@@ -25,23 +25,7 @@ afterAll(() => cleanup(dir));
 let dbN = 0;
 
 function config(): ServerConfig {
-  return {
-    dbPath: "",
-    http: null,
-    https: null,
-    domain: null,
-    acmeEmail: null,
-    acmeDirectory: LETS_ENCRYPT,
-    acmeCaRoot: null,
-    smtp: null,
-    mailWebhookSecret: null,
-    trustProxy: false,
-    accessLog: false,
-    limits: DEFAULT_LIMITS,
-    analytics: DEFAULT_ANALYTICS,
-    mail: DEFAULT_MAIL,
-    forms: DEFAULT_FORMS,
-  };
+  return defaultConfig();
 }
 
 function freshStore(): Store {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Store } from "../src/db/index.ts";
 import { App } from "../src/server/app.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT } from "../src/core/config.ts";
+import { defaultConfig } from "../src/core/config.ts";
 import { apiRoutes } from "../src/api/index.ts";
 import type { Route } from "../src/api/route.ts";
 import { api, cleanup, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
@@ -16,23 +16,7 @@ const PUBLIC = new Set(["GET /api/health", "GET /api/session", "POST /api/sessio
 function listRoutes(): Route[] {
   const dir = tempDir();
   const store = Store.open(join(dir, "routes.db"));
-  const app = new App(store, {
-    dbPath: "",
-    http: null,
-    https: null,
-    domain: null,
-    acmeEmail: null,
-    acmeDirectory: LETS_ENCRYPT,
-    acmeCaRoot: null,
-    smtp: null,
-    mailWebhookSecret: null,
-    trustProxy: false,
-    accessLog: false,
-    limits: DEFAULT_LIMITS,
-    analytics: DEFAULT_ANALYTICS,
-    mail: DEFAULT_MAIL,
-    forms: DEFAULT_FORMS,
-  });
+  const app = new App(store, defaultConfig());
   const routes = apiRoutes(app);
   store.close();
   cleanup(dir);

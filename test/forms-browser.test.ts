@@ -5,21 +5,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { parse as parseCsv } from "csv-parse/sync";
 import { ROOT, api, cleanup, runFazt, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+import { launchChromium } from "./helpers/browser.ts";
 import { makeTar } from "./helpers/archives.ts";
 import { readDb } from "./helpers/hostile.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const USER = "admin";
 const PASSWORD = "correct horse battery";
 
@@ -57,7 +49,7 @@ beforeAll(async () => {
     { name: "thanks.html", data: "<!doctype html><title>Thanks</title><h1>Thanks!</h1>" },
   ]);
   expect((await api(f, "/api/sites/blog/deploys", { method: "POST", body: tar })).status).toBe(201);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   context.setDefaultTimeout(10_000);
   page = await context.newPage();

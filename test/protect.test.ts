@@ -5,19 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { api, cleanup, hostFetch, startFazt, type FaztProcess } from "./helpers/fazt.ts";
+import { launchChromium } from "./helpers/browser.ts";
 import { makeTarGz, makeZip } from "./helpers/archives.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 // Every secret below must never come back in clear.
 const ALICE = "s3cret-alice-7Qx";
@@ -297,7 +288,7 @@ describe("site password", () => {
   });
 
   test("the sign-in page works in headless Chromium: an error for a wrong password, then the page and an HttpOnly cookie", async () => {
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    const browser: Browser = await launchChromium();
     try {
       const context = await browser.newContext({ extraHTTPHeaders: { "x-forwarded-for": newClient() } });
       context.setDefaultTimeout(10_000);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { startServer } from "../src/server/index.ts";
-import { DEFAULT_ANALYTICS, DEFAULT_FORMS, DEFAULT_MAIL, DEFAULT_LIMITS, LETS_ENCRYPT, type ServerConfig } from "../src/core/config.ts";
+import { defaultConfig, type ServerConfig } from "../src/core/config.ts";
 import { putContent } from "../src/vfs/content.ts";
 import { createDeploy, activateDeploy } from "../src/vfs/deploys.ts";
 import { startFazt, tempDir, cleanup, hostFetch, api } from "./helpers/fazt.ts";
@@ -16,23 +16,7 @@ const dir = tempDir();
 afterAll(() => cleanup(dir));
 
 function config(dbPath: string): ServerConfig {
-  return {
-    dbPath,
-    http: { hostname: "127.0.0.1", port: 0 },
-    https: null,
-    domain: null,
-    acmeEmail: null,
-    acmeDirectory: LETS_ENCRYPT,
-    acmeCaRoot: null,
-    smtp: null,
-    mailWebhookSecret: null,
-    trustProxy: false,
-    accessLog: false,
-    limits: DEFAULT_LIMITS,
-    analytics: DEFAULT_ANALYTICS,
-    mail: DEFAULT_MAIL,
-    forms: DEFAULT_FORMS,
-  };
+  return defaultConfig({ dbPath, http: { hostname: "127.0.0.1", port: 0 } });
 }
 
 describe("invalidation", () => {

@@ -6,20 +6,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ROOT, cleanup, hostFetch, runFazt, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
+import { launchChromium } from "./helpers/browser.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
 import { uiBytes } from "../src/ui/index.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const USER = "admin";
 const PASSWORD = "correct horse battery";
 const SHOTS = process.env.FAZT_UI_SCREENSHOTS;
@@ -180,7 +172,7 @@ beforeAll(async () => {
   });
   smtpPort = Number(/"smtp_port":(\d+)/.exec(f.stderr())![1]);
   admin = `http://localhost:${f.port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   // Headless Chromium names itself in its User-Agent and would count as a bot: look like a person's browser.
   const userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
   context = await browser.newContext({ viewport: { width: 1200, height: 900 }, userAgent });

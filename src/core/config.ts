@@ -86,3 +86,25 @@ export function parseListenAddress(value: string): ListenAddress {
 export function formatAddress(a: ListenAddress): string {
   return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }
+
+/** A configuration with every default and no listener (in-process use: tests, benches), with `over` applied. */
+export function defaultConfig(over: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    dbPath: "",
+    http: null,
+    https: null,
+    domain: null,
+    acmeEmail: null,
+    acmeDirectory: LETS_ENCRYPT,
+    acmeCaRoot: null,
+    smtp: null,
+    mailWebhookSecret: null,
+    trustProxy: false,
+    accessLog: false,
+    limits: DEFAULT_LIMITS,
+    analytics: DEFAULT_ANALYTICS,
+    mail: DEFAULT_MAIL,
+    forms: DEFAULT_FORMS,
+    ...over,
+  };
+}
