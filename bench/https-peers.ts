@@ -13,6 +13,7 @@
 //
 // Needs wrk, openssl, nginx (nginx-light) and caddy from Debian.
 import { parseArgs } from "node:util";
+import { selfSigned } from "../test/helpers/certs.ts";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -37,24 +38,7 @@ mkdirSync(www);
 writeFileSync(join(www, "index.html"), PAGE);
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
-Bun.spawnSync([
-  "openssl",
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:P-256",
-  "-nodes",
-  "-keyout",
-  key,
-  "-out",
-  cert,
-  "-days",
-  "2",
-  "-subj",
-  "/CN=bench.localhost",
-]);
+selfSigned({ cert, key, cn: "bench.localhost", days: 2 });
 
 async function waitTls(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -1,6 +1,7 @@
 // Automatic HTTPS against a real ACME CA (pebble + challtestsrv), with real
 // HTTP-01 validation on fazt's HTTP port, checked with curl and openssl.
 import { describe, expect, test, afterEach, beforeAll } from "bun:test";
+import { selfSigned } from "./helpers/certs.ts";
 import { readdirSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { startFazt, tempDir, cleanup, api, ROOT, type FaztProcess } from "./helpers/fazt.ts";
@@ -477,24 +478,7 @@ describe("automatic HTTPS with pebble", () => {
     seedSite(env.db, "blog", ["blog.example.com"], "<h1>blog</h1>");
     // A stored certificate whose key does not match it (Bun.serve would refuse the pair).
     const gen = (name: string) =>
-      Bun.spawnSync([
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        `${env.dir}/${name}.key`,
-        "-out",
-        `${env.dir}/${name}.crt`,
-        "-days",
-        "30",
-        "-subj",
-        "/CN=blog.example.com",
-      ]);
+      selfSigned({ cert: `${env.dir}/${name}.crt`, key: `${env.dir}/${name}.key`, cn: "blog.example.com", days: 30 });
     gen("one");
     gen("two");
     const db = new Database(env.db);

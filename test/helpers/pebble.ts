@@ -1,6 +1,7 @@
 // A real ACME CA for tests: Debian's pebble with pebble-challtestsrv as its
 // DNS (every name resolves to 127.0.0.1), validating HTTP-01 on fazt's port.
 import { writeFileSync } from "node:fs";
+import { selfSigned } from "./certs.ts";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { tempDir, cleanup } from "./fazt.ts";
@@ -35,11 +36,6 @@ export function freePort(): number {
   }
 }
 
-async function run(cmd: string[]): Promise<void> {
-  const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "pipe" });
-  if ((await p.exited) !== 0) throw new Error(`${cmd[0]} failed: ${await new Response(p.stderr).text()}`);
-}
-
 /** Wait until url answers (OK, or any status), failing early when one of procs exits. */
 async function answering(url: string, ca: string, what: string, procs: Subprocess[], anyStatus = false): Promise<void> {
   let last = "";
@@ -65,26 +61,7 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
   const dir = tempDir("fazt-pebble-");
   const key = join(dir, "api.key");
   const cert = join(dir, "api.pem");
-  await run([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=pebble test API",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
+  selfSigned({ cert, key, cn: "pebble test API", days: 2, altNames: "DNS:localhost,IP:127.0.0.1" });
   const acmePort = freePort();
   const mgmtPort = freePort();
   const dnsPort = freePort();
