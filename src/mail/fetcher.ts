@@ -3,6 +3,7 @@
 // lease per claimed row, back-off with jitter on 429/5xx/no answer up to a
 // limit, at once 'failed' on another 4xx.
 import type { Store } from "../db/index.ts";
+import { Wakeup } from "./wakeup.ts";
 import { log } from "../log/index.ts";
 import type { ReceivedAttachment } from "./inbox.ts";
 import { completeFetch } from "./inbox.ts";
@@ -17,7 +18,9 @@ interface Claimed {
 }
 
 export class InboxFetcher {
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly wakeup = new Wakeup(() => {
+    if (!this.running) this.running = this.drain().finally(() => (this.running = null));
+  });
   private running: Promise<void> | null = null;
   private stopped = false;
 
@@ -35,17 +38,12 @@ export class InboxFetcher {
   }
 
   wake(delayMs = 0): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.running) this.running = this.drain().finally(() => (this.running = null));
-    }, delayMs);
+    this.wakeup.at(delayMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.wakeup.stop();
     await this.running;
   }
 

@@ -4,6 +4,7 @@
 // out; the next claim marks that attempt lost and sends again with the same
 // key, so the provider delivers it once.
 import type { CreateEmailOptions } from "resend";
+import { Wakeup } from "./wakeup.ts";
 import type { Store } from "../db/index.ts";
 import { log } from "../log/index.ts";
 import type { MailMetrics } from "./metrics.ts";
@@ -40,9 +41,8 @@ class SiteRate {
 }
 
 export class OutboxSender {
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly wakeup = new Wakeup(() => this.fill());
   private inFlight = new Set<Promise<void>>();
-  private stopped = false;
   /** The provider said 429: nothing is sent before this time. */
   private pausedUntil = 0;
   private readonly siteRate: SiteRate;
@@ -64,17 +64,11 @@ export class OutboxSender {
 
   /** Look for due rows now (after a message is queued). */
   wake(delayMs = 0): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.fill();
-    }, delayMs);
+    this.wakeup.at(delayMs);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.wakeup.stop();
     await Promise.all(this.inFlight);
   }
 
@@ -97,7 +91,7 @@ export class OutboxSender {
       log.error("mail outbox claim failed", { err: err as Error });
     }
     if (this.inFlight.size < this.concurrency) this.wake(this.policy.pollMs);
-    else if (this.timer) clearTimeout(this.timer), (this.timer = null);
+    else this.wakeup.cancel();
   }
 
   /** Due rows: expired leases first (their process died), then queued ones; each gets a lease and an attempt row. */
