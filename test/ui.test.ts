@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ROOT, cleanup, hostFetch, runFazt, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 import { launchChromium } from "./helpers/browser.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { ResendStandIn } from "./helpers/resend.ts";
 import { uiBytes } from "../src/ui/index.ts";
 
@@ -559,7 +560,9 @@ test("system screen with recent errors, garbage collection; every screen fits a 
     await page.goto(`${admin}/${hash}`);
     await page.locator("h1").waitFor();
     // Rendered once nothing says "Loading…" (the outbox keeps polling, so the network never goes idle).
-    await page.waitForFunction('!document.body.innerText.includes("Loading…")'); // a string: the tests compile without DOM types
+    // page.evaluate of a string runs outside the page's CSP (waitForFunction would eval inside it).
+    const loading = () => page.evaluate<boolean>('document.body.innerText.includes("Loading…")');
+    await waitFor(async () => !(await loading()), { what: `${hash} rendered (no "Loading…" left)`, timeoutMs: 10_000 });
     // Nothing wider than the screen except inside scrollable tables.
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     expect({ hash, overflow }).toEqual({ hash, overflow: 0 });
