@@ -9,6 +9,9 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
   "--no-first-run",
+  // Chromium puts sandboxed iframes (the mail's HTML frame) in their own process, which the
+  // driver now and then never attaches to; in-process the frame is still sandboxed and under its CSP.
+  "--disable-features=IsolateSandboxedIframes",
 ];
 
 /** A headless Chromium; the caller closes it. */
