@@ -6,6 +6,7 @@ import { str, UsageError } from "./command.ts";
 import { Client, clientFlags, table } from "./client.ts";
 import { formatSize } from "../core/bytes.ts";
 
+/** A message as the mail API lists it; one message (GET …/:id) adds the optional details. */
 interface MessageView {
   id: string;
   from: string;
@@ -17,6 +18,11 @@ interface MessageView {
   created_at?: string;
   received_at?: string;
   last_error?: string | null;
+  provider_id?: string | null;
+  attempt_log?: { attempt: number; started_at: string; outcome: string; status_code?: number | null; error?: string | null }[];
+  source?: string;
+  attachments?: { index: number; filename: string; content_type: string; size: number; url: string }[];
+  text?: string | null;
 }
 
 const list = (v: unknown) => (v as string[] | undefined) ?? [];
@@ -92,23 +98,6 @@ export const mailInboxCommand: CommandBody = {
     process.stdout.write(table([["ID", "RECEIVED", "FROM", "TO", "SUBJECT"], ...rows]));
   },
 };
-
-/** One outbox or inbox message as GET /api/mail/(outbox|inbox)/:id answers it. */
-interface MessageView {
-  id: string;
-  from: string;
-  to: string[];
-  subject: string;
-  status?: string;
-  provider_id?: string | null;
-  last_error?: string | null;
-  attempt_log?: { attempt: number; started_at: string; outcome: string; status_code?: number | null; error?: string | null }[];
-  received_at?: string;
-  source?: string;
-  attachments?: { index: number; filename: string; content_type: string; size: number; url: string }[];
-  text?: string | null;
-  body?: string;
-}
 
 export const mailShowCommand: CommandBody = {
   usage: "ID",
