@@ -40,6 +40,16 @@ function nonNegativeInt(value: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
+/** Calls per second: a positive number (0.5 is one call every two seconds), or null to follow the provider. */
+function providerRate(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000) {
+    throw new UsageError(`--mail-provider-rate: expected calls per second between 0 and 10000, got "${value}"`);
+  }
+  return n;
+}
+
 function onOff(value: string | undefined, flag: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (value === "on" || value === "off") return value === "on";
@@ -84,6 +94,7 @@ function serveConfig(flags: ParsedArgs): ServerConfig {
     mail: {
       allowFrom: parseDomainList(s("mail-allow-from")),
       sitePerMinute: positiveInt(s("mail-rate"), "mail-rate", DEFAULT_MAIL.sitePerMinute),
+      providerPerSecond: providerRate(s("mail-provider-rate")),
       smtpMaxBytes: positiveInt(s("smtp-max-bytes"), "smtp-max-bytes", DEFAULT_MAIL.smtpMaxBytes),
     },
     forms: {
@@ -118,6 +129,10 @@ export const serveCommand: CommandBody = {
     "mail-webhook-secret": { type: "string", description: "whsec_... secret for POST /api/hooks/email" },
     "mail-allow-from": { type: "string", description: "sender domains allowed besides those sites own, comma-separated" },
     "mail-rate": { type: "string", description: "messages one site may send per minute (default 60)" },
+    "mail-provider-rate": {
+      type: "string",
+      description: "Resend API calls per second at most (default: the limit Resend announces, 2 until it does)",
+    },
     "forms-client-rate": { type: "string", description: "form submissions one client may make per minute (default 10)" },
     "forms-site-rate": { type: "string", description: "form submissions one site may receive per minute (default 120)" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },

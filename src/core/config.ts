@@ -42,11 +42,13 @@ export interface MailConfig {
   allowFrom: string[];
   /** Messages one site may send per minute (--mail-rate). */
   sitePerMinute: number;
+  /** Provider API calls per second (--mail-provider-rate); null: the limit the provider announces. */
+  providerPerSecond: number | null;
   /** Largest message the SMTP listener accepts (--smtp-max-bytes). */
   smtpMaxBytes: number;
 }
 
-export const DEFAULT_MAIL: MailConfig = { allowFrom: [], sitePerMinute: 60, smtpMaxBytes: 25 * 1024 * 1024 };
+export const DEFAULT_MAIL: MailConfig = { allowFrom: [], sitePerMinute: 60, providerPerSecond: null, smtpMaxBytes: 25 * 1024 * 1024 };
 
 export interface AnalyticsConfig {
   /** Off only for benchmarks (--analytics off): no events, no buffer. */

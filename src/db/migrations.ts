@@ -11,6 +11,7 @@ import m0011 from "../../migrations/0011_immutable_files.sql" with { type: "text
 import m0012 from "../../migrations/0012_mail.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_sessions.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_forms.sql" with { type: "text" };
+import m0017 from "../../migrations/0017_mail_payloads.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   { version: 12, name: "0012_mail.sql", sql: m0012 },
   { version: 13, name: "0013_sessions.sql", sql: m0013 },
   { version: 15, name: "0015_forms.sql", sql: m0015 },
+  { version: 17, name: "0017_mail_payloads.sql", sql: m0017 },
 ];

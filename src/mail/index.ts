@@ -7,6 +7,7 @@ import { formatAddress } from "../core/config.ts";
 import { log } from "../log/index.ts";
 import { InboxFetcher } from "./fetcher.ts";
 import { MailMetrics } from "./metrics.ts";
+import { ProviderPace } from "./pace.ts";
 import { MailProvider } from "./provider.ts";
 import { retryPolicy } from "./retry.ts";
 import { Sanitizer } from "./sanitize.ts";
@@ -68,7 +69,10 @@ export async function startMail(app: MailDeps, tls: TlsSource): Promise<number |
   const policy = retryPolicy();
   const metrics = mailMetrics(app);
   const config = app.config;
-  const provider = MailProvider.fromEnv(policy.timeoutMs, config.mail.smtpMaxBytes);
+  const pace = new ProviderPace(config.mail.providerPerSecond, Date.now, (perSecond) =>
+    log.info("mail: pacing provider calls to the limit it announces", { per_second: perSecond }),
+  );
+  const provider = MailProvider.fromEnv(pace, policy.timeoutMs, config.mail.smtpMaxBytes);
   if (!provider) log.info("RESEND_API_KEY is not set: POST /api/mail is refused and webhook bodies are not fetched");
   const sanitizer = new Sanitizer();
   app.onShutdown(() => sanitizer.stop());
@@ -79,7 +83,10 @@ export async function startMail(app: MailDeps, tls: TlsSource): Promise<number |
     const sender = new OutboxSender(app.store, provider, policy, metrics, config.mail.sitePerMinute);
     sender.start();
     app.onMailChanged(() => sender.wake());
-    app.onShutdown(() => sender.stop());
+    app.onShutdown(async () => {
+      await sender.stop();
+      provider.stop();
+    });
   }
   app.onMailChanged(() => fetcher.wake());
   if (!config.smtp) return null;

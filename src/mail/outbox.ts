@@ -140,10 +140,11 @@ export function queueMail(store: Store, m: MailInput, siteId: number | null): st
     pending.get(store)!.n++;
     store.write
       .query(
-        `INSERT INTO mail_outbox (id, site_id, sender, recipients, subject, message, bytes, idempotency_key, status, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        `INSERT INTO mail_outbox (id, site_id, sender, recipients, subject, bytes, idempotency_key, status, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       )
-      .run(id, siteId, m.from, recipients, m.subject, message, message.length, `fazt-${id}-${randomId(8)}`, now, now, now);
+      .run(id, siteId, m.from, recipients, m.subject, message.length, `fazt-${id}-${randomId(8)}`, now, now, now);
+    store.write.query("INSERT INTO mail_outbox_payloads (id, message) VALUES (?, ?)").run(id, message);
   });
   return id;
 }

@@ -1,7 +1,10 @@
 // The mail provider (Resend, through its SDK) and how its answers are read:
 // every call ends as done, retry (with how long to wait) or fail. RESEND_API_KEY
-// and RESEND_BASE_URL are the SDK's own variables.
-import { Resend, type CreateEmailOptions } from "resend";
+// and RESEND_BASE_URL are the SDK's own variables. Sends run in a worker
+// thread (send-worker.ts); every API call waits for its turn in the pace.
+import { Resend } from "resend";
+import type { ProviderPace } from "./pace.ts";
+import { WorkerThread, workerEntry } from "./thread.ts";
 
 export type Outcome<T> =
   | { kind: "done"; value: T }
@@ -20,6 +23,21 @@ interface SdkResult<T> {
   error: { statusCode?: number | null; name?: string; message?: string } | null;
   headers: Record<string, string> | null;
 }
+
+/** One send, as the worker thread receives it: the message is the stored JSON, parsed there. */
+export interface SendCall {
+  apiKey: string;
+  baseUrl: string | undefined;
+  message: string;
+  idempotencyKey: string;
+  timeoutMs: number;
+}
+
+/** The SDK's answer, or what it threw (our timeout's abort, a network failure it did not catch). */
+export type SendAnswer = SdkResult<{ id: string }> | { thrown: string };
+
+/** The worker answers within the call's own timeout; past this much more, it is taken as stuck. */
+const WORKER_GRACE_MS = 5_000;
 
 /** Resend's Retry-After is in seconds; an HTTP date is accepted too. */
 function retryAfterMs(value: string | undefined | null, now = Date.now()): number | null {
@@ -42,31 +60,53 @@ function classify<T>(r: SdkResult<T>): Outcome<T> {
 
 export class MailProvider {
   private readonly resend: Resend;
+  private readonly sends: WorkerThread<SendCall, SendAnswer>;
 
   constructor(
-    apiKey: string,
+    private readonly apiKey: string,
+    /** Every API call waits for its turn here (downloads are pre-signed URLs, not API calls). */
+    readonly pace: ProviderPace,
     private readonly timeoutMs: number,
     private readonly maxDownloadBytes: number,
   ) {
     this.resend = new Resend(apiKey);
+    this.sends = new WorkerThread(workerEntry("send-worker.ts"), "the mail send thread");
   }
 
   /** Resend reads RESEND_API_KEY itself; null when it is not set (mail then cannot go out). */
-  static fromEnv(timeoutMs: number, maxDownloadBytes: number): MailProvider | null {
+  static fromEnv(pace: ProviderPace, timeoutMs: number, maxDownloadBytes: number): MailProvider | null {
     const key = process.env.RESEND_API_KEY;
-    return key ? new MailProvider(key, timeoutMs, maxDownloadBytes) : null;
+    return key ? new MailProvider(key, pace, timeoutMs, maxDownloadBytes) : null;
   }
 
-  async send(message: CreateEmailOptions, idempotencyKey: string): Promise<Outcome<{ id: string }>> {
-    return this.call(() => this.resend.emails.send(message, { idempotencyKey, signal: AbortSignal.timeout(this.timeoutMs) }));
+  /** Sends a stored message (its provider JSON) in the worker thread. */
+  async send(message: string, idempotencyKey: string): Promise<Outcome<{ id: string }>> {
+    return this.call(async () => {
+      const call: SendCall = {
+        apiKey: this.apiKey,
+        baseUrl: process.env.RESEND_BASE_URL,
+        message,
+        idempotencyKey,
+        timeoutMs: this.timeoutMs,
+      };
+      const answer = await this.sends.call(call, this.timeoutMs + WORKER_GRACE_MS);
+      if ("thrown" in answer) throw new Error(answer.thrown);
+      return answer;
+    });
+  }
+
+  /** Ends the send thread (sends still waiting end as "no answer": retried later with the same key). */
+  stop(): void {
+    this.sends.stop();
   }
 
   /** A received email's body, headers and attachments (the webhook carries metadata only). */
   async received(emailId: string): Promise<Outcome<ReceivedEmail>> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    const email = await this.call(() => this.resend.emails.receiving.get(emailId, {}, { signal }));
+    const email = await this.call(() => this.resend.emails.receiving.get(emailId, {}, { signal: AbortSignal.timeout(this.timeoutMs) }));
     if (email.kind !== "done") return email;
-    const list = await this.call(() => this.resend.emails.receiving.attachments.list({ emailId }, { signal }));
+    const list = await this.call(() =>
+      this.resend.emails.receiving.attachments.list({ emailId }, { signal: AbortSignal.timeout(this.timeoutMs) }),
+    );
     if (list.kind !== "done") return list;
     const e = email.value;
     return {
@@ -119,9 +159,15 @@ export class MailProvider {
     return { kind: "done", value: Buffer.concat(parts, size) };
   }
 
+  /** One API call in its turn; its answer's rate-limit headers (and a 429's Retry-After) pace the calls after it. */
   private async call<T>(fn: () => Promise<SdkResult<T>>): Promise<Outcome<T>> {
+    await this.pace.acquire();
     try {
-      return classify(await fn());
+      const answer = await fn();
+      this.pace.observe(answer.headers);
+      const outcome = classify(answer);
+      if (outcome.kind === "retry" && outcome.status === 429) this.pace.pause(outcome.retryAfterMs ?? 1000);
+      return outcome;
     } catch (err) {
       // The SDK rethrows an abort of our own timeout signal.
       return { kind: "retry", status: null, error: `no answer: ${(err as Error).message}`.slice(0, 500), retryAfterMs: null };

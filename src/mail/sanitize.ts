@@ -5,6 +5,7 @@
 // opening a mail never pings a tracking pixel.
 import sanitizeHtml from "sanitize-html";
 import { log } from "../log/index.ts";
+import { WorkerThread, workerEntry } from "./thread.ts";
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [...sanitizeHtml.defaults.allowedTags, "img"],
@@ -28,50 +29,26 @@ export function sanitizeMailHtml(html: string | null): string | null {
   return sanitizeHtml(html, OPTIONS);
 }
 
-// In the compiled binary the worker is its own entry point under /$bunfs/root/ (src/, see build.ts);
-// from sources it sits beside this file. The binary is told by Bun.main: a minified build keeps
-// import.meta.path as the build machine's source path, which does not exist where the binary runs.
-const WORKER_ENTRY = Bun.main.startsWith("/$bunfs/")
-  ? "/$bunfs/root/mail/sanitize-worker.ts"
-  : new URL("./sanitize-worker.ts", import.meta.url).href;
-
-/** Sanitises off the event loop, one worker thread started on first use. */
+/** Sanitises off the event loop, in one worker thread started on first use. */
 export class Sanitizer {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private waiting = new Map<number, (html: string | null) => void>();
+  private readonly thread: WorkerThread<string, string | null>;
 
-  constructor(private readonly entry: string = WORKER_ENTRY) {}
+  constructor(entry: string = workerEntry("sanitize-worker.ts")) {
+    this.thread = new WorkerThread(entry, "the HTML sanitiser");
+  }
 
-  sanitize(html: string | null): Promise<string | null> {
-    if (html === null || html.length > MAX_SANITISED_CHARS) return Promise.resolve(null);
-    const id = this.nextId++;
-    const p = new Promise<string | null>((resolve) => this.waiting.set(id, resolve));
-    this.start().postMessage({ id, html });
-    return p;
+  /** Null when there is nothing to show as HTML (too large, unparseable, or the worker failed: shown as text only). */
+  async sanitize(html: string | null): Promise<string | null> {
+    if (html === null || html.length > MAX_SANITISED_CHARS) return null;
+    try {
+      return await this.thread.call(html);
+    } catch (err) {
+      log.error("mail: the HTML sanitiser failed", { err: (err as Error).message });
+      return null;
+    }
   }
 
   stop(): void {
-    this.worker?.terminate();
-    this.worker = null;
-    for (const resolve of this.waiting.values()) resolve(null);
-    this.waiting.clear();
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(this.entry);
-    w.onmessage = (e: MessageEvent<{ id: number; html: string | null }>) => {
-      this.waiting.get(e.data.id)?.(e.data.html);
-      this.waiting.delete(e.data.id);
-    };
-    // A worker that fails (to start, or later) must not leave a message waiting for ever: shown as text only.
-    w.onerror = (e) => {
-      log.error("mail: the HTML sanitiser failed", { err: e.message });
-      this.stop();
-    };
-    w.unref();
-    this.worker = w;
-    return w;
+    this.thread.stop();
   }
 }

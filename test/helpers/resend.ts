@@ -34,6 +34,8 @@ export interface ReceivedEmail {
 }
 
 export const API_KEY = "re_test_standin";
+/** The limit the stand-in announces when it enforces none (Resend always announces one). */
+const UNLIMITED_ANNOUNCED = 1000;
 
 export class ResendStandIn {
   readonly requests: SendRequest[] = [];
@@ -103,9 +105,9 @@ export class ResendStandIn {
     }
     if (req.headers.get("authorization") !== `Bearer ${API_KEY}`)
       return Response.json({ name: "missing_api_key", message: "bad key", statusCode: 401 }, { status: 401 });
-    if (req.method === "POST" && url.pathname === "/emails") return this.send(req);
+    if (req.method === "POST" && url.pathname === "/emails") return this.withRateHeaders(await this.send(req));
     const m = /^\/emails\/receiving\/([^/]+)(\/attachments)?$/.exec(url.pathname);
-    if (req.method === "GET" && m) return this.receiving(m[1]!, Boolean(m[2]));
+    if (req.method === "GET" && m) return this.withRateHeaders(this.receiving(m[1]!, Boolean(m[2])));
     return Response.json({ name: "not_found", message: "no route", statusCode: 404 }, { status: 404 });
   }
 
@@ -130,6 +132,17 @@ export class ResendStandIn {
     const answer = this.answer(behaviour, key, body);
     for (const fn of [...this.listeners]) fn(record);
     return answer;
+  }
+
+  /** Resend's rate-limit headers (IETF draft) on every API answer: the limit per second, what is left, seconds to the next call. */
+  private withRateHeaders(res: Response): Response {
+    const limit = this.ratePerSecond > 0 ? this.ratePerSecond : UNLIMITED_ANNOUNCED;
+    const left = this.ratePerSecond > 0 ? Math.floor(this.bucket.tokens) : limit;
+    const reset = left > 0 ? 0 : Math.max(1, Math.ceil((1 - this.bucket.tokens) / limit));
+    res.headers.set("ratelimit-limit", String(limit));
+    res.headers.set("ratelimit-remaining", String(left));
+    res.headers.set("ratelimit-reset", String(reset));
+    return res;
   }
 
   private async answer(behaviour: Behaviour, key: string | null, body: Record<string, unknown>): Promise<Response> {
