@@ -36,8 +36,8 @@ const seconds = Number(values.seconds);
 
 const SERVER_CPU = "0";
 const CLIENT_CPU = "1";
-/** Calibration: messages sent with no serving load, to measure their CPU cost alone. */
-const ALONE = 2000;
+/** Calibration: messages sent with no serving load (10 s of them), to measure their CPU cost alone. */
+const ALONE = rate * 10;
 
 type Load = "saturated" | "paced";
 interface Window {

@@ -45,11 +45,15 @@ export class ProviderPace {
     return Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, (1000 * ROWS_PER_TICK) / this.perSecondNow));
   }
 
-  /** Calls that can start within the next tick, beyond those already waiting for their slot (0 while paused). */
+  /**
+   * Calls that can start within the next two ticks, beyond those already
+   * waiting for their slot (0 while paused): slots are reserved a tick ahead,
+   * so a tick that fires late loses none of the rate.
+   */
   turnsAhead(): number {
     const now = this.now();
     if (now < this.pausedUntil) return 0;
-    const free = now + this.tickMs - Math.max(now, this.nextAt);
+    const free = now + 2 * this.tickMs - Math.max(now, this.nextAt);
     return Math.max(0, Math.ceil((free * this.perSecondNow) / 1000));
   }
 
@@ -58,13 +62,18 @@ export class ProviderPace {
     return Math.max(0, this.pausedUntil - this.now());
   }
 
+  /** Reserves the next slot: the time (epoch ms) a call may start. */
+  reserve(): number {
+    const at = Math.max(this.now(), this.nextAt, this.pausedUntil);
+    this.nextAt = at + 1000 / this.perSecondNow;
+    return at;
+  }
+
   /** Waits for this call's slot (after a pause, if one began meanwhile). */
   async acquire(): Promise<void> {
     for (;;) {
-      const now = this.now();
-      const at = Math.max(now, this.nextAt, this.pausedUntil);
-      this.nextAt = at + 1000 / this.perSecondNow;
-      if (at > now) await Bun.sleep(at - now);
+      const wait = this.reserve() - this.now();
+      if (wait > 0) await Bun.sleep(wait);
       if (this.now() >= this.pausedUntil) return;
     }
   }

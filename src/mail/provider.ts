@@ -30,6 +30,8 @@ export interface SendCall {
   baseUrl: string | undefined;
   message: string;
   idempotencyKey: string;
+  /** Its slot in the pace (epoch ms): the worker does not start it earlier. */
+  startAt: number;
   timeoutMs: number;
 }
 
@@ -79,17 +81,25 @@ export class MailProvider {
     return key ? new MailProvider(key, pace, timeoutMs, maxDownloadBytes) : null;
   }
 
-  /** Sends a stored message (its provider JSON) in the worker thread. */
+  /**
+   * Sends a stored message (its provider JSON) in the worker thread. Its slot
+   * in the pace is reserved here and the worker waits for it, so the sends of
+   * a tick cross to the worker in one message and the event loop does not
+   * wake for each one's turn.
+   */
   async send(message: string, idempotencyKey: string): Promise<Outcome<{ id: string }>> {
-    return this.call(async () => {
+    const startAt = this.pace.reserve();
+    return this.answered(async () => {
       const call: SendCall = {
         apiKey: this.apiKey,
         baseUrl: process.env.RESEND_BASE_URL,
         message,
         idempotencyKey,
+        startAt,
         timeoutMs: this.timeoutMs,
       };
-      const answer = await this.sends.call(call, this.timeoutMs + WORKER_GRACE_MS);
+      const wait = Math.max(0, startAt - Date.now());
+      const answer = await this.sends.call(call, wait + this.timeoutMs + WORKER_GRACE_MS);
       if ("thrown" in answer) throw new Error(answer.thrown);
       return answer;
     });
@@ -159,9 +169,14 @@ export class MailProvider {
     return { kind: "done", value: Buffer.concat(parts, size) };
   }
 
-  /** One API call in its turn; its answer's rate-limit headers (and a 429's Retry-After) pace the calls after it. */
+  /** One API call in its turn. */
   private async call<T>(fn: () => Promise<SdkResult<T>>): Promise<Outcome<T>> {
     await this.pace.acquire();
+    return this.answered(fn);
+  }
+
+  /** A call's answer read: its rate-limit headers (and a 429's Retry-After) pace the calls after it. */
+  private async answered<T>(fn: () => Promise<SdkResult<T>>): Promise<Outcome<T>> {
     try {
       const answer = await fn();
       this.pace.observe(answer.headers);

@@ -1,7 +1,8 @@
 // A worker thread that makes the provider's send calls for the outbox
 // (provider.ts): the SDK's request, JSON encoding and decoding run here, off
-// the event loop that serves sites. Pacing, classifying answers and recording
-// them stay on the main thread. The thread runs at a lower priority (nice 10)
+// the event loop that serves sites, each at the time its slot in the pace
+// says. Pacing, classifying answers and recording them stay on the main
+// thread; answers go back in batches. The thread runs at a lower priority (nice 10)
 // so that on a one-core host a request to a site is not kept waiting by mail.
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
@@ -28,6 +29,8 @@ function resendFor(key: string, baseUrl: string | undefined): Resend {
 }
 
 async function send(call: SendCall): Promise<SendAnswer> {
+  const wait = call.startAt - Date.now();
+  if (wait > 0) await Bun.sleep(wait);
   try {
     const { data, error, headers } = await resendFor(call.apiKey, call.baseUrl).emails.send(JSON.parse(call.message), {
       idempotencyKey: call.idempotencyKey,
@@ -40,5 +43,8 @@ async function send(call: SendCall): Promise<SendAnswer> {
   }
 }
 
+/** Answers finishing this close together go back to the main thread as one message (recorded a tick later anyway). */
+const COALESCE_MS = 10;
+
 lowerPriority();
-answerCalls(send);
+answerCalls(send, COALESCE_MS);
