@@ -1,7 +1,7 @@
 // The outbox paces itself to the provider's rate limit instead of learning it
 // from 429s: the rate the provider announces (ratelimit-limit) or the one the
 // operator sets (--mail-provider-rate), sends spaced evenly at it, a pause
-// when a window is used up or a 429 says so. And a sent message's payload
+// when a 429 says so. And a sent message's payload
 // (body, attachments) is not kept: the provider has it.
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
@@ -33,13 +33,16 @@ describe("ProviderPace", () => {
     expect(fixed.perSecond).toBe(5);
   });
 
-  test("a used-up window or a 429 pauses every call; a huge Retry-After is obeyed for at most a minute", () => {
+  test("a 429 pauses every call, a huge Retry-After for at most a minute; a window used up at the pace is no pause", () => {
     let now = 1_000_000;
     const pace = new ProviderPace(100, () => now);
     expect(pace.turnsAhead()).toBeGreaterThan(0);
-    pace.observe({ "ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "2" });
+    pace.observe({ "ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "1" });
+    expect(pace.pausedMs()).toBe(0);
+    pace.pause(2000);
     expect(pace.pausedMs()).toBe(2000);
     expect(pace.turnsAhead()).toBe(0);
+    expect(pace.reserve()).toBe(now + 2000);
     now += 2000;
     expect(pace.pausedMs()).toBe(0);
     expect(pace.turnsAhead()).toBeGreaterThan(0);

@@ -1,10 +1,12 @@
 // How fast the provider may be called. Resend limits API calls per team (2 a
 // second unless raised) and answers 429 past it; a 429 costs a Retry-After
-// pause, so the workers pace themselves below the limit instead of learning
-// it from refusals. The rate is --mail-provider-rate when given, otherwise
-// what the provider announces in its `ratelimit-limit` header (2 until it
-// does). `ratelimit-remaining: 0` and a 429 pause every call until the
-// window resets. One ProviderPace is shared by everything that calls the API.
+// pause, so the workers pace themselves at the limit instead of learning it
+// from refusals. The rate is --mail-provider-rate when given, otherwise what
+// the provider announces in its `ratelimit-limit` header (2 until it does).
+// A 429 pauses every call for its Retry-After. (`ratelimit-remaining: 0` is
+// not a pause: at the pace it is normal at the end of each window, and its
+// `ratelimit-reset` is in whole seconds.) One ProviderPace is shared by
+// everything that calls the API.
 
 /** Resend's documented default, used until the provider says otherwise. */
 export const DEFAULT_PROVIDER_RATE = 2;
@@ -78,22 +80,18 @@ export class ProviderPace {
     }
   }
 
-  /** No call before `ms` from now (a 429's Retry-After, an exhausted window). */
+  /** No call before `ms` from now (a 429's Retry-After). */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + Math.min(ms, MAX_PAUSE_MS));
   }
 
-  /** What an answer's rate-limit headers say: the limit (to pace to) and whether the window is used up. */
+  /** The limit an answer announces: the rate to pace to, unless the operator set one. */
   observe(headers: Record<string, string> | null): void {
-    if (!headers) return;
+    if (!headers || this.configured !== null) return;
     const limit = perSecondFrom(headers["ratelimit-limit"], headers["ratelimit-policy"]);
-    if (this.configured === null && limit !== null && limit !== this.perSecondNow) {
+    if (limit !== null && limit !== this.perSecondNow) {
       this.perSecondNow = limit;
       this.onLearned(limit);
-    }
-    if (headers["ratelimit-remaining"]?.trim() === "0") {
-      const reset = Number(headers["ratelimit-reset"]);
-      this.pause(Number.isFinite(reset) && reset > 0 ? reset * 1000 : 1000);
     }
   }
 }
