@@ -103,6 +103,24 @@ describe("against the server", () => {
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(200 - 20);
   });
 
+  test("messages held for sending stay within 32 MiB: three of ~9.8 MB at once, never a fourth", async () => {
+    await start(0);
+    resend.delayMs = 1000;
+    const attachment = Buffer.alloc(7 * 1024 * 1024, 7).toString("base64");
+    for (let i = 0; i < 5; i++) {
+      const body = {
+        from: "hello@shop.example.com",
+        to: ["r@elsewhere.example"],
+        subject: `big${i}`,
+        text: "hi",
+        attachments: [{ filename: "a.bin", content: attachment }],
+      };
+      expect((await api(f, "/api/mail", { method: "POST", json: body })).status).toBe(202);
+    }
+    await waitFor(() => resend.deliveries.length === 5, { what: "5 large deliveries", timeoutMs: 20_000 });
+    expect(resend.maxConcurrent).toBe(3);
+  });
+
   test("a sent message's payload is dropped; the message and its attempts stay", async () => {
     await start(0);
     await queue(3, true);

@@ -23,7 +23,7 @@ export class Wakeup {
     }, delayMs);
   }
 
-  cancel(): void {
+  private cancel(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

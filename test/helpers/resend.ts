@@ -46,6 +46,9 @@ export class ResendStandIn {
   retryAfter = 1;
   /** Answer accepted sends after this many ms (a slow provider: a window to kill the sender in). */
   delayMs = 0;
+  /** Most send requests the stand-in was answering at once. */
+  maxConcurrent = 0;
+  private concurrent = 0;
   /** Sends accepted per second before 429s (0: no limit). */
   ratePerSecond = 0;
   readonly received = new Map<string, ReceivedEmail>();
@@ -122,6 +125,15 @@ export class ResendStandIn {
   }
 
   private async send(req: Request): Promise<Response> {
+    this.maxConcurrent = Math.max(this.maxConcurrent, ++this.concurrent);
+    try {
+      return await this.accept(req);
+    } finally {
+      this.concurrent--;
+    }
+  }
+
+  private async accept(req: Request): Promise<Response> {
     const body = (await req.json()) as Record<string, unknown>;
     const key = req.headers.get("idempotency-key");
     const now = Date.now();
