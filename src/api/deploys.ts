@@ -79,7 +79,7 @@ export function deployApi(app: ApiDeps) {
         log.debug("deploy: receiving", { site: site.name, activate });
         await fill(builder);
         log.debug("deploy: content stored, committing", { site: site.name, ms: ms() });
-        const d = builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by), hosts: hostsOf(site) });
+        const d = await builder.commit({ activate, keepDeploys: limits.keepDeploys, createdBy: author(by), hosts: hostsOf(site) });
         log.debug("deploy: committed", { site: site.name, deploy: d.id, files: d.files, bytes: d.bytes, live: activate, ms: ms() });
         return d;
       } catch (err) {

@@ -60,7 +60,7 @@ export function watchEventLoop(registry: Registry): () => void {
   let worst = 0;
   let due = performance.now() + TICK_MS;
   let cpu = cpuMs();
-  const timer = setInterval(() => {
+  const sample = () => {
     const now = performance.now();
     const nowCpu = cpuMs();
     const late = Math.max(0, now - due);
@@ -68,11 +68,14 @@ export function watchEventLoop(registry: Registry): () => void {
     busy.add(Math.min(late, nowCpu - cpu));
     due = now + TICK_MS;
     cpu = nowCpu;
-  }, TICK_MS);
+  };
+  const timer = setInterval(sample, TICK_MS);
   timer.unref();
   registry.onCollect(() => {
-    // A hold still in progress at the scrape cannot be: the scrape itself runs on the loop.
-    gauge.labels().set(Math.max(worst, performance.now() - due) / 1000);
+    // A scrape that comes right after a hold may be answered before the late
+    // timer runs (I/O first): it samples too, or that hold would be missed.
+    sample();
+    gauge.labels().set(worst / 1000);
     busyMax.labels().set(busy.max / 1000);
     busyP99.labels().set(busy.p99() / 1000);
     worst = 0;

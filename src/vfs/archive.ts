@@ -130,6 +130,7 @@ async function readTar(bytes: AsyncIterable<Uint8Array>, gzipped: boolean, build
   });
   try {
     for await (const entry of extract) {
+      await builder.breathe();
       const h = entry.header;
       if (h.type === "file" || h.type === "contiguous-file") {
         const path = builder.admit(h.name, h.size ?? 0);
@@ -191,6 +192,7 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
     builder.reserve(piece.length);
     spool.write(encrypt.update(piece));
     gcHint.add(piece.length);
+    await builder.breathe();
   }
   const tail = encrypt.final();
   if (tail.length > 0) spool.write(tail);
@@ -210,6 +212,7 @@ async function readZip(store: Store, bytes: AsyncIterable<Uint8Array>, builder: 
     }
     const extents = new Extents(directoryOffset);
     for await (const entry of zip.eachEntry() as AsyncIterable<yauzl.Entry>) {
+      await builder.breathe();
       extents.add(entry);
       const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
       if (mode === 0o120000) throw badArchive(`${entry.fileName} is a symbolic link; links are not allowed in a deploy`);

@@ -4,8 +4,10 @@
 import type { Store } from "../db/index.ts";
 import type { Limits } from "../core/config.ts";
 import { randomId } from "../core/ids.ts";
+import { Breather } from "../core/breather.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
 import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import { declaredFormsInSlices } from "./form-names.ts";
 import type { DeployEvents } from "./events.ts";
 import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { DiskGuard } from "./disk.ts";
@@ -18,9 +20,10 @@ import { RULES_LIMITS, sealHeaders, tooBig } from "./rules.ts";
 /** An upload lives this long without progress before GC may drop it. */
 const UPLOAD_TTL_MS = 60 * 60 * 1000;
 
-// Small files are buffered and written together: one transaction per batch.
-const BATCH_BYTES = 4 * 1024 * 1024;
-const BATCH_FILES = 500;
+// Small files are buffered and written together: one transaction per batch,
+// sized so that hashing and writing one holds the event loop a few ms.
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_FILES = 200;
 
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
@@ -53,6 +56,7 @@ export class DeployBuilder {
   private batchBytes = 0;
   private lastTouch = Date.now();
   private done = false;
+  private readonly breather = new Breather();
 
   constructor(
     private readonly store: Store,
@@ -86,7 +90,7 @@ export class DeployBuilder {
   /** Read one file's bytes to the end, enforcing the limits as they arrive. */
   async addFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     if (path === HEADERS_FILE) return this.addHeadersFile(body);
-    const content = await receiveContent(this.store, this.uploadId, body, (size, piece) => {
+    const content = await receiveContent(this.store, this.uploadId, body, this.breather, (size, piece) => {
       this.checkSize(path, size, size);
       this.disk.check(piece);
       this.touch();
@@ -123,6 +127,11 @@ export class DeployBuilder {
     this.bytes += entry.size;
   }
 
+  /** Let the event loop run if this deploy has held it for a slice (archive readers call it per piece and per entry). */
+  breathe(): Promise<void> | undefined {
+    return this.breather.breathe();
+  }
+
   /** Count bytes about to be written for this upload outside its files (a spooled zip). */
   reserve(bytes: number): void {
     this.reserved += bytes;
@@ -131,10 +140,13 @@ export class DeployBuilder {
   }
 
   /** Write the manifest; with activate, make it live in the same transaction. */
-  commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string; hosts?: readonly string[] }): DeployInfo {
+  async commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string; hosts?: readonly string[] }): Promise<DeployInfo> {
     this.flush();
     if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
-    const info = createDeploy(this.store, this.siteId, [...this.files.values()], {
+    const entries = [...this.files.values()];
+    const forms = await declaredFormsInSlices(this.store.write, entries, this.breather);
+    const info = createDeploy(this.store, this.siteId, entries, {
+      forms,
       activate: opts.activate,
       uploadId: this.uploadId,
       keepDeploys: opts.keepDeploys,
@@ -207,6 +219,7 @@ async function receiveContent(
   store: Store,
   uploadId: string,
   body: AsyncIterable<Uint8Array>,
+  breather: Breather,
   onPiece: (sizeSoFar: number, pieceBytes: number) => void,
 ): Promise<Received> {
   const held: Uint8Array[] = [];
@@ -224,6 +237,7 @@ async function receiveContent(
         held.length = 0;
         staged.write(piece);
       }
+      await breather.breathe();
     }
   } catch (err) {
     staged?.discard();
@@ -267,7 +281,7 @@ export async function storeContent(
   limits: Limits,
 ): Promise<{ blobId: number; size: number }> {
   const disk = new DiskGuard(store.path, limits.minFreeDiskBytes);
-  const content = await receiveContent(store, uploadId, body, (size, piece) => {
+  const content = await receiveContent(store, uploadId, body, new Breather(), (size, piece) => {
     if (size > limits.maxFileBytes) {
       throw fileTooLarge("the content", limits.maxFileBytes);
     }

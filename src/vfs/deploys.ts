@@ -41,6 +41,8 @@ interface CreateDeployOptions {
   hosts?: readonly string[];
   /** Told once the deploy is committed (the server's listeners); none in local tools. */
   events?: DeployEvents;
+  /** The forms its HTML declares, found beforehand without holding the event loop (declaredFormsInSlices); scanned here otherwise. */
+  forms?: readonly string[];
 }
 
 /**
@@ -55,8 +57,12 @@ interface CreateDeployOptions {
  */
 export function createDeploy(store: Store, siteId: number, entries: readonly ManifestEntry[], opts: CreateDeployOptions): DeployInfo {
   const rules = deployRules(entries, (e) => new TextDecoder().decode(readBlobBytes(store.write, e.blobId)), opts.hosts);
-  const config = { ...(opts.config as object | undefined), ...rules, forms: declaredForms(store.write, entries) };
+  const config = { ...(opts.config as object | undefined), ...rules, forms: opts.forms ?? declaredForms(store.write, entries) };
   const info = store.tx(() => {
+    // The upload must still be there: its content is only kept for GC while it is (and one upload makes one deploy).
+    if (opts.uploadId && store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId).changes === 0) {
+      throw new VfsError(409, "upload_ended", "the upload ended meanwhile: committed by another request, or expired");
+    }
     const id = randomId(10);
     const bytes = entries.reduce((n, e) => n + e.size, 0);
     // Strictly increasing per site, so "newest first" is well defined.
@@ -68,7 +74,6 @@ export function createDeploy(store: Store, siteId: number, entries: readonly Man
     const immutable = immutableFiles(entries, liveFiles(store, siteId));
     const add = store.write.query("INSERT INTO deploy_files (deploy_id, path, blob_id, size, mime, immutable) VALUES (?, ?, ?, ?, ?, ?)");
     for (const e of entries) add.run(id, e.path, e.blobId, e.size, e.mime, immutable.has(e.path) ? 1 : 0);
-    if (opts.uploadId) store.write.query("DELETE FROM uploads WHERE id = ?").run(opts.uploadId);
     const activatedAt = opts.activate ? activateDeploy(store, siteId, id) : null;
     if (opts.keepDeploys !== undefined) pruneDeploys(store, siteId, opts.keepDeploys);
     return { id, siteId, files: entries.length, bytes, createdAt, activatedAt, createdBy: opts.createdBy ?? null };

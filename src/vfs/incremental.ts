@@ -9,6 +9,8 @@ import type { DeployEvents } from "./events.ts";
 import { HEADERS_FILE, openUpload, sealedHeadersFile, storeContent, touchUpload } from "./builder.ts";
 import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
+import { declaredFormsInSlices } from "./form-names.ts";
+import { Breather } from "../core/breather.ts";
 import { assertPublishable, deployPath } from "./paths.ts";
 
 interface IncrementalUpload {
@@ -144,7 +146,7 @@ interface CommitOptions {
 }
 
 /** Write the deploy once every content is there. */
-export function commitIncremental(store: Store, siteId: number, uploadId: string, opts: CommitOptions): DeployInfo {
+export async function commitIncremental(store: Store, siteId: number, uploadId: string, opts: CommitOptions): Promise<DeployInfo> {
   const { limits } = opts;
   const manifest = uploadManifest(store, siteId, uploadId);
   const have = new Map(
@@ -175,6 +177,7 @@ export function commitIncremental(store: Store, siteId: number, uploadId: string
   if (bytes > limits.maxDeployBytes) {
     throw deployTooLarge(limits.maxDeployBytes);
   }
+  const forms = await declaredFormsInSlices(store.write, entries, new Breather());
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { ...opts, uploadId, keepDeploys: limits.keepDeploys });
+  return createDeploy(store, siteId, entries, { ...opts, forms, uploadId, keepDeploys: limits.keepDeploys });
 }
