@@ -1,6 +1,9 @@
 // Deploy benchmark: a 5,000-file, ~50 MB tar.gz deployed through the HTTP API
-// of a real server; reports seconds and the server's peak RSS (VmHWM).
-// Then an unchanged redeploy of the same folder with `fazt deploy` (incremental).
+// of a real server; reports seconds, the server's peak RSS (VmHWM) and the
+// longest time it held its event loop (its own busy gauge, reset by each read).
+// Then an unchanged redeploy of the same folder with `fazt deploy` (incremental),
+// the same tree as a zip, the commit's hold at 10,000 and 50,000 tiny files,
+// and GC of a deleted site while another is requested.
 //
 //   bun bench/deploy.ts [--binary] [--files 5000] [--mb 50] [--runs 3]
 //
@@ -8,7 +11,8 @@
 import { mkdirSync, rmSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startFazt, runFazt, api, ROOT } from "../test/helpers/fazt.ts";
+import { startFazt, runFazt, api, ROOT, type FaztProcess } from "../test/helpers/fazt.ts";
+import { makeTarGz } from "../test/helpers/archives.ts";
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +58,12 @@ console.log(
   `tree: ${FILES} files, ${(written / 1024 / 1024).toFixed(1)} MiB; archive ${(statSync(archive).size / 1024 / 1024).toFixed(1)} MiB`,
 );
 
+/** The longest event-loop hold (ms, main-thread CPU bound) since the previous read; reading starts a new window. */
+async function loopHeldMs(f: FaztProcess): Promise<number> {
+  const text = await (await api(f, "/metrics")).text();
+  return Number(/^fazt_event_loop_busy_max_seconds (\S+)$/m.exec(text)?.[1]) * 1000;
+}
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -65,9 +75,11 @@ for (let run = 1; run <= RUNS; run++) {
   try {
     await api(f, "/api/sites", { method: "POST", json: { name: "bench" } });
     const before = peakRssMiB(f.proc.pid);
+    await loopHeldMs(f);
     const t0 = performance.now();
     const res = await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(archive) });
     const secs = (performance.now() - t0) / 1000;
+    const held = await loopHeldMs(f);
     const body = (await res.json()) as { files?: number; error?: unknown };
     if (res.status !== 201) throw new Error(`deploy failed: ${JSON.stringify(body)}`);
     const peak = peakRssMiB(f.proc.pid);
@@ -79,7 +91,8 @@ for (let run = 1; run <= RUNS; run++) {
     const redeploy = (performance.now() - t1) / 1000;
     if (again.code !== 0 || !again.stderr.includes("uploading 0 new")) throw new Error(`redeploy uploaded content: ${again.stderr}`);
     console.log(
-      `run ${run}: archive deploy of ${body.files} files ${secs.toFixed(2)} s, server peak RSS ${peak.toFixed(0)} MiB (${before.toFixed(0)} MiB at start); ` +
+      `run ${run}: archive deploy of ${body.files} files ${secs.toFixed(2)} s, longest event-loop hold ${held.toFixed(1)} ms, ` +
+        `server peak RSS ${peak.toFixed(0)} MiB (${before.toFixed(0)} MiB at start); ` +
         `unchanged redeploy with fazt deploy ${redeploy.toFixed(2)} s, 0 bytes uploaded`,
     );
   } finally {
@@ -96,13 +109,39 @@ for (let run = 1; run <= RUNS; run++) {
   const f = await startFazt({ binary: values.binary === true, dir: join(out, "zip") });
   try {
     await api(f, "/api/sites", { method: "POST", json: { name: "bench" } });
+    await loopHeldMs(f);
     const t0 = performance.now();
     const res = await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(zip) });
     const secs = (performance.now() - t0) / 1000;
+    const held = await loopHeldMs(f);
     if (res.status !== 201) throw new Error(`zip deploy failed: ${await res.text()}`);
     console.log(
-      `zip: ${(statSync(zip).size / 1024 / 1024).toFixed(1)} MiB deployed in ${secs.toFixed(2)} s, server peak RSS ${peakRssMiB(f.proc.pid).toFixed(0)} MiB`,
+      `zip: ${(statSync(zip).size / 1024 / 1024).toFixed(1)} MiB deployed in ${secs.toFixed(2)} s, longest event-loop hold ${held.toFixed(1)} ms, ` +
+        `server peak RSS ${peakRssMiB(f.proc.pid).toFixed(0)} MiB`,
     );
+  } finally {
+    await f.stop();
+  }
+}
+
+// The commit writes a deploy's manifest in one transaction: its hold grows with the file count.
+{
+  mkdirSync(join(out, "many"));
+  const f = await startFazt({ binary: values.binary === true, dir: join(out, "many") });
+  try {
+    await api(f, "/api/sites", { method: "POST", json: { name: "many" } });
+    for (const n of [10_000, 50_000]) {
+      const encoder = new TextEncoder();
+      const entries = Array.from({ length: n }, (_, i) => ({ name: `d${i % 100}/f${i}.html`, data: encoder.encode(`<p>${n} ${i}</p>`) }));
+      const body = await makeTarGz(entries);
+      await loopHeldMs(f);
+      const t0 = performance.now();
+      const res = await api(f, "/api/sites/many/deploys", { method: "POST", body });
+      const secs = (performance.now() - t0) / 1000;
+      const held = await loopHeldMs(f);
+      if (res.status !== 201) throw new Error(`deploy of ${n} files failed: ${await res.text()}`);
+      console.log(`${n} tiny files: deployed in ${secs.toFixed(2)} s, longest event-loop hold ${held.toFixed(1)} ms`);
+    }
   } finally {
     await f.stop();
   }
@@ -118,7 +157,9 @@ for (let run = 1; run <= RUNS; run++) {
     await api(f, "/api/sites/bench/deploys", { method: "POST", body: Bun.file(archive) });
     await api(f, "/api/sites/other/files/index.html", { method: "PUT", body: "<h1>still here</h1>" });
     await api(f, "/api/gc", { method: "POST" }); // nothing to collect yet: a clean start
+    await loopHeldMs(f);
     await api(f, "/api/sites/bench", { method: "DELETE" });
+    const deleteHeld = await loopHeldMs(f);
     let stop = false;
     const latencies: number[] = [];
     const client = (async () => {
@@ -132,12 +173,14 @@ for (let run = 1; run <= RUNS; run++) {
     const t0 = performance.now();
     const gc = (await (await api(f, "/api/gc", { method: "POST" })).json()) as { blobs: number; bytes: number };
     const gcSecs = (performance.now() - t0) / 1000;
+    const gcHeld = await loopHeldMs(f);
     stop = true;
     await client;
     latencies.sort((a, b) => a - b);
     const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
     console.log(
-      `gc: ${gc.blobs} blobs, ${(gc.bytes / 1024 / 1024).toFixed(1)} MiB in ${gcSecs.toFixed(2)} s; ` +
+      `site deletion: longest event-loop hold ${deleteHeld.toFixed(1)} ms; ` +
+        `gc: ${gc.blobs} blobs, ${(gc.bytes / 1024 / 1024).toFixed(1)} MiB in ${gcSecs.toFixed(2)} s, longest hold ${gcHeld.toFixed(1)} ms; ` +
         `${latencies.length} requests to another site meanwhile: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms`,
     );
   } finally {
