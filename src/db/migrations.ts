@@ -12,6 +12,7 @@ import m0012 from "../../migrations/0012_mail.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_sessions.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_forms.sql" with { type: "text" };
 import m0017 from "../../migrations/0017_mail_payloads.sql" with { type: "text" };
+import m0018 from "../../migrations/0018_deploy_state.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   { version: 13, name: "0013_sessions.sql", sql: m0013 },
   { version: 15, name: "0015_forms.sql", sql: m0015 },
   { version: 17, name: "0017_mail_payloads.sql", sql: m0017 },
+  { version: 18, name: "0018_deploy_state.sql", sql: m0018 },
 ];

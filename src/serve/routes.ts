@@ -109,7 +109,9 @@ export class RoutingTable {
     const site = this.hosts.get(label.slice(sep + 2) + this.siteSuffix);
     if (!site) return undefined;
     const deployId = label.slice(0, sep);
-    const owned = this.store.read.query("SELECT 1 FROM deploys WHERE id = ? AND site_id = ?").get(deployId, site.siteId);
+    const owned = this.store.read
+      .query("SELECT 1 FROM deploys WHERE id = ? AND site_id = ? AND state = 'ready'")
+      .get(deployId, site.siteId);
     return owned ? { ...site, deployId, preview: true } : undefined;
   }
 

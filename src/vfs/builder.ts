@@ -6,8 +6,7 @@ import type { Limits } from "../core/config.ts";
 import { randomId } from "../core/ids.ts";
 import { Breather } from "../core/breather.ts";
 import { CHUNK_SIZE, HashMismatch, linkToUpload, putContent, sha256Hex, StagedBlob } from "./content.ts";
-import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
-import { declaredFormsInSlices } from "./form-names.ts";
+import { writeDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import type { DeployEvents } from "./events.ts";
 import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { DiskGuard } from "./disk.ts";
@@ -23,7 +22,7 @@ const UPLOAD_TTL_MS = 60 * 60 * 1000;
 // Small files are buffered and written together: one transaction per batch,
 // sized so that hashing and writing one holds the event loop a few ms.
 const BATCH_BYTES = 1024 * 1024;
-const BATCH_FILES = 200;
+const BATCH_FILES = 100;
 
 /** Open an upload: content it writes is kept until it commits or is dropped. */
 export function openUpload(store: Store, siteId: number, kind: "stream" | "incremental", manifest?: unknown): string {
@@ -139,21 +138,24 @@ export class DeployBuilder {
     this.disk.check(bytes);
   }
 
-  /** Write the manifest; with activate, make it live in the same transaction. */
+  /** Write the manifest (in slices: writeDeploy); with activate, make it live when it is committed. */
   async commit(opts: { activate: boolean; keepDeploys: number; createdBy?: string; hosts?: readonly string[] }): Promise<DeployInfo> {
     this.flush();
     if (this.files.size === 0) throw new VfsError(400, "empty_archive", "the archive holds no files");
-    const entries = [...this.files.values()];
-    const forms = await declaredFormsInSlices(this.store.write, entries, this.breather);
-    const info = createDeploy(this.store, this.siteId, entries, {
-      forms,
-      activate: opts.activate,
-      uploadId: this.uploadId,
-      keepDeploys: opts.keepDeploys,
-      createdBy: opts.createdBy,
-      hosts: opts.hosts,
-      events: this.events,
-    });
+    const info = await writeDeploy(
+      this.store,
+      this.siteId,
+      [...this.files.values()],
+      {
+        activate: opts.activate,
+        uploadId: this.uploadId,
+        keepDeploys: opts.keepDeploys,
+        createdBy: opts.createdBy,
+        hosts: opts.hosts,
+        events: this.events,
+      },
+      this.breather,
+    );
     this.done = true;
     return info;
   }

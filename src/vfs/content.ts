@@ -55,6 +55,13 @@ export function linkToUpload(store: Store, uploadId: string, blobId: number): vo
   store.write.query("INSERT OR IGNORE INTO upload_blobs (upload_id, blob_id) VALUES (?, ?)").run(uploadId, blobId);
 }
 
+/** Drop up to `max` of an upload's links to content (their deploy's rows keep it now); returns how many went. */
+export function unlinkFromUpload(store: Store, uploadId: string, max: number): number {
+  return store.write
+    .query("DELETE FROM upload_blobs WHERE upload_id = ?1 AND blob_id IN (SELECT blob_id FROM upload_blobs WHERE upload_id = ?1 LIMIT ?2)")
+    .run(uploadId, max).changes;
+}
+
 /**
  * A content too big to buffer, written as it arrives: each full chunk is
  * committed at once under a placeholder hash ("staged:..."), linked to its

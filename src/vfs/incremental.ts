@@ -4,12 +4,11 @@
 import type { Store } from "../db/index.ts";
 import type { Limits } from "../core/config.ts";
 import { linkToUpload, putContent, SHA256_RE, sha256Hex } from "./content.ts";
-import { createDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
+import { writeDeploy, type DeployInfo, type ManifestEntry } from "./deploys.ts";
 import type { DeployEvents } from "./events.ts";
 import { HEADERS_FILE, openUpload, sealedHeadersFile, storeContent, touchUpload } from "./builder.ts";
 import { tooManyFiles, deployTooLarge, fileTooLarge, VfsError } from "./errors.ts";
 import { mimeFor } from "./mime.ts";
-import { declaredFormsInSlices } from "./form-names.ts";
 import { Breather } from "../core/breather.ts";
 import { assertPublishable, deployPath } from "./paths.ts";
 
@@ -25,7 +24,7 @@ interface IncrementalUpload {
 // it publish those bytes without ever having them. Identical bytes uploaded
 // again are still stored once: putContent dedups after checking their hash.
 const SITE_HOLDS = `SELECT b.id FROM blobs b WHERE b.hash = ?1 AND (
-  EXISTS (SELECT 1 FROM deploy_files f JOIN deploys d ON d.id = f.deploy_id WHERE f.blob_id = b.id AND d.site_id = ?2)
+  EXISTS (SELECT 1 FROM deploy_files f JOIN deploys d ON d.id = f.deploy_id WHERE f.blob_id = b.id AND d.site_id = ?2 AND d.state = 'ready')
   OR EXISTS (SELECT 1 FROM upload_blobs ub JOIN uploads u ON u.id = ub.upload_id WHERE ub.blob_id = b.id AND u.site_id = ?2))`;
 
 /** Check a manifest {"/path": sha256} and open an upload for it. */
@@ -177,7 +176,6 @@ export async function commitIncremental(store: Store, siteId: number, uploadId: 
   if (bytes > limits.maxDeployBytes) {
     throw deployTooLarge(limits.maxDeployBytes);
   }
-  const forms = await declaredFormsInSlices(store.write, entries, new Breather());
   hashSets.delete(uploadId);
-  return createDeploy(store, siteId, entries, { ...opts, forms, uploadId, keepDeploys: limits.keepDeploys });
+  return writeDeploy(store, siteId, entries, { ...opts, uploadId, keepDeploys: limits.keepDeploys }, new Breather());
 }

@@ -47,7 +47,9 @@ export class VariantMaker {
   start(): void {
     this.unlisten = this.events?.on((e) => this.enqueue(e.deployId)) ?? null;
     const ids = this.store.read
-      .query("SELECT d.id FROM deploys d LEFT JOIN sites s ON s.live_deploy_id = d.id ORDER BY s.id IS NULL, d.created_at DESC")
+      .query(
+        "SELECT d.id FROM deploys d LEFT JOIN sites s ON s.live_deploy_id = d.id WHERE d.state = 'ready' ORDER BY s.id IS NULL, d.created_at DESC",
+      )
       .all() as { id: string }[];
     for (const { id } of ids) this.enqueue(id);
   }

@@ -1,5 +1,6 @@
 // Seed sites and deploys straight into a database file (before a server
-// starts on it), through the same createDeploy every deploy path uses.
+// starts on it), through createDeploy: the one-transaction form of what the
+// server writes in slices (writeDeploy).
 import mime from "mime";
 import { Store } from "../../src/db/index.ts";
 import { createSite, findSite } from "../../src/sites/index.ts";
