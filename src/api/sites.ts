@@ -2,13 +2,16 @@
 // or removing one needs an admin.
 import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
-import { addDomain, createSite, deleteSite, listSites, removeDomain, type Site } from "../sites/index.ts";
-import { getDeploy } from "../vfs/deploys.ts";
+import { addDomain, createSite, deleteSite, getSite, listSites, removeDomain, type Site } from "../sites/index.ts";
+import { getDeploy, removeRetiredDeploys, retireAllDeploys } from "../vfs/deploys.ts";
 import { viewsToday } from "../analytics/index.ts";
 import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
+
+/** A turn of the event loop between two slices of work. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function siteView(app: ApiDeps, site: Site) {
   return {
@@ -41,7 +44,12 @@ export function siteApi(app: ApiDeps) {
       set.status = 201;
       return siteView(app, site);
     })
-    .delete("/api/sites/:site", ({ params }) => {
+    .delete("/api/sites/:site", async ({ params }) => {
+      // Its deploys' manifests go first, a slice at a time: in one cascade with
+      // the site they would hold the event loop (~250 ms for 150,000 rows).
+      retireAllDeploys(store, getSite(store, params.site!).id);
+      app.sitesChanged();
+      await removeRetiredDeploys(store, nextTurn);
       deleteSite(store, params.site!);
       app.sitesChanged();
       app.gc.schedule(); // its content, unless other deploys share it

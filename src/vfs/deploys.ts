@@ -266,6 +266,14 @@ function retireDeploys(store: Store, siteId: number, keep: number): number {
     .run(siteId, keep).changes;
 }
 
+/** Take all of a site's deploys out of service before the site goes: none live, all marked for deletion. */
+export function retireAllDeploys(store: Store, siteId: number): void {
+  store.tx(() => {
+    store.write.query("UPDATE sites SET live_deploy_id = NULL WHERE id = ?").run(siteId);
+    store.write.query(`UPDATE deploys SET state = 'deleting' WHERE site_id = ? AND ${READY}`).run(siteId);
+  });
+}
+
 /** Delete the deploys marked for deletion, their manifest a slice per transaction, pausing between slices; returns how many went. */
 export async function removeRetiredDeploys(store: Store, pause: () => Promise<void>): Promise<number> {
   const next = store.write.query("SELECT id FROM deploys WHERE state = 'deleting' LIMIT 1");
