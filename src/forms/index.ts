@@ -12,6 +12,7 @@ export {
   SUBMISSION_ID_RE,
   allSubmissions,
   deleteSubmission,
+  deleteSiteSubmissions,
   formCounts,
   listSubmissions,
   submissionFile,

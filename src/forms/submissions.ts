@@ -246,6 +246,16 @@ export function submissionFile(store: Store, siteId: number, form: string, id: s
   return { ...file, bytes: readBlobBytes(store.read, blobId) };
 }
 
+/** Delete up to `max` of a site's submissions (before the site goes, a slice at a time); returns how many went. */
+export function deleteSiteSubmissions(store: Store, siteId: number, max: number): number {
+  return (
+    store.write
+      // By primary key: with `site_id = ?` outside too, SQLite walks all the site's rows for every slice.
+      .query("DELETE FROM form_submissions WHERE id IN (SELECT id FROM form_submissions WHERE site_id = ?1 LIMIT ?2)")
+      .run(siteId, max).changes
+  );
+}
+
 /** Delete one submission; its files' holds go with it (a trigger), so GC can take their blobs. */
 export function deleteSubmission(store: Store, siteId: number, form: string, id: string): void {
   const r = store.write.query("DELETE FROM form_submissions WHERE id = ? AND site_id = ? AND form = ?").run(id, siteId, form);

@@ -155,6 +155,13 @@ function summary(r: InboxRow) {
   };
 }
 
+/** Up to `max` of a site's received messages become the admin's (site NULL, what its deletion does); returns how many. */
+export function detachSiteInbox(store: Store, siteId: number, max: number): number {
+  return store.write
+    .query("UPDATE mail_inbox SET site_id = NULL WHERE rowid IN (SELECT rowid FROM mail_inbox WHERE site_id = ?1 LIMIT ?2)")
+    .run(siteId, max).changes;
+}
+
 export function listInbox(store: Store, opts: { limit: number; before?: string; siteId: number | null; recipient?: string }) {
   const where: string[] = [];
   const args: (string | number)[] = [];

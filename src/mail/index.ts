@@ -14,6 +14,8 @@ import { Sanitizer } from "./sanitize.ts";
 import { OutboxSender } from "./sender.ts";
 import { SmtpListener, type PemPair } from "./smtp.ts";
 import { EmailWebhook, webhookKey } from "./webhook.ts";
+import { detachSiteOutbox } from "./outbox.ts";
+import { detachSiteInbox } from "./inbox.ts";
 
 export {
   MAIL_BODY_LIMIT,
@@ -26,6 +28,14 @@ export {
   OUTBOX_STATUSES,
 } from "./outbox.ts";
 export { listInbox, getInboxMessage, inboxAttachment, deleteInboxMessage } from "./inbox.ts";
+
+/**
+ * Before a site goes, up to `max` of its mail rows (outbox, then inbox) become
+ * the admin's, as the foreign key's SET NULL would do in one statement; returns how many.
+ */
+export function detachSiteMail(store: Store, siteId: number, max: number): number {
+  return detachSiteOutbox(store, siteId, max) || detachSiteInbox(store, siteId, max);
+}
 export { webhookKey } from "./webhook.ts";
 export { parseDomainList, parseAddress } from "./address.ts";
 

@@ -196,6 +196,13 @@ interface Page {
   before?: string;
 }
 
+/** Up to `max` of a site's messages become the admin's (site NULL, what its deletion does); returns how many. */
+export function detachSiteOutbox(store: Store, siteId: number, max: number): number {
+  return store.write
+    .query("UPDATE mail_outbox SET site_id = NULL WHERE rowid IN (SELECT rowid FROM mail_outbox WHERE site_id = ?1 LIMIT ?2)")
+    .run(siteId, max).changes;
+}
+
 /** Newest first; `siteId` set: only that site's messages. */
 export function listOutbox(store: Store, opts: Page & { siteId: number | null; status?: string }) {
   const where: string[] = [];
