@@ -1,6 +1,6 @@
 // `bun run build`: compile src/main.ts (with migrations/ and public/ embedded
 // through imports) into the single executable dist/fazt for this machine. Worker
-// threads are extra entry points (src/mail/sanitize-worker.ts, src/mail/send-worker.ts).
+// threads are extra entry points (src/mail/sanitize-worker.ts, src/mail/send-worker.ts, src/mail/parse-worker.ts).
 //
 // `bun run build --release [--target linux-arm64 ...]`: cross-compile every release
 // target into dist/fazt-VERSION-OS-ARCH.tar.gz (the binary fazt-VERSION-OS-ARCH and
@@ -70,7 +70,15 @@ function compileCommand(outfile: string, defines: Record<string, string>, target
   const cmd = ["bun", "build", "--compile", "--minify", "--bytecode", "--sourcemap=none"];
   if (target) cmd.push(`--target=${target}`);
   for (const [k, v] of Object.entries(defines)) cmd.push("--define", `${k}=${JSON.stringify(v)}`);
-  return [...cmd, "src/main.ts", "src/mail/sanitize-worker.ts", "src/mail/send-worker.ts", "--outfile", outfile];
+  return [
+    ...cmd,
+    "src/main.ts",
+    "src/mail/sanitize-worker.ts",
+    "src/mail/send-worker.ts",
+    "src/mail/parse-worker.ts",
+    "--outfile",
+    outfile,
+  ];
 }
 
 const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

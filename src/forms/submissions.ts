@@ -4,8 +4,9 @@
 import type { Store } from "../db/index.ts";
 import { randomId } from "../core/ids.ts";
 import { badRequest, notFound } from "../http/errors.ts";
-import { CHUNK_SIZE, StagedBlob, holdBlob, putContent, type BlobRef } from "../vfs/content.ts";
-import { dropUpload, openUpload } from "../vfs/builder.ts";
+import { holdBlob, putContent } from "../vfs/content.ts";
+import { dropUpload } from "../vfs/builder.ts";
+import { stageLargeContents } from "../vfs/staging.ts";
 import { readBlobBytes } from "../vfs/read.ts";
 import type { Upload } from "./parse.ts";
 
@@ -26,47 +27,17 @@ export function newSubmissionId(): string {
 
 const holder = (id: string) => `form:${id}`;
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Files bigger than a chunk, written a chunk at a time with the event loop
- * free in between (a multipart body of 8 MiB in one transaction holds it for
- * ~50 ms). They belong to a stream upload meanwhile, so GC keeps them, and a
- * crash leaves nothing behind: stream uploads are dropped at the next start.
- */
-interface Staged {
-  uploadId: string | null;
-  blobs: Map<Upload, BlobRef>;
-}
-
-async function stageBigFiles(store: Store, siteId: number, files: Upload[]): Promise<Staged> {
-  const blobs = new Map<Upload, BlobRef>();
-  const big = files.filter((f) => f.bytes.length > CHUNK_SIZE);
-  if (big.length === 0) return { uploadId: null, blobs };
-  const uploadId = openUpload(store, siteId, "stream");
-  try {
-    for (const f of big) {
-      const staged = new StagedBlob(store, uploadId);
-      for (let at = 0; at < f.bytes.length; at += CHUNK_SIZE) {
-        staged.write(f.bytes.subarray(at, at + CHUNK_SIZE));
-        await nextTurn();
-      }
-      blobs.set(f, staged.finish());
-    }
-  } catch (err) {
-    dropUpload(store, uploadId);
-    throw err;
-  }
-  return { uploadId, blobs };
-}
-
 /**
  * Store a submission and its files: big files are staged first, then one
  * transaction writes the row, small files, the holds (`form:ID`) and runs
  * `alsoInTx` (the notification), and ends the staging upload.
  */
 export async function storeSubmission(store: Store, s: NewSubmission, alsoInTx: (id: string) => void = () => {}): Promise<string> {
-  const { uploadId, blobs } = await stageBigFiles(store, s.siteId, s.files);
+  const { uploadId, blobs } = await stageLargeContents(
+    store,
+    s.siteId,
+    s.files.map((f) => f.bytes),
+  );
   const id = newSubmissionId();
   try {
     store.tx(() => {
@@ -77,7 +48,7 @@ export async function storeSubmission(store: Store, s: NewSubmission, alsoInTx: 
         "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
       s.files.forEach((f, seq) => {
-        const blob = blobs.get(f) ?? putContent(store, f.bytes);
+        const blob = blobs.get(f.bytes) ?? putContent(store, f.bytes);
         holdBlob(store, holder(id), blob.blobId);
         addFile.run(id, seq, f.field, f.filename, f.contentType, f.bytes.length, blob.blobId);
       });

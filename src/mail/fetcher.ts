@@ -13,6 +13,8 @@ import type { Sanitizer } from "./sanitize.ts";
 
 interface Claimed {
   id: string;
+  /** The site its content is staged for (large attachments); null: stored in one go. */
+  site_id: number | null;
   provider_id: string;
   fetch_attempts: number;
 }
@@ -61,7 +63,7 @@ export class InboxFetcher {
     return this.store.tx(() => {
       const row = this.store.write
         .query(
-          `SELECT id, provider_id, fetch_attempts FROM mail_inbox WHERE fetch_status = 'pending' AND next_fetch_at <= ?
+          `SELECT id, site_id, provider_id, fetch_attempts FROM mail_inbox WHERE fetch_status = 'pending' AND next_fetch_at <= ?
            ORDER BY next_fetch_at LIMIT 1`,
         )
         .get(now) as Claimed | null;
@@ -80,13 +82,13 @@ export class InboxFetcher {
     if (outcome.kind === "done") {
       const { text, html, headers, attachments } = outcome.value;
       if (
-        !completeFetch(this.store, row.id, row.fetch_attempts, {
+        !(await completeFetch(this.store, row.id, row.site_id, row.fetch_attempts, {
           text,
           html,
           headers,
           attachments,
           safeHtml: await this.sanitizer.sanitize(html),
-        })
+        }))
       ) {
         log.info("mail fetched for a message no longer pending", { id: row.id });
       }

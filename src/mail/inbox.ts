@@ -6,6 +6,8 @@ import { randomId } from "../core/ids.ts";
 import { badRequest, notFound } from "../http/errors.ts";
 import { domainOwner } from "../sites/index.ts";
 import { holdBlob, putContent, releaseHolds } from "../vfs/content.ts";
+import { dropUpload } from "../vfs/builder.ts";
+import { stageLargeContents, type Staging } from "../vfs/staging.ts";
 import { readBlobBytes } from "../vfs/read.ts";
 import { parseAddress } from "./address.ts";
 
@@ -43,22 +45,42 @@ export function recipientSite(store: Store, recipients: string[], baseDomain: st
   return null;
 }
 
-function storeAttachments(store: Store, id: string, attachments: ReceivedAttachment[]): void {
+/** Large contents of a message staged for the site that owns it (stageLargeContents); a message no site owns is stored in one go. */
+async function staged(store: Store, siteId: number | null, contents: Uint8Array[]): Promise<Staging> {
+  return siteId === null ? { uploadId: null, blobs: new Map() } : stageLargeContents(store, siteId, contents);
+}
+
+/** Runs `write` in a transaction that also ends the staging upload (its blobs are held by then); the upload goes on failure too. */
+function withStaging<T>(store: Store, staging: Staging, write: () => T): T {
+  try {
+    return store.tx(() => {
+      const result = write();
+      if (staging.uploadId) dropUpload(store, staging.uploadId);
+      return result;
+    });
+  } catch (err) {
+    if (staging.uploadId) dropUpload(store, staging.uploadId);
+    throw err;
+  }
+}
+
+function storeAttachments(store: Store, id: string, attachments: ReceivedAttachment[], staging: Staging): void {
   const insert = store.write.query(
     "INSERT INTO mail_inbox_attachments (inbox_id, seq, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?)",
   );
   attachments.forEach((a, seq) => {
-    const blob = putContent(store, a.content);
+    const blob = staging.blobs.get(a.content) ?? putContent(store, a.content);
     holdBlob(store, holder(id), blob.blobId);
     insert.run(id, seq, a.filename.slice(0, 255), a.contentType.slice(0, 255), a.content.byteLength, blob.blobId);
   });
 }
 
-/** A message received whole (SMTP): one transaction stores the row, raw message and attachments. */
-export function storeReceived(store: Store, m: ReceivedMessage, siteId: number | null): string {
+/** A message received whole (SMTP): large contents staged, then one transaction stores the row, raw message and attachments. */
+export async function storeReceived(store: Store, m: ReceivedMessage, siteId: number | null): Promise<string> {
   const id = `in_${randomId(16)}`;
-  store.tx(() => {
-    const raw = m.raw ? putContent(store, m.raw) : null;
+  const staging = await staged(store, siteId, [...(m.raw ? [m.raw] : []), ...m.attachments.map((a) => a.content)]);
+  withStaging(store, staging, () => {
+    const raw = m.raw ? (staging.blobs.get(m.raw) ?? putContent(store, m.raw)) : null;
     if (raw) holdBlob(store, holder(id), raw.blobId);
     store.write
       .query(
@@ -80,7 +102,7 @@ export function storeReceived(store: Store, m: ReceivedMessage, siteId: number |
         m.raw?.byteLength ?? 0,
         Date.now(),
       );
-    storeAttachments(store, id, m.attachments);
+    storeAttachments(store, id, m.attachments, staging);
   });
   return id;
 }
@@ -107,8 +129,19 @@ export function storeWebhookMetadata(store: Store, m: WebhookMetadata, siteId: n
 }
 
 /** The fetched body of a webhook message; false when the row is gone (deleted meanwhile) or no longer ours. */
-export function completeFetch(store: Store, id: string, attempt: number, body: ReceivedBody): boolean {
-  return store.tx(() => {
+export async function completeFetch(
+  store: Store,
+  id: string,
+  siteId: number | null,
+  attempt: number,
+  body: ReceivedBody,
+): Promise<boolean> {
+  const staging = await staged(
+    store,
+    siteId,
+    body.attachments.map((a) => a.content),
+  );
+  return withStaging(store, staging, () => {
     const r = store.write
       .query(
         `UPDATE mail_inbox SET text = ?, html = ?, safe_html = ?, headers = ?, fetch_status = 'complete', fetch_error = NULL,
@@ -118,7 +151,7 @@ export function completeFetch(store: Store, id: string, attempt: number, body: R
     if (r.changes === 0) return false;
     const bytes = body.attachments.reduce((n, a) => n + a.content.byteLength, (body.text?.length ?? 0) + (body.html?.length ?? 0));
     store.write.query("UPDATE mail_inbox SET bytes = ? WHERE id = ?").run(bytes, id);
-    storeAttachments(store, id, body.attachments);
+    storeAttachments(store, id, body.attachments, staging);
     return true;
   });
 }

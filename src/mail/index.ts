@@ -11,6 +11,7 @@ import { ProviderPace } from "./pace.ts";
 import { MailProvider } from "./provider.ts";
 import { retryPolicy } from "./retry.ts";
 import { Sanitizer } from "./sanitize.ts";
+import { MailParser } from "./parse.ts";
 import { OutboxSender } from "./sender.ts";
 import { SmtpListener, type PemPair } from "./smtp.ts";
 import { EmailWebhook, webhookKey } from "./webhook.ts";
@@ -100,6 +101,8 @@ export async function startMail(app: MailDeps, tls: TlsSource): Promise<number |
   }
   app.onMailChanged(() => fetcher.wake());
   if (!config.smtp) return null;
+  const parser = new MailParser();
+  app.onShutdown(() => parser.stop());
   const smtp = new SmtpListener(
     app.store,
     {
@@ -111,6 +114,7 @@ export async function startMail(app: MailDeps, tls: TlsSource): Promise<number |
     },
     metrics,
     sanitizer,
+    parser,
     () => app.mailChanged(),
   );
   try {

@@ -1,13 +1,13 @@
-// Inbound SMTP (--smtp ADDR) with smtp-server and mailparser: mail is
+// Inbound SMTP (--smtp ADDR) with smtp-server and mailparser (in a worker
+// thread, parse.ts): mail is
 // accepted only for domains sites own (550 at RCPT otherwise), up to a size
 // (SIZE advertised; 552 past it), with limits on clients, connections and
 // messages per client address, and STARTTLS with the stored certificate of
 // the name the client asks for (SNI), or the default self-signed one. Each
-// message is stored whole: raw bytes and attachments as blobs, parsed fields
-// in mail_inbox. Sending never uses SMTP (the provider's API does).
+// message is stored whole: raw bytes and attachments as blobs (large ones
+// staged a chunk at a time), parsed fields in mail_inbox. Sending never uses SMTP (the provider's API does).
 import { createSecureContext, type SecureContext } from "node:tls";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
-import { simpleParser, type AddressObject } from "mailparser";
 import type { Store } from "../db/index.ts";
 import type { ListenAddress } from "../core/config.ts";
 import { log } from "../log/index.ts";
@@ -16,6 +16,7 @@ import { parseAddress } from "./address.ts";
 import { storeReceived } from "./inbox.ts";
 import type { MailMetrics } from "./metrics.ts";
 import type { Sanitizer } from "./sanitize.ts";
+import type { MailParser } from "./parse.ts";
 
 export interface PemPair {
   cert: string;
@@ -66,6 +67,7 @@ export class SmtpListener {
     private readonly opts: SmtpOptions,
     private readonly metrics: MailMetrics,
     private readonly sanitizer: Sanitizer,
+    private readonly parser: MailParser,
     private readonly received: () => void,
   ) {}
 
@@ -168,12 +170,12 @@ export class SmtpListener {
   }
 
   private async storeMessage(raw: Buffer, s: SMTPServerSession): Promise<string> {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+    const parsed = await this.parser.parse(raw);
     const recipients = s.envelope.rcptTo.map((r) => r.address);
-    const from = addressText(parsed.from) || (s.envelope.mailFrom ? s.envelope.mailFrom.address : "");
-    const html = typeof parsed.html === "string" ? parsed.html : null;
+    const from = parsed.from || (s.envelope.mailFrom ? s.envelope.mailFrom.address : "");
+    const html = parsed.html;
     const headers = Object.fromEntries(
-      parsed.headerLines.slice(0, 200).map((h) => [
+      parsed.headerLines.map((h) => [
         h.key,
         h.line
           .slice(h.key.length + 1)
@@ -183,23 +185,19 @@ export class SmtpListener {
     );
     const owner = recipients.map((r) => parseAddress(r)).find(Boolean);
     const site = owner ? domainOwner(this.store, owner.domain, this.opts.baseDomain) : null;
-    const id = storeReceived(
+    const id = await storeReceived(
       this.store,
       {
         sender: from.slice(0, 1000),
         recipients,
-        subject: (parsed.subject ?? "").slice(0, 2000),
-        messageId: parsed.messageId ?? null,
-        text: parsed.text ?? null,
+        subject: parsed.subject.slice(0, 2000),
+        messageId: parsed.messageId,
+        text: parsed.text,
         html,
         safeHtml: await this.sanitizer.sanitize(html),
         headers,
         raw,
-        attachments: parsed.attachments.map((a) => ({
-          filename: a.filename ?? "attachment",
-          contentType: a.contentType || "application/octet-stream",
-          content: a.content,
-        })),
+        attachments: parsed.attachments,
       },
       site?.siteId ?? null,
     );
@@ -207,9 +205,4 @@ export class SmtpListener {
     this.received();
     return id;
   }
-}
-
-function addressText(a: AddressObject | AddressObject[] | undefined): string {
-  if (!a) return "";
-  return (Array.isArray(a) ? a : [a]).map((x) => x.text).join(", ");
 }
