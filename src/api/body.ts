@@ -3,9 +3,15 @@
 // with valibot (400 naming the field).
 import * as v from "valibot";
 import { type HttpError, badRequest, limitError } from "../http/errors.ts";
+import { Breather } from "../core/breather.ts";
 
 export async function readJson<S extends v.GenericSchema>(request: Request, schema: S, limit: number): Promise<v.InferOutput<S>> {
+  // Decoding, parsing and checking a body of megabytes (a mail's attachments)
+  // take ~10-20 ms each: the event loop gets a turn between them, and before
+  // the handler's own work, once they have held it for a slice.
+  const breather = new Breather();
   const text = await readText(request, limit);
+  await breather.breathe();
   let body: unknown = {};
   if (text.trim() !== "") {
     try {
@@ -15,8 +21,11 @@ export async function readJson<S extends v.GenericSchema>(request: Request, sche
     }
     // Every API body is one JSON object.
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("request body must be a JSON object");
+    await breather.breathe();
   }
-  return parseBody(schema, body);
+  const parsed = parseBody(schema, body);
+  await breather.breathe();
+  return parsed;
 }
 
 export function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> {
