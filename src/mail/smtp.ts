@@ -1,11 +1,11 @@
-// Inbound SMTP (--smtp ADDR) with smtp-server and mailparser (in a worker
-// thread, parse.ts): mail is
-// accepted only for domains sites own (550 at RCPT otherwise), up to a size
-// (SIZE advertised; 552 past it), with limits on clients, connections and
-// messages per client address, and STARTTLS with the stored certificate of
-// the name the client asks for (SNI), or the default self-signed one. Each
-// message is stored whole: raw bytes and attachments as blobs (large ones
-// staged a chunk at a time), parsed fields in mail_inbox. Sending never uses SMTP (the provider's API does).
+// Inbound SMTP (--smtp ADDR) with smtp-server, and mailparser in a worker
+// thread (parse.ts): mail is accepted only for domains sites own (550 at RCPT
+// otherwise), up to a size (SIZE advertised; 552 past it), with limits on
+// clients, connections and messages per client address, and STARTTLS with the
+// stored certificate of the name the client asks for (SNI), or the default
+// self-signed one. Each message is stored whole: raw bytes and attachments as
+// blobs (large ones staged a chunk at a time), parsed fields in mail_inbox.
+// Sending never uses SMTP (the provider's API does).
 import { createSecureContext, type SecureContext } from "node:tls";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import type { Store } from "../db/index.ts";
