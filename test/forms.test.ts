@@ -2,9 +2,13 @@
 // the refusals (each leaves nothing stored), rate limits, the notification
 // through the Resend stand-in, the API and its CSV export (parsed back with
 // csv-parse), and the reserved path that no deploy can shadow.
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { api, cleanup, hostFetch, startFazt, type FaztProcess } from "./helpers/fazt.ts";
+import { migrate } from "../src/db/index.ts";
+import { migrations } from "../src/db/migrations.ts";
+import { api, cleanup, hostFetch, startFazt, tempDir, type FaztProcess } from "./helpers/fazt.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { makeTar } from "./helpers/archives.ts";
 import { errorOf, expectHealthy, readDb } from "./helpers/hostile.ts";
@@ -372,6 +376,58 @@ describe("rate limits", () => {
   });
 });
 
+describe("a site's share of storage", () => {
+  test("past --forms-max-bytes: 507 form_storage_full, before the body is read when full; deleting submissions makes room", async () => {
+    const other = await startFazt({ args: ["--trust-proxy", "--forms-max-bytes", "3000"] });
+    try {
+      expect((await api(other, "/api/sites", { method: "POST", json: { name: "spam" } })).status).toBe(201);
+      expect((await api(other, "/api/sites/spam/settings", { method: "PATCH", json: { forms: { x: {} } } })).status).toBe(200);
+      const submit = (value: string) =>
+        hostFetch(other, "spam.localhost", "/.fazt/forms/x", {
+          method: "POST",
+          body: `n=${value}`,
+          headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": newClient(), accept: "application/json" },
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await submit(`${i}${"x".repeat(900)}`)).status);
+      // ~920 bytes each: three fit in 3,000, the fourth would not.
+      expect(statuses).toEqual([200, 200, 200, 507, 507]);
+      const small = await submit("small");
+      expect(small.status).toBe(200); // a small one still fits the rest of the share
+      const full = await submit("y".repeat(300));
+      expect(full.status).toBe(507);
+      expect((await errorOf(full)).code).toBe("form_storage_full");
+      const view = (await (await api(other, "/api/sites/spam/forms")).json()) as { stored_bytes: number; max_bytes: number };
+      expect(view.max_bytes).toBe(3000);
+      const counted = readDb(other, (d) => d.query("SELECT SUM(bytes) AS n FROM form_submissions").get() as { n: number });
+      expect(view.stored_bytes).toBe(counted.n);
+      expect(view.stored_bytes).toBeGreaterThan(2700);
+      // Deleting a submission gives its bytes back (newest first: [1] is the third ~920-byte one).
+      const list = (await (await api(other, "/api/sites/spam/forms/x/submissions")).json()) as { submissions: { id: string }[] };
+      expect((await api(other, `/api/sites/spam/forms/x/submissions/${list.submissions[1]!.id}`, { method: "DELETE" })).status).toBe(200);
+      expect((await submit(`again${"x".repeat(700)}`)).status).toBe(200);
+      // The operator lowers the share below what is stored: the site is full, and a submission is refused
+      // before its body is read (one over the urlencoded cap would otherwise be a 413).
+      await other.stop();
+      const lowered = await startFazt({ dir: other.dir, db: other.db, args: ["--trust-proxy", "--forms-max-bytes", "1000"] });
+      try {
+        const res = await hostFetch(lowered, "spam.localhost", "/.fazt/forms/x", {
+          method: "POST",
+          body: `n=${"z".repeat(300 * 1024)}`,
+          headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": newClient(), accept: "application/json" },
+        });
+        expect(res.status).toBe(507);
+        expect((await errorOf(res)).code).toBe("form_storage_full");
+      } finally {
+        await lowered.stop();
+      }
+    } finally {
+      await other.stop();
+      cleanup(other.dir);
+    }
+  });
+});
+
 describe("files", () => {
   test("are stored as held blobs, downloaded as attachments, and released when the submission is deleted", async () => {
     const bytes = crypto.getRandomValues(new Uint8Array(300 * 1024));
@@ -532,4 +588,38 @@ describe("the reserved path", () => {
     const get = await hostFetch(f, "plain.localhost", "/.fazt/forms/contact");
     expect(await get.text()).toBe("<h1>plain</h1>");
   });
+});
+
+test("migration 0019 counts what each site's existing submissions hold, files included", () => {
+  const dir = tempDir("fazt-forms-0019-");
+  const db = new Database(join(dir, "fazt.db"));
+  try {
+    db.run("PRAGMA foreign_keys = ON");
+    migrate(
+      db,
+      migrations.filter((m) => m.version < 19),
+    );
+    db.run("INSERT INTO sites (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)");
+    db.run("INSERT INTO blobs (id, hash, size, chunks, created_at) VALUES (1, 'h', 500, 1, 0)");
+    const submission = db.query(
+      "INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at) VALUES (?, ?, 'x', ?, 'h', ?, 0)",
+    );
+    submission.run("sub_a1", 1, '[["n","été"]]', "UA"); // 15 bytes of fields (é is two), 2 of user agent
+    submission.run("sub_a2", 1, "[]", null);
+    submission.run("sub_b1", 2, "[]", "agent");
+    db.run(
+      "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES ('sub_a2', 0, 'f', 'x', 'y', 500, 1)",
+    );
+    migrate(db, migrations);
+    expect(db.query("SELECT site_id, bytes FROM form_site_bytes ORDER BY site_id").all()).toEqual([
+      { site_id: 1, bytes: 17 + 502 },
+      { site_id: 2, bytes: 7 },
+    ]);
+    // From then on the triggers keep it.
+    db.run("DELETE FROM form_submissions WHERE id = 'sub_a2'");
+    expect(db.query("SELECT bytes FROM form_site_bytes WHERE site_id = 1").get()).toEqual({ bytes: 17 });
+  } finally {
+    db.close();
+    cleanup(dir);
+  }
 });

@@ -12,6 +12,7 @@ import {
   deleteSubmission,
   FieldColumns,
   formCounts,
+  siteSubmissionBytes,
   formSender,
   listSubmissions,
   submissionFile,
@@ -100,6 +101,9 @@ export function formsApi(app: ApiDeps) {
       .get("/api/sites/:site/forms", ({ site }) => ({
         site: site.name,
         sender: formSender(site, app.config.domain),
+        // What the site's submissions hold, and the most they may (past it: 507 form_storage_full).
+        stored_bytes: siteSubmissionBytes(store, site.id),
+        max_bytes: app.config.forms.siteMaxBytes,
         forms: siteForms(app, site),
       }))
       .get("/api/sites/:site/forms/:name/submissions", ({ site, params, query }) => {

@@ -100,6 +100,7 @@ function serveConfig(flags: ParsedArgs): ServerConfig {
     forms: {
       clientPerMinute: positiveInt(s("forms-client-rate"), "forms-client-rate", DEFAULT_FORMS.clientPerMinute),
       sitePerMinute: positiveInt(s("forms-site-rate"), "forms-site-rate", DEFAULT_FORMS.sitePerMinute),
+      siteMaxBytes: positiveInt(s("forms-max-bytes"), "forms-max-bytes", DEFAULT_FORMS.siteMaxBytes),
     },
   };
 }
@@ -135,6 +136,7 @@ export const serveCommand: CommandBody = {
     },
     "forms-client-rate": { type: "string", description: "form submissions one client may make per minute (default 10)" },
     "forms-site-rate": { type: "string", description: "form submissions one site may receive per minute (default 120)" },
+    "forms-max-bytes": { type: "string", description: "bytes a site's form submissions may hold (default 256 MiB)" },
     "trust-proxy": { type: "boolean", description: "trust X-Forwarded-For for client addresses" },
     "access-log": { type: "boolean", description: "one JSON line per request on stderr (written in batches)" },
     "max-file-bytes": { type: "string", description: "largest file in a deploy (default 100 MiB)" },

@@ -33,9 +33,11 @@ export interface FormsConfig {
   clientPerMinute: number;
   /** Submissions one site may receive per minute (--forms-site-rate). */
   sitePerMinute: number;
+  /** Bytes one site's stored submissions may hold, files included (--forms-max-bytes). */
+  siteMaxBytes: number;
 }
 
-export const DEFAULT_FORMS: FormsConfig = { clientPerMinute: 10, sitePerMinute: 120 };
+export const DEFAULT_FORMS: FormsConfig = { clientPerMinute: 10, sitePerMinute: 120, siteMaxBytes: 256 * 1024 * 1024 };
 
 export interface MailConfig {
   /** Sender domains allowed besides those sites own (--mail-allow-from). */

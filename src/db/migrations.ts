@@ -13,6 +13,7 @@ import m0013 from "../../migrations/0013_sessions.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_forms.sql" with { type: "text" };
 import m0017 from "../../migrations/0017_mail_payloads.sql" with { type: "text" };
 import m0018 from "../../migrations/0018_deploy_state.sql" with { type: "text" };
+import m0019 from "../../migrations/0019_form_bytes.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -34,4 +35,5 @@ export const migrations: readonly Migration[] = [
   { version: 15, name: "0015_forms.sql", sql: m0015 },
   { version: 17, name: "0017_mail_payloads.sql", sql: m0017 },
   { version: 18, name: "0018_deploy_state.sql", sql: m0018 },
+  { version: 19, name: "0019_form_bytes.sql", sql: m0019 },
 ];

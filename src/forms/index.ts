@@ -13,6 +13,7 @@ export {
   allSubmissions,
   deleteSubmission,
   deleteSiteSubmissions,
+  siteSubmissionBytes,
   formCounts,
   listSubmissions,
   submissionFile,

@@ -18,7 +18,7 @@ import { RateLimiter } from "./rate.ts";
 import type { Counter } from "../metrics/registry.ts";
 import { deployFormNames } from "../vfs/form-names.ts";
 import { DiskGuard } from "../vfs/disk.ts";
-import { clientHash, newSubmissionId, storeSubmission } from "./submissions.ts";
+import { clientHash, newSubmissionId, siteSubmissionBytes, storeSubmission } from "./submissions.ts";
 
 export const FORMS_PREFIX = "/.fazt/forms/";
 const HONEYPOT = "_gotcha";
@@ -76,6 +76,7 @@ export class FormReceiver {
       throw notFound("form_not_found", `site ${target.siteName} has no form ${name}: ${how}`);
     }
     limited(this.perSite.take(target.siteId), `site ${target.siteName} receives too many form submissions`);
+    this.checkShare(target, 0);
     const { parse, cap, kind } = bodyParser(req.headers.get("content-type") ?? "");
     const reserved = bodyReservation(req, cap, kind);
     if (!this.budget.reserve(reserved)) throw busy();
@@ -92,7 +93,9 @@ export class FormReceiver {
       return success(req, form, newSubmissionId(), next, json);
     }
     if (parsed.fields.length === 0 && parsed.files.length === 0) throw badRequest("the submission has no fields", "empty_submission");
-    this.checkDisk(parsed);
+    const bytes = submittedBytes(parsed);
+    this.checkShare(target, bytes);
+    this.checkDisk(bytes);
     const id = await this.store(target, form, parsed, hash, req.headers.get("user-agent"));
     this.outcomes.labels("stored").inc();
     return success(req, form, id, next, json);
@@ -118,9 +121,21 @@ export class FormReceiver {
     return id;
   }
 
+  /** A site's submissions hold at most --forms-max-bytes: a flood fills its own share, not the disk (checked before and after reading). */
+  private checkShare(target: FormTarget, adding: number): void {
+    const cap = this.app.config.forms.siteMaxBytes;
+    const used = siteSubmissionBytes(this.app.store, target.siteId);
+    const full = adding === 0 ? used >= cap : used + adding > cap;
+    if (!full) return;
+    throw new HttpError(
+      507,
+      "form_storage_full",
+      `site ${target.siteName}'s form submissions hold ${used} of the ${cap} bytes --forms-max-bytes allows; delete some to receive more`,
+    );
+  }
+
   /** The --min-free-disk-bytes reserve that deploys keep applies to submissions too. */
-  private checkDisk(parsed: ParsedForm): void {
-    const bytes = parsed.files.reduce((n, f) => n + f.bytes.length, 0) + parsed.fields.reduce((n, [k, v]) => n + k.length + v.length, 0);
+  private checkDisk(bytes: number): void {
     try {
       this.disk.check(bytes);
     } catch (err) {
@@ -161,6 +176,11 @@ export class FormReceiver {
     }
     return names.includes(form);
   }
+}
+
+/** What a submission will hold (fields and files), before it is stored. */
+function submittedBytes(parsed: ParsedForm): number {
+  return parsed.files.reduce((n, f) => n + f.bytes.length, 0) + parsed.fields.reduce((n, [k, v]) => n + k.length + v.length, 0);
 }
 
 function limited(waitMs: number, message: string): void {

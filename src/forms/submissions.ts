@@ -41,9 +41,12 @@ export async function storeSubmission(store: Store, s: NewSubmission, alsoInTx: 
   const id = newSubmissionId();
   try {
     store.tx(() => {
+      const fields = JSON.stringify(s.fields);
       store.write
-        .query("INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(id, s.siteId, s.form, JSON.stringify(s.fields), s.clientHash, s.userAgent, Date.now());
+        .query(
+          "INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(id, s.siteId, s.form, fields, s.clientHash, s.userAgent, Date.now(), submissionBytes(fields, s));
       const addFile = store.write.query(
         "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
@@ -215,6 +218,16 @@ export function submissionFile(store: Store, siteId: number, form: string, id: s
   if (!row) throw notFound("file_not_found", `submission ${id} has no file ${seq}`);
   const { blobId, ...file } = row;
   return { ...file, bytes: readBlobBytes(store.read, blobId) };
+}
+
+/** What a submission holds: its fields as stored, its user agent and its files (the triggers of migration 0019 add it to its site's total). */
+function submissionBytes(fields: string, s: NewSubmission): number {
+  return Buffer.byteLength(fields) + Buffer.byteLength(s.userAgent ?? "") + s.files.reduce((n, f) => n + f.bytes.length, 0);
+}
+
+/** Bytes a site's stored submissions hold (kept by triggers). */
+export function siteSubmissionBytes(store: Store, siteId: number): number {
+  return (store.write.query("SELECT bytes FROM form_site_bytes WHERE site_id = ?").get(siteId) as { bytes: number } | null)?.bytes ?? 0;
 }
 
 /** Delete up to `max` of a site's submissions (before the site goes, a slice at a time); returns how many went. */
