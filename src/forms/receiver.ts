@@ -18,7 +18,7 @@ import { RateLimiter } from "./rate.ts";
 import type { Counter } from "../metrics/registry.ts";
 import { deployFormNames } from "../vfs/form-names.ts";
 import { DiskGuard } from "../vfs/disk.ts";
-import { clientHash, newSubmissionId, siteSubmissionBytes, storeSubmission } from "./submissions.ts";
+import { clientHash, newSubmissionId, siteSubmissionBytes, storeSubmission, submissionBytes } from "./submissions.ts";
 
 export const FORMS_PREFIX = "/.fazt/forms/";
 const HONEYPOT = "_gotcha";
@@ -93,10 +93,11 @@ export class FormReceiver {
       return success(req, form, newSubmissionId(), next, json);
     }
     if (parsed.fields.length === 0 && parsed.files.length === 0) throw badRequest("the submission has no fields", "empty_submission");
-    const bytes = submittedBytes(parsed);
+    const userAgent = req.headers.get("user-agent")?.slice(0, MAX_USER_AGENT) ?? null;
+    const bytes = submissionBytes(parsed.fields, userAgent, parsed.files);
     this.checkShare(target, bytes);
     this.checkDisk(bytes);
-    const id = await this.store(target, form, parsed, hash, req.headers.get("user-agent"));
+    const id = await this.store(target, form, parsed, hash, userAgent);
     this.outcomes.labels("stored").inc();
     return success(req, form, id, next, json);
   }
@@ -111,7 +112,7 @@ export class FormReceiver {
       fields: parsed.fields,
       files: parsed.files,
       clientHash: hash,
-      userAgent: userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+      userAgent,
     };
     const id = await storeSubmission(store, submission, (id) => {
       if (notify.length === 0) return;
@@ -176,11 +177,6 @@ export class FormReceiver {
     }
     return names.includes(form);
   }
-}
-
-/** What a submission will hold (fields and files), before it is stored. */
-function submittedBytes(parsed: ParsedForm): number {
-  return parsed.files.reduce((n, f) => n + f.bytes.length, 0) + parsed.fields.reduce((n, [k, v]) => n + k.length + v.length, 0);
 }
 
 function limited(waitMs: number, message: string): void {

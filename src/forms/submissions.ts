@@ -46,7 +46,7 @@ export async function storeSubmission(store: Store, s: NewSubmission, alsoInTx: 
         .query(
           "INSERT INTO form_submissions (id, site_id, form, fields, client_hash, user_agent, created_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .run(id, s.siteId, s.form, fields, s.clientHash, s.userAgent, Date.now(), submissionBytes(fields, s));
+        .run(id, s.siteId, s.form, fields, s.clientHash, s.userAgent, Date.now(), submissionBytes(s.fields, s.userAgent, s.files));
       const addFile = store.write.query(
         "INSERT INTO form_files (submission_id, seq, field, filename, content_type, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
@@ -220,9 +220,9 @@ export function submissionFile(store: Store, siteId: number, form: string, id: s
   return { ...file, bytes: readBlobBytes(store.read, blobId) };
 }
 
-/** What a submission holds: its fields as stored, its user agent and its files (the triggers of migration 0019 add it to its site's total). */
-function submissionBytes(fields: string, s: NewSubmission): number {
-  return Buffer.byteLength(fields) + Buffer.byteLength(s.userAgent ?? "") + s.files.reduce((n, f) => n + f.bytes.length, 0);
+/** What a submission holds: its fields as stored (JSON), its user agent and its files (the triggers of migration 0019 add it to its site's total). */
+export function submissionBytes(fields: readonly [string, string][], userAgent: string | null, files: readonly Upload[]): number {
+  return Buffer.byteLength(JSON.stringify(fields)) + Buffer.byteLength(userAgent ?? "") + files.reduce((n, f) => n + f.bytes.length, 0);
 }
 
 /** Bytes a site's stored submissions hold (kept by triggers). */
