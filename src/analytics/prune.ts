@@ -2,6 +2,7 @@
 // oldest raw events while they take more than the byte budget, go in small
 // batches (one short transaction each, yielding between), so pruning a big
 // backlog never holds the writer or the event loop for long. Rollups stay.
+import { nextTurn } from "../core/breather.ts";
 import type { Store } from "../db/index.ts";
 import { DAY_MS, dayOf } from "./days.ts";
 
@@ -39,7 +40,7 @@ export async function pruneEvents(
       const n = store.tx(step);
       total += n;
       if (n === 0) return false;
-      await new Promise<void>((r) => setImmediate(r));
+      await nextTurn();
       if (opts.stopped?.()) return true;
     }
   };

@@ -7,6 +7,7 @@
 // batch, yielding to the event loop between batches so serving never waits
 // long. Memory is bounded by distinct rows held and their bytes: past that,
 // new rows are dropped and counted, never queued.
+import { nextTurn } from "../core/breather.ts";
 import { log } from "../log/index.ts";
 import { HOUR_MS } from "./days.ts";
 import type { Hit, Row, Tally } from "./writer.ts";
@@ -188,7 +189,7 @@ export class Recorder {
     try {
       let first = true;
       while (this.pendingAt < this.pending.length) {
-        if (!first) await new Promise<void>((r) => setImmediate(r));
+        if (!first) await nextTurn();
         first = false;
         if (this.closed) return; // close() wrote the rest
         if (!this.writeNext()) {

@@ -1,5 +1,6 @@
 // A site's forms and their submissions: the forms with counts, a page of
 // submissions (or all of them as CSV), one uploaded file, deleting one.
+import { nextTurn } from "../core/breather.ts";
 import type { ApiDeps } from "./deps.ts";
 import { badRequest, notFound } from "../http/errors.ts";
 import { FORM_NAME_RE } from "../sites/settings.ts";
@@ -74,7 +75,7 @@ function csvExport(app: ApiDeps, site: Site, form: string): Response {
         const names = new FieldColumns();
         for (const p of allSubmissions(store, site.id, form)) {
           names.add(p);
-          await new Promise((resolve) => setImmediate(resolve));
+          await nextTurn();
         }
         columns = names.list;
         pages = allSubmissions(store, site.id, form);

@@ -8,12 +8,10 @@ import { viewsToday } from "../analytics/index.ts";
 import { deleteSiteSubmissions } from "../forms/index.ts";
 import { detachSiteMail } from "../mail/index.ts";
 import { adminRoutes, memberRoutes, siteRoutes } from "./route.ts";
+import { nextTurn } from "../core/breather.ts";
 
 const CreateSite = v.object({ name: v.string(), domains: v.optional(v.array(v.string()), []) });
 const AddDomain = v.object({ domain: v.string() });
-
-/** A turn of the event loop between two slices of work. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Rows a slice of a site's deletion removes or detaches (a few ms). */
 const SLICE_ROWS = 500;

@@ -4,6 +4,11 @@
 // arriving meanwhile waits for all of it. A Breather gives the loop a turn
 // whenever its job has held the thread for a slice.
 
+/** A turn of the event loop: pending I/O runs before this resolves (setImmediate). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** How long a job may hold the event loop before it lets pending I/O run. */
 export const SLICE_MS = 5;
 
@@ -15,11 +20,8 @@ export class Breather {
   /** Resolves at once within the slice; past it, after the event loop has polled I/O (setImmediate). */
   breathe(): Promise<void> | undefined {
     if (performance.now() - this.since < this.sliceMs) return undefined;
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        this.since = performance.now();
-        resolve();
-      }),
-    );
+    return nextTurn().then(() => {
+      this.since = performance.now();
+    });
   }
 }

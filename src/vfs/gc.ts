@@ -5,6 +5,7 @@
 import type { Store } from "../db/index.ts";
 import { log } from "../log/index.ts";
 import { removeRetiredDeploys } from "./deploys.ts";
+import { nextTurn } from "../core/breather.ts";
 
 const BLOBS_PER_WINDOW = 2000; // blob ids examined per query (~1 ms)
 const CHUNKS_PER_TX = 16; // 4 MiB of chunk rows per transaction
@@ -28,8 +29,6 @@ interface GcResult {
   /** Bytes of free pages given back to the file system. */
   reclaimed: number;
 }
-
-const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
 
 export class GarbageCollector {
   private running: Promise<GcResult> | null = null;
@@ -94,7 +93,7 @@ export class GarbageCollector {
   private async collect(): Promise<GcResult> {
     const db = this.store.write;
     // First the deploys past retention: their content may become garbage below.
-    const deploys = await removeRetiredDeploys(this.store, yieldToEvents);
+    const deploys = await removeRetiredDeploys(this.store, nextTurn);
     const uploads = db.query("DELETE FROM uploads WHERE expires_at < ?").run(Date.now()).changes;
     let blobs = 0;
     let bytes = 0;
@@ -107,7 +106,7 @@ export class GarbageCollector {
     const window = db.query(`SELECT b.id FROM blobs b WHERE b.id > ?1 AND b.id <= ?2 AND ${UNREFERENCED}`);
     for (let after = 0; after < last && !this.stopped; after += BLOBS_PER_WINDOW) {
       const ids = (window.all(after, after + BLOBS_PER_WINDOW) as { id: number }[]).map((r) => r.id);
-      await yieldToEvents();
+      await nextTurn();
       for (const id of ids) {
         if (this.stopped) break;
         const size = this.condemn(id);
@@ -116,7 +115,7 @@ export class GarbageCollector {
         db.query("DELETE FROM blobs WHERE id = ?").run(id);
         blobs++;
         bytes += size;
-        await yieldToEvents();
+        await nextTurn();
       }
     }
     return { deploys, uploads, blobs, bytes, reclaimed: 0 };
@@ -147,7 +146,7 @@ export class GarbageCollector {
       const now = this.store.reclaim(PAGES_PER_RECLAIM);
       if (now >= left) break; // nothing more can go (another connection's snapshot)
       left = now;
-      await yieldToEvents();
+      await nextTurn();
     }
     this.store.checkpoint();
     return Math.round(((start.pages - left) / start.pages) * start.bytes);
@@ -157,6 +156,6 @@ export class GarbageCollector {
     const del = this.store.write.query(
       `DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE blob_id = ? LIMIT ${CHUNKS_PER_TX})`,
     );
-    while (del.run(id).changes > 0) await yieldToEvents();
+    while (del.run(id).changes > 0) await nextTurn();
   }
 }
